@@ -1,0 +1,89 @@
+"""Caps and initial allocation: how much each enterprise receives at the start of a year.
+
+Pure functions of arrays. City regulators apply them; the model owns the results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.scenario.schema import CapTrajectory, InstrumentConfig
+
+
+def uses_registry_cap(config: InstrumentConfig) -> bool:
+    """True when the registry's allocations themselves are the cap (no cap given)."""
+    return config.allocation.method == "registry" and config.cap_t is None and config.cap is None
+
+
+def annual_caps_t(config: InstrumentConfig, baseline_total_t: float, years: int,
+                  registry_total_t: float = 0.0) -> np.ndarray:
+    """The instrument's total cap for each simulated year, t/yr.
+
+    Args:
+        config: The instrument's scenario settings.
+        baseline_total_t: Sum of covered enterprises' baseline emissions, t/yr.
+        years: Number of simulated years.
+        registry_total_t: Sum of registry allocations, t/yr (registry method only).
+    """
+    if isinstance(config.cap_t, list):
+        return np.asarray(config.cap_t, dtype=float)
+    if config.cap_t is not None:
+        return np.full(years, float(config.cap_t))
+    if uses_registry_cap(config):
+        return np.full(years, registry_total_t)
+    trajectory = config.cap or CapTrajectory()
+    decline = (1.0 - trajectory.annual_decline) ** np.arange(years)
+    return baseline_total_t * trajectory.share * decline
+
+
+def city_budgets_t(cap_t: float, city_caps_t: dict[int, float], city_baseline_t: np.ndarray
+                   ) -> np.ndarray:
+    """Split one year's cap into city budgets, t.
+
+    Cities with a fixed cap get it; the rest of the cap goes to the other cities pro rata
+    to their baseline emissions (never below zero).
+    """
+    budget = np.zeros_like(city_baseline_t, dtype=float)
+    fixed = np.zeros(len(city_baseline_t), dtype=bool)
+    for city, value in city_caps_t.items():
+        budget[city] = value
+        fixed[city] = True
+    rest = max(cap_t - budget[fixed].sum(), 0.0)
+    free_baseline = np.where(fixed, 0.0, city_baseline_t)
+    if free_baseline.sum() > 0:
+        budget += rest * free_baseline / free_baseline.sum()
+    return budget
+
+
+def allocation_weights(method: str, baseline_t: np.ndarray, industry: np.ndarray,
+                       output_value_cny: np.ndarray, registry_t: np.ndarray) -> np.ndarray:
+    """Relative claim of each enterprise on its city's budget under an allocation method.
+
+    grandfathering: baseline emissions; benchmark: output value times the industry's
+    average emission intensity (cleaner-than-average firms gain); registry: the registry's
+    allocation. Auctioned rights are sold, not allocated, so their weights are zero.
+    """
+    if method == "grandfathering":
+        return baseline_t.astype(float)
+    if method == "benchmark":
+        covered = baseline_t > 0
+        n_ind = int(industry.max()) + 1 if len(industry) else 0
+        emitted = np.bincount(industry, weights=baseline_t, minlength=n_ind)
+        produced = np.bincount(industry, weights=np.where(covered, output_value_cny, 0.0),
+                               minlength=n_ind)
+        intensity = np.divide(emitted, produced, out=np.zeros(n_ind), where=produced > 0)
+        return np.where(covered, output_value_cny * intensity[industry], 0.0)
+    if method == "registry":
+        return np.where(baseline_t > 0, np.nan_to_num(registry_t), 0.0)
+    if method == "auction":
+        return np.zeros_like(baseline_t, dtype=float)
+    raise ValueError(f"unknown allocation method {method!r}")
+
+
+def allocate_t(budget_by_city_t: np.ndarray, city: np.ndarray, weights: np.ndarray
+               ) -> np.ndarray:
+    """Each enterprise's allocation: its city's budget shared pro rata to the weights, t."""
+    city_weight = np.bincount(city, weights=weights, minlength=len(budget_by_city_t))
+    share = np.divide(weights, city_weight[city], out=np.zeros_like(weights),
+                      where=city_weight[city] > 0)
+    return budget_by_city_t[city] * share

@@ -1,0 +1,152 @@
+"""The ``etsim`` command line (contract in DESIGN.md).
+
+Exit codes: 0 success, 2 bad input (scenario, registry, arguments), 1 anything else. Bad
+input prints ``file: field: reason (accepted: ...)`` and never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from sim.errors import InputError
+
+app = typer.Typer(
+    name="etsim",
+    help="Emissions-rights trading simulator for Hubei's city clusters.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file.")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="Override a scenario key: dotted.key=value (repeatable).")]
+
+
+@contextmanager
+def _input_errors() -> Iterator[None]:
+    """Turn bad input into its one-line message and exit code 2."""
+    try:
+        yield
+    except InputError as exc:
+        err.print(exc.message, markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def validate(scenario: ScenarioArg, sets: SetOpt = None) -> None:
+    """Check a scenario file; exit 0 when valid, 2 with the problems named otherwise."""
+    from sim.scenario import load_scenario
+
+    with _input_errors():
+        loaded = load_scenario(scenario, sets or [])
+        if loaded.scenario.population.source == "registry":
+            from sim.population.sources import build_population
+
+            build_population(loaded)
+    out.print(f"{scenario}: valid ({', '.join(loaded.scenario.instrument_ids)}; "
+              f"{loaded.scenario.time.years} years x {loaded.scenario.time.periods_per_year} "
+              f"sessions)", markup=False, highlight=False)
+
+
+@app.command()
+def schema(
+    output: Annotated[Path | None, typer.Option("--out", help="Write here (default: stdout).")]
+    = None,
+) -> None:
+    """Write the scenario file's JSON Schema, for completion and checks in editors."""
+    from sim.scenario.schema import Scenario
+
+    text = json.dumps(Scenario.model_json_schema(by_alias=True), indent=2, ensure_ascii=False)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"wrote {output}", markup=False)
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Run folder (default: runs/<scenario name>).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Run seed (default: the scenario's).")] = None,
+    sets: SetOpt = None,
+    charts: Annotated[bool, typer.Option(help="Draw the default charts.")] = True,
+) -> None:
+    """Run a scenario and write its run folder: tables, summary, manifest and charts."""
+    from sim.model import EmissionsTradingModel
+    from sim.results import run_model, save_run
+    from sim.scenario import load_scenario
+
+    with _input_errors():
+        if seed is not None and seed < 0:
+            raise InputError("argument", "--seed", f"{seed} is negative", "a whole number >= 0")
+        loaded = load_scenario(scenario, sets or [])
+        target = out_dir or Path("runs") / loaded.scenario.name
+        from sim.results import _check_target
+
+        _check_target(target)
+        model = EmissionsTradingModel(loaded, seed=seed)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} sessions"),
+                      TimeRemainingColumn(), console=err, transient=True,
+                      disable=not err.is_terminal) as progress:
+            task = progress.add_task(loaded.scenario.name, total=model.years
+                                     * model.periods_per_year)
+            result = run_model(model, lambda done, total: progress.update(task, completed=done))
+        save_run(result, target, charts=charts)
+    summary = result.summary
+    ratio = summary["efficiency_ratio"]
+    out.print(f"{loaded.scenario.name}: {summary['enterprises']} enterprises, "
+              f"abatement cost {summary['total_abatement_cost_cny'] / 1e6:,.1f} M CNY "
+              f"(least cost {summary['least_cost_cny'] / 1e6:,.1f} M CNY, efficiency "
+              f"{'n/a' if ratio is None else f'{ratio:.3f}'})", markup=False, highlight=False)
+    for inst, figures in summary["instruments"].items():
+        price = figures["mean_price_cny_per_t"]
+        out.print(f"  {inst:5s} mean price {'n/a' if price is None else f'{price:,.1f}'} CNY/t, "
+                  f"traded {figures['traded_volume_t']:,.0f} t, compliance "
+                  f"{figures['compliance_rate']:.1%}", markup=False, highlight=False)
+    out.print(f"results in {target}", markup=False, highlight=False)
+
+
+@app.command("charts")
+def charts_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by etsim run.")],
+    lang: Annotated[str, typer.Option(help="Language of labels: en or zh.")] = "en",
+    fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf.")] = "png",
+) -> None:
+    """Draw the default chart set of a run folder into RUN_DIR/charts."""
+    with _input_errors():
+        if lang not in ("en", "zh"):
+            raise InputError("argument", "--lang", f"{lang!r} is not a language", "en, zh")
+        if fmt not in ("png", "svg", "pdf"):
+            raise InputError("argument", "--format", f"{fmt!r} is not a format", "png, svg, pdf")
+        if not (run_dir / "summary.json").is_file():
+            raise InputError(str(run_dir), "", "not a run folder (no summary.json)",
+                             "a folder written by etsim run")
+        from sim.charts import render_default_charts
+
+        paths = render_default_charts(run_dir, run_dir / "charts", lang=lang, fmt=fmt)
+    for path in paths:
+        out.print(str(path), markup=False, highlight=False)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

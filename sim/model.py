@@ -1,0 +1,299 @@
+"""The agent-based model: enterprises, city regulators and the exchange, session by session.
+
+State lives in arrays the model owns (rows = enterprises, columns = the scenario's
+instruments); every rule runs vectorised over them, and the Mesa agents in
+``model.agents`` are handles onto rows for inspection.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim import INSTRUMENTS, allocation, behavior
+from sim.agents import CityRegulator, Enterprise
+from sim.market import MECHANISMS, OrderBook, city_flows
+from sim.market.orders import BUY, SELL
+from sim.population import Population
+from sim.population.sources import build_population
+from sim.recorder import Recorder
+from sim.scenario.loader import LoadedScenario
+
+
+class EmissionsTradingModel(mesa.Model):
+    """Enterprises trading discharge rights and carbon allowances under caps.
+
+    Args:
+        loaded: A validated scenario (``sim.scenario.load_scenario``).
+        seed: Run seed; defaults to the scenario's ``seed``.
+        population: Enterprises to simulate; built from the scenario when omitted.
+    """
+
+    def __init__(self, loaded: LoadedScenario, seed: int | None = None,
+                 population: Population | None = None):
+        scenario = loaded.scenario
+        self.run_seed = scenario.seed if seed is None else int(seed)
+        super().__init__(seed=self.run_seed)
+        self.scenario = scenario
+        self.geography = loaded.geography
+        self.population = population if population is not None else build_population(loaded)
+        self.instruments: tuple[str, ...] = scenario.instrument_ids
+        self.periods_per_year = scenario.time.periods_per_year
+        self.years = scenario.time.years
+        self.session = 0
+
+        pop = self.population
+        cols = [INSTRUMENTS.index(i) for i in self.instruments]
+        n, k_count, c_count = pop.size, len(cols), len(pop.cities)
+        self.baseline_t = pop.baseline_t[:, cols]
+        self.covered = self.baseline_t > 0
+        self.mac_intercept_cny = pop.mac_intercept_cny[:, cols]
+        self.mac_slope_cny = pop.mac_slope_cny[:, cols]
+        self.max_abatement_base_t = pop.max_abatement_t[:, cols]
+        self.registry_allocation_t = pop.allocation_t[:, cols]
+
+        self.configs = [scenario.instruments[i] for i in self.instruments]
+        self.zone_names: list[tuple[str, ...]] = []
+        self.city_zone = np.zeros((k_count, c_count), dtype=int)
+        for k, config in enumerate(self.configs):
+            zone_of = self.geography.zone_of(config.trading.scope)
+            names = tuple(dict.fromkeys(zone_of[c] for c in pop.cities))
+            self.zone_names.append(names)
+            self.city_zone[k] = [names.index(zone_of[c]) for c in pop.cities]
+        self.enterprise_zone = self.city_zone[:, pop.city]  # (K, n)
+
+        city_baseline = np.stack([np.bincount(pop.city, weights=self.baseline_t[:, k],
+                                              minlength=c_count) for k in range(k_count)])
+        self.caps_t = np.stack([
+            allocation.annual_caps_t(cfg, city_baseline[k].sum(), self.years,
+                                     np.nansum(np.where(self.covered[:, k],
+                                                        self.registry_allocation_t[:, k], 0)))
+            for k, cfg in enumerate(self.configs)])
+        self.city_baseline_t = city_baseline
+        self.city_caps = [{pop.cities.index(self.geography.resolve(c)): v
+                           for c, v in (cfg.city_caps_t or {}).items()} for cfg in self.configs]
+        self.weights = np.stack([allocation.allocation_weights(
+            cfg.allocation.method, self.baseline_t[:, k], pop.industry, pop.output_value_cny,
+            self.registry_allocation_t[:, k]) for k, cfg in enumerate(self.configs)], axis=1)
+
+        # Enterprise state, t (rows enterprises, columns instruments).
+        self.holdings_t = np.zeros((n, k_count))
+        self.emissions_ytd_t = np.zeros((n, k_count))
+        self.abatement_ytd_t = np.zeros((n, k_count))
+        self.abatement_cost_ytd_cny = np.zeros((n, k_count))
+        self.abatement_rate_t = np.zeros((n, k_count))
+        self.allocation_year_t = np.zeros((n, k_count))
+        self.deduction_next_t = np.zeros((n, k_count))
+        self.expected_emissions_t = self.baseline_t.copy()
+        self.max_abatement_t = self.max_abatement_base_t.copy()
+        self.output_factor = np.ones(n)
+        self.city_budget_t = np.zeros((k_count, c_count))
+
+        # Government accounts per instrument and zone, t.
+        self.reserve_stock_t = [np.zeros(len(z)) for z in self.zone_names]
+        self.auction_pool_t = [np.zeros(len(z)) for z in self.zone_names]
+        self.zone_budget_t = [np.zeros(len(z)) for z in self.zone_names]
+        self.last_price = [np.full(len(z), np.nan) for z in self.zone_names]
+        self.ledger = {name: np.zeros(k_count) for name in (
+            "issued_t", "surrendered_t", "retired_t", "reserve_sold_t", "reserve_bought_t",
+            "offsets_t")}
+        self.recorder = Recorder(self)
+
+        Enterprise.create_agents(self, n, row=list(range(n)))
+        CityRegulator.create_agents(self, c_count, city_index=list(range(c_count)))
+        self.datacollector = mesa.DataCollector(model_reporters={
+            f"{inst}_price_cny_per_t": _mean_price_reporter(k)
+            for k, inst in enumerate(self.instruments)})
+        self.datacollector.collect(self)
+
+    # ---- the protocol of one session -------------------------------------------------
+
+    def step(self) -> None:
+        """One trading session: open the year if it starts, trade, emit, close the year."""
+        year_index, period_index = divmod(self.session, self.periods_per_year)
+        if period_index == 0:
+            self.regulators_open_year(year_index)
+        for k in range(len(self.instruments)):
+            self.exchange_clears(k, year_index, period_index)
+        self.enterprises_emit()
+        if period_index == self.periods_per_year - 1:
+            self.regulators_close_year(year_index)
+        self.session += 1
+        self.datacollector.collect(self)
+
+    def run(self) -> None:
+        """Simulate every session of the horizon."""
+        for _ in range(self.years * self.periods_per_year - self.session):
+            self.step()
+
+    @property
+    def finished(self) -> bool:
+        """True once every session of the horizon has run."""
+        return self.session >= self.years * self.periods_per_year
+
+    # ---- regulators ------------------------------------------------------------------
+
+    def regulators_open_year(self, year_index: int) -> None:
+        """Draw the year's output, set caps and issue allocations (or fill the auction)."""
+        sd = self.scenario.behavior.output_shock_sd
+        self.output_factor = self.rng.lognormal(-0.5 * sd**2, sd, self.population.size)
+        self.expected_emissions_t = self.baseline_t * self.output_factor[:, None]
+        self.max_abatement_t = self.max_abatement_base_t * self.output_factor[:, None]
+        city = self.population.city
+        for k, cfg in enumerate(self.configs):
+            budget = allocation.city_budgets_t(self.caps_t[k, year_index], self.city_caps[k],
+                                               self.city_baseline_t[k])
+            self.city_budget_t[k] = budget
+            n_zones = len(self.zone_names[k])
+            zone_budget = np.bincount(self.city_zone[k], weights=budget, minlength=n_zones)
+            self.reserve_stock_t[k] += cfg.reserve.share * zone_budget
+            firm_budget = (1.0 - cfg.reserve.share) * budget
+            if cfg.allocation.method == "auction":
+                self.auction_pool_t[k] = np.bincount(self.city_zone[k], weights=firm_budget,
+                                                     minlength=n_zones)
+                alloc = np.zeros(self.population.size)
+            else:
+                alloc = allocation.allocate_t(firm_budget, city, self.weights[:, k])
+            alloc = np.maximum(alloc - self.deduction_next_t[:, k], 0.0)
+            self.deduction_next_t[:, k] = 0.0
+            self.allocation_year_t[:, k] = alloc
+            self.holdings_t[:, k] += alloc
+            self.ledger["issued_t"][k] += alloc.sum()
+            self.zone_budget_t[k] = self.auction_pool_t[k] + np.bincount(
+                self.enterprise_zone[k], weights=alloc, minlength=n_zones)
+        self.recorder.open_year(year_index)
+
+    def regulators_close_year(self, year_index: int) -> None:
+        """Surrender rights for the year's emissions, fine shortfalls, bank or retire."""
+        penalties = np.zeros_like(self.holdings_t)
+        shortfalls = np.zeros_like(self.holdings_t)
+        for k, cfg in enumerate(self.configs):
+            emitted = self.emissions_ytd_t[:, k]
+            surrendered = np.minimum(emitted, self.holdings_t[:, k])
+            shortfall = emitted - surrendered
+            per_tonne = cfg.penalty.per_tonne_cny
+            if cfg.penalty.multiple_of_mean_price is not None:
+                per_tonne = max(per_tonne, cfg.penalty.multiple_of_mean_price
+                                * self.recorder.year_mean_price(k))
+            fine = shortfall * per_tonne
+            if cfg.penalty.max_cny is not None:
+                fine = np.minimum(fine, cfg.penalty.max_cny)
+            penalties[:, k] = fine
+            shortfalls[:, k] = shortfall
+            self.deduction_next_t[:, k] = cfg.penalty.deduct_ratio * shortfall
+            self.holdings_t[:, k] -= surrendered
+            self.ledger["surrendered_t"][k] += surrendered.sum()
+            if not cfg.banking:
+                self.ledger["retired_t"][k] += self.holdings_t[:, k].sum()
+                self.holdings_t[:, k] = 0.0
+            self.auction_pool_t[k][:] = 0.0  # unsold auction rights are never issued
+        self.recorder.close_year(year_index, penalties, shortfalls)
+        for array in (self.emissions_ytd_t, self.abatement_ytd_t, self.abatement_cost_ytd_cny):
+            array[:] = 0.0
+
+    # ---- enterprises and the exchange ------------------------------------------------
+
+    def enterprise_orders(self, k: int, period_index: int) -> OrderBook:
+        """Every covered enterprise's orders for instrument k (vectorised behaviour rule)."""
+        rows = np.nonzero(self.covered[:, k])[0]
+        remaining = (self.periods_per_year - period_index) / self.periods_per_year
+        need = (self.emissions_ytd_t[rows, k] + remaining * self.expected_emissions_t[rows, k]
+                - self.holdings_t[rows, k])
+        return behavior.price_taker_orders(
+            need, remaining, self.mac_intercept_cny[rows, k], self.mac_slope_cny[rows, k],
+            self.max_abatement_t[rows, k], self.bid_cap_cny_per_t(k), rows,
+            self.enterprise_zone[k, rows])
+
+    def bid_cap_cny_per_t(self, k: int) -> float:
+        """What a tonne is worth to an enterprise facing the penalty, CNY/t."""
+        penalty = self.configs[k].penalty
+        cap = penalty.per_tonne_cny
+        if penalty.multiple_of_mean_price is not None:
+            reference = np.nanmean(self.last_price[k]) if np.isfinite(self.last_price[k]).any() \
+                else 0.0
+            cap = max(cap, penalty.multiple_of_mean_price * reference)
+        return cap
+
+    def government_orders(self, k: int, enterprise_book: OrderBook) -> OrderBook:
+        """The reserve's floor bids and ceiling offers, and the auctioneer's offers."""
+        cfg, n = self.configs[k], self.population.size
+        n_zones = len(self.zone_names[k])
+        zones = np.arange(n_zones)
+        parts = []
+        reserve = cfg.reserve
+        if reserve.floor_cny_per_t is not None:
+            # Enough to absorb everything that could be offered in the zone.
+            offered = np.bincount(enterprise_book.zone, minlength=n_zones,
+                                  weights=np.where(enterprise_book.side == SELL,
+                                                   enterprise_book.quantity_t, 0.0))
+            parts.append((n + zones, zones, BUY, offered, reserve.floor_cny_per_t))
+        if reserve.ceiling_cny_per_t is not None:
+            parts.append((n + zones, zones, SELL, self.reserve_stock_t[k],
+                          reserve.ceiling_cny_per_t))
+        if cfg.allocation.method == "auction":
+            parts.append((n + n_zones + zones, zones, SELL, self.auction_pool_t[k],
+                          cfg.allocation.reserve_price_cny_per_t))
+        books = [OrderBook(trader, zone, np.full(n_zones, side, dtype=np.int8),
+                           np.asarray(qty, float), np.full(n_zones, float(price)),
+                           np.full(n_zones, float(price)))
+                 for trader, zone, side, qty, price in parts]
+        return OrderBook.concat(books) if books else OrderBook.empty()
+
+    def exchange_clears(self, k: int, year_index: int, period_index: int) -> None:
+        """Collect orders for instrument k, clear each zone and settle the trades."""
+        cfg, n = self.configs[k], self.population.size
+        n_zones = len(self.zone_names[k])
+        firms = self.enterprise_orders(k, period_index)
+        book = OrderBook.concat([firms, self.government_orders(k, firms)])
+        result = MECHANISMS[cfg.trading.mechanism](book, n_zones, n + 2 * n_zones)
+        net = result.net_t
+        self.holdings_t[:, k] += net[:n]
+        reserve_net = net[n:n + n_zones]
+        self.reserve_stock_t[k] += reserve_net
+        self.ledger["reserve_bought_t"][k] += reserve_net.clip(0).sum()
+        self.ledger["reserve_sold_t"][k] += (-reserve_net).clip(0).sum()
+        auction_sold = -net[n + n_zones:]
+        self.auction_pool_t[k] -= auction_sold
+        self.ledger["issued_t"][k] += auction_sold.sum()
+
+        price = np.nan_to_num(result.price_cny_per_t, nan=0.0)[self.enterprise_zone[k]]
+        slope = np.where(self.mac_slope_cny[:, k] > 0, self.mac_slope_cny[:, k], 1.0)
+        ceiling = np.minimum(price, self.bid_cap_cny_per_t(k))
+        self.abatement_rate_t[:, k] = np.where(
+            self.covered[:, k],
+            np.clip((ceiling - self.mac_intercept_cny[:, k]) / slope, 0, self.max_abatement_t[:, k]),
+            0.0)
+
+        traded = result.volume_t > 1e-9 * np.maximum(self.zone_budget_t[k], 1.0)
+        carried = np.where(traded | np.isnan(self.last_price[k]), result.price_cny_per_t,
+                           self.last_price[k])
+        self.last_price[k] = carried
+        city_net = np.bincount(self.population.city, weights=net[:n],
+                               minlength=len(self.population.cities))
+        flows = city_flows(city_net, self.city_zone[k])
+        self.recorder.session(k, year_index, period_index, carried,
+                              np.where(traded, result.volume_t, 0.0), flows)
+
+    def enterprises_emit(self) -> None:
+        """Emissions, abatement and its cost accrue for one session."""
+        share = 1.0 / self.periods_per_year
+        rate = self.abatement_rate_t
+        self.emissions_ytd_t += np.clip(self.expected_emissions_t - rate, 0, None) * share
+        self.abatement_ytd_t += rate * share
+        self.abatement_cost_ytd_cny += behavior.abatement_cost_cny(
+            rate, self.mac_intercept_cny, self.mac_slope_cny) * share
+
+    # ---- inspection ------------------------------------------------------------------
+
+    def row_view(self, array_name: str, row: int) -> dict[str, float]:
+        """One enterprise's values of a state array, keyed by instrument."""
+        values = getattr(self, array_name)[row]
+        return {inst: float(values[k]) for k, inst in enumerate(self.instruments)}
+
+
+def _mean_price_reporter(k: int):
+    def report(model: EmissionsTradingModel) -> float:
+        prices = model.last_price[k]
+        return float(np.nanmean(prices)) if np.isfinite(prices).any() else float("nan")
+
+    return report

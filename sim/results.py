@@ -1,0 +1,144 @@
+"""Run a scenario and write its run folder (contract in DESIGN.md), atomically.
+
+A run folder is first written as a hidden sibling and renamed into place only when every
+file is complete, so a killed run never leaves a folder that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+import scipy
+
+import sim
+from sim.errors import InputError
+from sim.model import EmissionsTradingModel
+from sim.population import Population
+from sim.scenario.loader import LoadedScenario, scenario_hash
+from sim.summary import build_summary
+
+TABLES = ("prices", "emissions", "flows", "enterprises")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run produced, in memory.
+
+    Attributes:
+        summary: The summary.json content.
+        manifest: The manifest.json content (what is needed to reproduce the run).
+        tables: prices, emissions, flows and enterprises as DataFrames.
+    """
+
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+
+
+def run_model(model: EmissionsTradingModel,
+              on_session: Callable[[int, int], None] | None = None) -> RunResult:
+    """Run a built model to the end and collect its tables, summary and manifest.
+
+    Args:
+        model: A freshly built model.
+        on_session: Called after each session with (sessions done, sessions in all), e.g.
+            to drive a progress bar.
+    """
+    started = time.perf_counter()
+    total = model.years * model.periods_per_year
+    while not model.finished:
+        model.step()
+        if on_session is not None:
+            on_session(model.session, total)
+    recorder = model.recorder
+    enterprises = recorder.enterprises_table()
+    tables = {"prices": recorder.prices_table(), "emissions": recorder.emissions_table(enterprises),
+              "flows": recorder.flows_table(), "enterprises": enterprises}
+    summary = build_summary(model, tables)
+    manifest = build_manifest(model, time.perf_counter() - started)
+    return RunResult(summary, manifest, tables)
+
+
+def run_scenario(loaded: LoadedScenario, seed: int | None = None,
+                 population: Population | None = None,
+                 on_session: Callable[[int, int], None] | None = None) -> RunResult:
+    """Build the model for a scenario and run it (wall time includes building)."""
+    started = time.perf_counter()
+    model = EmissionsTradingModel(loaded, seed=seed, population=population)
+    result = run_model(model, on_session)
+    result.manifest["wall_time_s"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def build_manifest(model: EmissionsTradingModel, wall_time_s: float) -> dict[str, Any]:
+    """Scenario, seed and versions: what fully determines the run."""
+    return {
+        "scenario": model.scenario.name,
+        "scenario_hash": scenario_hash(model.scenario),
+        "resolved_scenario": model.scenario.model_dump(mode="json", by_alias=True),
+        "seed": model.run_seed,
+        "package_version": sim.__version__,
+        "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                     "mesa": mesa.__version__, "scipy": scipy.__version__,
+                     "pandas": pd.__version__},
+        "population": {"source": model.population.source, "enterprises": model.population.size},
+        "wall_time_s": round(wall_time_s, 3),
+    }
+
+
+def _write_json(path: Path, content: dict[str, Any]) -> None:
+    path.write_text(json.dumps(content, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+                    encoding="utf-8")
+
+
+def _check_target(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("--out", str(out_dir), "exists and is not a folder",
+                         "a new folder or an earlier run folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "manifest.json").exists():
+        raise InputError("--out", str(out_dir), "exists, is not empty and is not a run folder; "
+                         "refusing to overwrite it", "a new folder or an earlier run folder")
+
+
+def save_run(result: RunResult, out_dir: str | Path, charts: bool = True) -> Path:
+    """Write a run folder atomically; an earlier run in the same folder is replaced.
+
+    Raises:
+        InputError: If ``out_dir`` holds something other than an earlier run.
+    """
+    out_dir = Path(out_dir)
+    _check_target(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        for name in TABLES:
+            result.tables[name].to_parquet(staging / f"{name}.parquet", index=False)
+        _write_json(staging / "manifest.json", result.manifest)
+        if charts:
+            from sim.charts import render_default_charts
+
+            render_default_charts(staging, staging / "charts")
+        _write_json(staging / "summary.json", result.summary)
+        if out_dir.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            os.replace(out_dir, retired / "run")
+            os.replace(staging, out_dir)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return out_dir

@@ -1,0 +1,294 @@
+"""Load a scenario: read TOML, follow ``extends``, apply ``--set`` overrides, validate.
+
+Every value remembers the file (or ``--set``) it came from, so a validation error names
+the file the user must edit, not just the one they ran.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from sim.errors import InputError, InputErrors
+from sim.geography import Geography, hubei_geography
+from sim.scenario.schema import Scenario
+
+Path_ = tuple[str, ...]
+SET_SOURCE = "--set"
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario with where it came from.
+
+    Attributes:
+        scenario: The validated, frozen scenario with all defaults filled.
+        path: The scenario file that was loaded.
+        provenance: Dotted key path to the file (or ``--set``) that set it.
+        geography: The cities and zones the scenario runs on.
+    """
+
+    scenario: Scenario
+    path: Path
+    provenance: dict[Path_, str]
+    geography: Geography
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the resolved scenario: equal hashes mean equal runs for one seed."""
+        return scenario_hash(self.scenario)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the canonical JSON of a resolved scenario."""
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _read_toml(path: Path, referrer: str | None) -> dict[str, Any]:
+    if not path.is_file():
+        where = referrer or str(path)
+        field = "extends" if referrer else ""
+        raise InputError(where, field, f"scenario file not found: {path}",
+                         "a path to an existing .toml file, relative to the file naming it")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(str(path), "", f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(str(path), "", "not UTF-8 text", "a UTF-8 encoded TOML file") from None
+
+
+def _merge(base: dict, top: dict, prov: dict[Path_, str], source: str, prefix: Path_ = ()):
+    """Deep-merge ``top`` into ``base`` in place; tables merge, everything else replaces."""
+    for key, value in top.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value, prov, source, path)
+        else:
+            base[key] = value
+            for stale in [p for p in prov if p[: len(path)] == path]:
+                del prov[stale]
+            _record(value, prov, source, path)
+
+
+def _record(value: Any, prov: dict[Path_, str], source: str, path: Path_) -> None:
+    prov[path] = source
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _record(sub, prov, source, (*path, key))
+
+
+def _load_chain(path: Path, stack: tuple[Path, ...], referrer: str | None):
+    path = path.resolve()
+    if path in stack:
+        cycle = " -> ".join(str(p) for p in (*stack, path))
+        raise InputError(str(stack[-1]), "extends", f"extends cycle: {cycle}",
+                         "a chain of files that ends in one without extends")
+    data = _read_toml(path, referrer)
+    parent = data.pop("extends", None)
+    merged: dict[str, Any] = {}
+    prov: dict[Path_, str] = {}
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise InputError(str(path), "extends", "must be a file name", 'extends = "base.toml"')
+        merged, prov = _load_chain(path.parent / parent, (*stack, path), str(path))
+    _resolve_registry_path(data, path)
+    _merge(merged, data, prov, str(path))
+    return merged, prov
+
+
+def _resolve_registry_path(data: dict[str, Any], path: Path) -> None:
+    population = data.get("population")
+    if isinstance(population, dict) and isinstance(population.get("registry"), str):
+        population["registry"] = str((path.parent / population["registry"]).resolve())
+
+
+def parse_override(text: str) -> tuple[Path_, Any]:
+    """Split ``dotted.key=value`` into a key path and a TOML-typed value.
+
+    The value is read as TOML (``0.9``, ``true``, ``[1, 2]``, ``"x"``); a bare word that is
+    not TOML is taken as a string, so ``--set trading.scope=city`` works unquoted.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise InputError(SET_SOURCE, text, "expected dotted.key=value",
+                         "e.g. --set instruments.so2.trading.scope=city")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return tuple(p.strip().strip('"') for p in key.split(".")), value
+
+
+def _apply_override(data: dict[str, Any], prov: dict[Path_, str], text: str) -> None:
+    path, value = parse_override(text)
+    if path == ("population", "registry") and isinstance(value, str):
+        value = str(Path(value).resolve())
+    node = data
+    for depth, part in enumerate(path[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise InputError(SET_SOURCE, ".".join(path),
+                             f"{'.'.join(path[: depth + 1])} is a value, not a table")
+        node = child
+    top: dict[str, Any] = {}
+    cursor = top
+    for part in path[:-1]:
+        cursor = cursor.setdefault(part, {})
+    cursor[path[-1]] = value
+    _merge(data, top, prov, SET_SOURCE)
+
+
+def _fields_at(loc: tuple) -> dict[str, Any] | None:
+    """Field names of the pydantic model reached by following ``loc`` from Scenario."""
+    model: Any = Scenario
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(str(part))
+        if field is None:
+            alias = {f.alias: f for f in model.model_fields.values() if f.alias}
+            field = alias.get(str(part))
+        if field is None:
+            if str(part) in {"co2", "so2", "nox", "cod", "nh3n"} or isinstance(part, int):
+                continue  # dict key or list index: the value's model comes next
+            return None
+        model = _inner_model(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return {f.alias or name: f for name, f in model.model_fields.items()}
+    return None
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The BaseModel inside Optional[...], dict[..., M] or list[M], if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _source_of(loc: Path_, prov: dict[Path_, str], main: str) -> str:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in prov:
+            return prov[loc[:end]]
+    return main
+
+
+def _translate(exc: ValidationError, prov: dict[Path_, str], main: str) -> InputErrors:
+    errors = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"] if p != "[key]")
+        loc = tuple(p for p in loc if not p.startswith(("function-", "literal[")))
+        field = ".".join(loc) or "(top level)"
+        reason, accepted = err["msg"], None
+        if err["type"] == "extra_forbidden":
+            known = _fields_at(loc[:-1]) or {}
+            close = difflib.get_close_matches(loc[-1], list(known), n=1, cutoff=0.6)
+            reason = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+            accepted = ", ".join(sorted(known)) if known else None
+        elif err["type"] in ("literal_error", "enum"):
+            accepted = err.get("ctx", {}).get("expected")
+            reason = f"{err['input']!r} is not an accepted value"
+        elif err["type"] == "missing":
+            reason = "required"
+        if err["type"] == "value_error":
+            reason = reason.removeprefix("Value error, ")
+        errors.append(InputError(_source_of(loc, prov, main), field, reason, accepted))
+    return InputErrors(errors)
+
+
+def _geography_for(scenario: Scenario, main: str) -> Geography:
+    clusters = scenario.regions.clusters
+    if clusters is None:
+        return hubei_geography()
+    if scenario.population.source == "hubei":
+        raise InputError(main, "regions.clusters",
+                         "a custom geography needs an enterprise registry",
+                         "population.registry = 'file.csv', or omit [regions]")
+    if not clusters or any(not cities for cities in clusters.values()):
+        raise InputError(main, "regions.clusters", "every cluster needs at least one city")
+    seen: set[str] = set()
+    for cluster, cities in clusters.items():
+        for city in cities:
+            if city in seen:
+                raise InputError(main, f"regions.clusters.{cluster}",
+                                 f"city {city!r} is listed in more than one cluster")
+            seen.add(city)
+    for city in scenario.regions.basins or {}:
+        if city not in seen:
+            raise InputError(main, f"regions.basins.{city}", "not a city of regions.clusters",
+                             ", ".join(sorted(seen)))
+    return Geography.custom(clusters, scenario.regions.basins)
+
+
+def _check_cities(scenario: Scenario, geo: Geography, prov: dict[Path_, str], main: str):
+    """City names used in instrument settings must exist (Chinese names are aliases)."""
+    accepted = ", ".join(geo.cities)
+    for inst_id, inst in scenario.instruments.items():
+        for city in inst.city_caps_t or {}:
+            if geo.resolve(city) is None:
+                loc = ("instruments", inst_id, "city_caps_t", city)
+                raise InputError(_source_of(loc, prov, main), ".".join(loc),
+                                 f"unknown city {city!r}", accepted)
+        for n, pair in enumerate(inst.trading.blocked):
+            for end, city in (("from", pair.from_), ("to", pair.to)):
+                if geo.resolve(city) is None:
+                    loc = ("instruments", inst_id, "trading", "blocked")
+                    raise InputError(_source_of(loc, prov, main),
+                                     f"{'.'.join(loc)}[{n}].{end}",
+                                     f"unknown city {city!r}", accepted)
+
+
+def _check_horizon(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
+    for inst_id, inst in scenario.instruments.items():
+        if isinstance(inst.cap_t, list) and len(inst.cap_t) != scenario.time.years:
+            loc = ("instruments", inst_id, "cap_t")
+            raise InputError(_source_of(loc, prov, main), ".".join(loc),
+                             f"has {len(inst.cap_t)} values for {scenario.time.years} years",
+                             "one number, or a list with one value per year")
+    if not scenario.instruments:
+        raise InputError(main, "instruments", "no instrument declared",
+                         "at least one of [instruments.co2], [instruments.so2], "
+                         "[instruments.nox], [instruments.cod], [instruments.nh3n]")
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedScenario:
+    """Read, merge, override and validate a scenario file.
+
+    Args:
+        path: The scenario TOML file.
+        overrides: ``dotted.key=value`` strings applied after ``extends`` is resolved.
+
+    Returns:
+        The validated scenario with provenance and geography.
+
+    Raises:
+        InputError: Anything wrong with the files or overrides, named by file and field.
+    """
+    path = Path(path)
+    main = str(path)
+    data, prov = _load_chain(path, (), None)
+    prov = {k: (main if v == str(path.resolve()) else v) for k, v in prov.items()}
+    for text in overrides:
+        _apply_override(data, prov, text)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _translate(exc, prov, main) from None
+    _check_horizon(scenario, prov, main)
+    geography = _geography_for(scenario, main)
+    _check_cities(scenario, geography, prov, main)
+    return LoadedScenario(scenario, path, prov, geography)

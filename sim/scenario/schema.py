@@ -1,0 +1,313 @@
+"""The scenario file's schema: every key, its default, its unit and what it accepts.
+
+Pydantic v2 models, frozen and strict about unknown keys. The loader
+(``sim.scenario.loader``) turns validation failures into ``file: field: reason`` messages;
+``etsim schema`` writes ``Scenario.model_json_schema()`` for editor completion.
+
+Default numbers name their source (DOMAIN.md) or say "estimate".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim import INSTRUMENTS
+
+InstrumentId = Literal["co2", "so2", "nox", "cod", "nh3n"]
+Scope = Literal["city", "basin", "cluster", "province"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class TimeConfig(_Strict):
+    """Simulated horizon."""
+
+    start_year: int = Field(2026, ge=2000, le=2200, description="First compliance year.")
+    years: int = Field(10, ge=1, le=100, description="Number of compliance years simulated.")
+    periods_per_year: int = Field(
+        12, ge=1, le=366, description="Trading sessions per compliance year (12 = monthly)."
+    )
+
+
+class RegionsConfig(_Strict):
+    """Geography. Omit to use Hubei's 17 units in 3 clusters (sim/data/cities.csv)."""
+
+    clusters: dict[str, list[str]] | None = Field(
+        None,
+        description="Custom geography for small studies: cluster name to its city names. "
+        "Only with a registry population.",
+    )
+    basins: dict[str, str] | None = Field(
+        None, description="City to river-basin name, for trading.scope = 'basin'."
+    )
+
+
+class PopulationConfig(_Strict):
+    """Which enterprises are simulated."""
+
+    source: Literal["hubei", "registry"] = Field(
+        "hubei",
+        description="'hubei': built-in calibrated synthetic population; 'registry': "
+        "the CSV named by population.registry.",
+    )
+    registry: str | None = Field(
+        None,
+        description="Enterprise registry CSV (one row per enterprise), relative to the "
+        "scenario file that names it. Setting it implies source = 'registry'.",
+    )
+    scale: float = Field(
+        1.0, gt=0, le=100, description="Multiplies the number of synthetic enterprises."
+    )
+    seed: int = Field(
+        2021,
+        ge=0,
+        description="Seed of the synthetic population generator, kept apart from the run "
+        "seed so that replications share one population.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registry_implies_source(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("registry") and "source" not in data:
+            return {**data, "source": "registry"}
+        return data
+
+    @model_validator(mode="after")
+    def _registry_named(self) -> PopulationConfig:
+        if self.source == "registry" and not self.registry:
+            raise ValueError("source = 'registry' needs population.registry = 'file.csv'")
+        return self
+
+
+class CapTrajectory(_Strict):
+    """A cap that follows baseline emissions: base x share x (1 - annual_decline)^year_index."""
+
+    base: Literal["baseline_emissions"] = Field(
+        "baseline_emissions", description="What the cap is a share of."
+    )
+    share: float = Field(
+        0.9, gt=0, le=2, description="First-year cap as a share of the base (estimate: 0.9)."
+    )
+    annual_decline: float = Field(
+        0.0,
+        ge=-0.5,
+        lt=1,
+        description="Compound yearly decline of the cap, fraction per year (0.03 = 3%/yr).",
+    )
+
+
+class AllocationConfig(_Strict):
+    """How the cap reaches enterprises at the start of each year."""
+
+    method: Literal["grandfathering", "benchmark", "auction", "registry"] = Field(
+        "grandfathering",
+        description="grandfathering: pro rata to baseline emissions; benchmark: pro rata to "
+        "output value x the industry's average emission intensity; auction: the government "
+        "sells the cap in the year's sessions at reserve_price_cny_per_t; registry: the "
+        "registry's <id>_allocation_t, scaled to the cap.",
+    )
+    reserve_price_cny_per_t: float = Field(
+        0.0, ge=0, description="Auction reserve price, CNY/t (auction method only)."
+    )
+
+
+class PenaltyConfig(_Strict):
+    """Year-end penalty for each tonne emitted without a right surrendered."""
+
+    per_tonne_cny: float = Field(
+        ..., ge=0, description="Fine per tonne short, CNY/t (instrument defaults: estimate)."
+    )
+    multiple_of_mean_price: float | None = Field(
+        None,
+        ge=0,
+        description="If set, the fine per tonne is at least this multiple of the year's mean "
+        "market price (Hubei: 1-3x, estimate).",
+    )
+    max_cny: float | None = Field(
+        None, gt=0, description="Cap on one enterprise's fine per year, CNY (Hubei: 150,000)."
+    )
+    deduct_ratio: float = Field(
+        0.0,
+        ge=0,
+        description="Tonnes deducted from next year's allocation per tonne short (Hubei: "
+        "deduction from next year's free allocation; 2 is an estimate).",
+    )
+
+
+class BlockedPair(_Strict):
+    """A trade direction that is not allowed: rights may not flow from `from` to `to`."""
+
+    from_: str = Field(..., alias="from", description="Exporting (selling) city.")
+    to: str = Field(..., description="Importing (buying) city.")
+
+
+class TradingConfig(_Strict):
+    """Who may trade with whom."""
+
+    scope: Scope = Field(
+        ...,
+        description="Widest area one pool spans: city | basin | cluster | province. "
+        "Defaults follow Hubei's exchange rules (DOMAIN.md): CO2 province, air pollutants "
+        "city, water pollutants basin.",
+    )
+    interzone_ratio: float = Field(
+        1.0,
+        ge=1.0,
+        description="Seller-city rights surrendered per tonne covered when the seller is in "
+        "another city (trading ratio, dimensionless).",
+    )
+    max_import_share: float | None = Field(
+        None, ge=0, description="Largest yearly net import of a city, share of its cap."
+    )
+    max_export_share: float | None = Field(
+        None, ge=0, description="Largest yearly net export of a city, share of its cap."
+    )
+    block_import_if_nonattainment: bool = Field(
+        False, description="Cities missing their air/water standard may not import."
+    )
+    blocked: list[BlockedPair] = Field(
+        default_factory=list, description="Forbidden directions, e.g. [{from='Wuhan', to='Shiyan'}]."
+    )
+    mechanism: Literal["call_auction"] = Field(
+        "call_auction", description="Clearing mechanism (sim.market registry key)."
+    )
+
+
+class ReserveConfig(_Strict):
+    """Government reserve (储备)."""
+
+    share: float = Field(
+        0.0, ge=0, lt=1, description="Share of each year's cap held back, not allocated."
+    )
+    floor_cny_per_t: float | None = Field(
+        None, ge=0, description="The reserve buys whatever is offered at this price, CNY/t."
+    )
+    ceiling_cny_per_t: float | None = Field(
+        None, ge=0, description="The reserve sells what it holds at this price, CNY/t."
+    )
+
+    @model_validator(mode="after")
+    def _floor_below_ceiling(self) -> ReserveConfig:
+        floor, ceiling = self.floor_cny_per_t, self.ceiling_cny_per_t
+        if floor is not None and ceiling is not None and floor >= ceiling:
+            raise ValueError(f"floor_cny_per_t ({floor}) must be below ceiling ({ceiling})")
+        return self
+
+
+class InstrumentConfig(_Strict):
+    """One traded instrument: carbon allowances or a pollutant's discharge rights."""
+
+    cap_t: float | list[float] | None = Field(
+        None,
+        description="Cap, t/yr: one number for every year or a list with one per year. "
+        "Omit to use `cap`.",
+    )
+    cap: CapTrajectory | None = Field(
+        None, description="Cap as a trajectory from baseline emissions (used if cap_t is omitted)."
+    )
+    city_caps_t: dict[str, float] | None = Field(
+        None,
+        description="Fixed caps for named cities, t/yr; the rest of the cap goes to the other "
+        "cities pro rata to baseline emissions.",
+    )
+    allocation: AllocationConfig = Field(default_factory=AllocationConfig)
+    banking: bool = Field(True, description="Unused rights carry over to the next year.")
+    penalty: PenaltyConfig
+    trading: TradingConfig
+    reserve: ReserveConfig = Field(default_factory=ReserveConfig)
+
+    @model_validator(mode="after")
+    def _one_cap(self) -> InstrumentConfig:
+        if self.cap_t is not None and self.cap is not None:
+            raise ValueError("give cap_t or cap, not both")
+        values = self.cap_t if isinstance(self.cap_t, list) else [self.cap_t or 0.0]
+        if any(v < 0 for v in values):
+            raise ValueError("cap_t must be >= 0 t/yr")
+        if any(v < 0 for v in (self.city_caps_t or {}).values()):
+            raise ValueError("city_caps_t values must be >= 0 t/yr")
+        return self
+
+
+class BehaviorConfig(_Strict):
+    """How enterprises decide."""
+
+    profile: Literal["realistic", "price_taker"] = Field(
+        "realistic",
+        description="price_taker: frictionless enterprises bidding their marginal abatement "
+        "cost (validation). realistic currently equals price_taker (behaviour issue pending).",
+    )
+    expectations: Literal["myopic", "adaptive", "perfect_foresight"] = Field(
+        "adaptive",
+        description="Price expectations for banking and investment (not used by price_taker).",
+    )
+    discount_rate: float = Field(
+        0.05, ge=0, lt=1, description="Yearly discount rate for banking and investment."
+    )
+    output_shock_sd: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Std. dev. of each enterprise's yearly log-output shock (estimate); 0 "
+        "makes a run deterministic apart from the population.",
+    )
+
+
+# Instrument defaults. Penalties: estimate, about 3x the observed price level in DOMAIN.md
+# (CO2 ~50 CNY/t; 2017 listing prices SO2 3,990, NOx 4,000, COD 8,790, NH3-N 14,000).
+# Scopes: Hubei exchange FAQ in DOMAIN.md (air within a city, water within a basin);
+# carbon is one provincial market.
+INSTRUMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "co2": {"penalty": {"per_tonne_cny": 150.0}, "trading": {"scope": "province"}},
+    "so2": {"penalty": {"per_tonne_cny": 12_000.0}, "trading": {"scope": "city"}},
+    "nox": {"penalty": {"per_tonne_cny": 12_000.0}, "trading": {"scope": "city"}},
+    "cod": {"penalty": {"per_tonne_cny": 26_000.0}, "trading": {"scope": "basin"}},
+    "nh3n": {"penalty": {"per_tonne_cny": 42_000.0}, "trading": {"scope": "basin"}},
+}
+
+
+def _with_defaults(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    out = dict(defaults)
+    for key, value in given.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _with_defaults(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class Scenario(_Strict):
+    """A whole scenario: every key has a default, so a file states only what it changes."""
+
+    name: str = Field("unnamed", description="Short name, used for run folders and charts.")
+    description: str = Field("", description="One line: the question this scenario answers.")
+    seed: int = Field(1, ge=0, description="Run seed (overridden by etsim run --seed).")
+    time: TimeConfig = Field(default_factory=TimeConfig)
+    regions: RegionsConfig = Field(default_factory=RegionsConfig)
+    population: PopulationConfig = Field(default_factory=PopulationConfig)
+    instruments: dict[InstrumentId, InstrumentConfig] = Field(
+        default_factory=dict,
+        description="The instruments simulated: [instruments.co2], [instruments.so2], ...",
+    )
+    behavior: BehaviorConfig = Field(default_factory=BehaviorConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _instrument_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("instruments"), dict):
+            return data
+        instruments = {
+            key: _with_defaults(INSTRUMENT_DEFAULTS[key], value)
+            if key in INSTRUMENT_DEFAULTS and isinstance(value, dict)
+            else value
+            for key, value in data["instruments"].items()
+        }
+        return {**data, "instruments": instruments}
+
+    @property
+    def instrument_ids(self) -> tuple[str, ...]:
+        """Declared instruments in canonical order."""
+        return tuple(i for i in INSTRUMENTS if i in self.instruments)
