@@ -36,22 +36,23 @@ def annual_caps_t(config: InstrumentConfig, baseline_total_t: float, years: int,
     return baseline_total_t * trajectory.share * decline
 
 
-def city_budgets_t(cap_t: float, city_caps_t: dict[int, float], city_baseline_t: np.ndarray
+def city_budgets_t(cap_t: float, city_caps_t: dict[int, float], city_weight: np.ndarray
                    ) -> np.ndarray:
     """Split one year's cap into city budgets, t.
 
     Cities with a fixed cap get it; the rest of the cap goes to the other cities pro rata
-    to their baseline emissions (never below zero).
+    to their enterprises' allocation weights (baseline emissions under grandfathering),
+    never below zero.
     """
-    budget = np.zeros_like(city_baseline_t, dtype=float)
-    fixed = np.zeros(len(city_baseline_t), dtype=bool)
+    budget = np.zeros_like(city_weight, dtype=float)
+    fixed = np.zeros(len(city_weight), dtype=bool)
     for city, value in city_caps_t.items():
         budget[city] = value
         fixed[city] = True
     rest = max(cap_t - budget[fixed].sum(), 0.0)
-    free_baseline = np.where(fixed, 0.0, city_baseline_t)
-    if free_baseline.sum() > 0:
-        budget += rest * free_baseline / free_baseline.sum()
+    free_weight = np.where(fixed, 0.0, city_weight)
+    if free_weight.sum() > 0:
+        budget += rest * free_weight / free_weight.sum()
     return budget
 
 
@@ -75,8 +76,8 @@ def allocation_weights(method: str, baseline_t: np.ndarray, industry: np.ndarray
         return np.where(covered, output_value_cny * intensity[industry], 0.0)
     if method == "registry":
         return np.where(baseline_t > 0, np.nan_to_num(registry_t), 0.0)
-    if method == "auction":
-        return np.zeros_like(baseline_t, dtype=float)
+    if method == "auction":  # the auction pool is split across zones pro rata to baseline
+        return baseline_t.astype(float)
     raise ValueError(f"unknown allocation method {method!r}")
 
 

@@ -3,12 +3,11 @@
 ``price_taker``: frictionless and price-taking. In every session each enterprise states
 its whole compliance schedule for the rest of the year:
 
-* what it still needs at zero abatement (emissions so far plus the rest of the year's
-  expected emissions minus holdings) as a buy step at its penalty-equivalent price, or
-  its surplus as a sell step at zero;
-* its remaining abatement as a sell ramp along its linear marginal abatement cost curve
-  (abating frees rights, so abatement is supply), truncated where the marginal cost
-  exceeds the penalty, since paying the fine is then cheaper.
+* its net demand ``need - a(p)``: what it still needs at zero abatement (emissions so
+  far plus the rest of the year's expected emissions minus holdings) less what it would
+  abate at price p along its linear marginal abatement cost curve;
+* truncated at the penalty per tonne: beyond it, paying the fine is cheaper than buying
+  or abating.
 
 So the clearing price equates every enterprise's marginal abatement cost (Montgomery
 1972) and nobody pays more than the fine per tonne. The ``realistic`` profile currently
@@ -34,6 +33,12 @@ def price_taker_orders(
 ) -> OrderBook:
     """Orders of price-taking enterprises for one instrument.
 
+    Each enterprise's net demand ``need - a(p)`` is cut into segments so that it never
+    trades with itself: a net seller offers its surplus at zero and its abatement along
+    its MAC ramp; a net buyer bids along the ramp down to its own MAC and bids what no
+    abatement can cover at the cap; an enterprise in between does both, switching side
+    where its marginal cost equals the price at which it just covers its need.
+
     Args:
         need_t: Rights still needed at zero further abatement (negative: surplus), t.
         remaining_share: Share of the year still to come, including this session (0, 1].
@@ -45,30 +50,29 @@ def price_taker_orders(
         zone: Zone index of each enterprise.
 
     Returns:
-        Up to three orders per enterprise: need, surplus and the abatement ramp.
+        Up to two orders per enterprise.
     """
-    top_mac = mac_intercept_cny + mac_slope_cny * max_abatement_t
-    ramp_hi = np.minimum(top_mac, bid_cap_cny_per_t)
-    ramp_t = np.where(
-        mac_slope_cny > 0,
-        np.clip((ramp_hi - mac_intercept_cny) / np.where(mac_slope_cny > 0, mac_slope_cny, 1),
-                0, max_abatement_t),
-        0.0,
-    ) * remaining_share
-    has_ramp = ramp_t > 0
-    buys = need_t > 0
-    sells = need_t < 0
-    n_buy, n_sell, n_ramp = buys.sum(), sells.sum(), has_ramp.sum()
+    slope = np.where(mac_slope_cny > 0, mac_slope_cny, 1.0)
+    lo = np.minimum(mac_intercept_cny, bid_cap_cny_per_t)
+    hi = np.minimum(mac_intercept_cny + slope * max_abatement_t, bid_cap_cny_per_t)
+    ramp_t = np.where(mac_slope_cny > 0, (hi - lo) / slope, 0.0) * remaining_share
+    covered_by_ramp = np.clip(need_t, 0.0, ramp_t)
+    switch = lo + (hi - lo) * np.divide(covered_by_ramp, ramp_t, out=np.zeros_like(ramp_t),
+                                        where=ramp_t > 0)
+    segments = [  # (mask, side, quantity, price_lo, price_hi)
+        (need_t < 0, SELL, -need_t, 0.0 * lo, 0.0 * lo),
+        (covered_by_ramp > 0, BUY, covered_by_ramp, lo, switch),
+        (ramp_t - covered_by_ramp > 0, SELL, ramp_t - covered_by_ramp, switch, hi),
+        (need_t - ramp_t > 0, BUY, need_t - ramp_t, hi * 0 + bid_cap_cny_per_t,
+         hi * 0 + bid_cap_cny_per_t),
+    ]
     return OrderBook(
-        trader=np.concatenate([trader[buys], trader[sells], trader[has_ramp]]),
-        zone=np.concatenate([zone[buys], zone[sells], zone[has_ramp]]),
-        side=np.concatenate([np.full(n_buy, BUY), np.full(n_sell + n_ramp, SELL)]).astype(
-            np.int8),
-        quantity_t=np.concatenate([need_t[buys], -need_t[sells], ramp_t[has_ramp]]),
-        price_lo_cny_per_t=np.concatenate([
-            np.full(n_buy, bid_cap_cny_per_t), np.zeros(n_sell), mac_intercept_cny[has_ramp]]),
-        price_hi_cny_per_t=np.concatenate([
-            np.full(n_buy, bid_cap_cny_per_t), np.zeros(n_sell), ramp_hi[has_ramp]]),
+        trader=np.concatenate([trader[m] for m, *_ in segments]),
+        zone=np.concatenate([zone[m] for m, *_ in segments]),
+        side=np.concatenate([np.full(m.sum(), side, np.int8) for m, side, *_ in segments]),
+        quantity_t=np.concatenate([q[m] for m, _, q, _, _ in segments]),
+        price_lo_cny_per_t=np.concatenate([p[m] for m, _, _, p, _ in segments]),
+        price_hi_cny_per_t=np.concatenate([p[m] for m, *_, p in segments]),
     )
 
 

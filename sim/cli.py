@@ -26,8 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True)  # progress bars only; messages go through typer.echo
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file.")]
 SetOpt = Annotated[list[str] | None, typer.Option(
@@ -40,7 +39,7 @@ def _input_errors() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
-        err.print(exc.message, markup=False, highlight=False)
+        typer.echo(exc.message, err=True)
         raise typer.Exit(2) from None
 
 
@@ -55,9 +54,9 @@ def validate(scenario: ScenarioArg, sets: SetOpt = None) -> None:
             from sim.population.sources import build_population
 
             build_population(loaded)
-    out.print(f"{scenario}: valid ({', '.join(loaded.scenario.instrument_ids)}; "
+    typer.echo(f"{scenario}: valid ({', '.join(loaded.scenario.instrument_ids)}; "
               f"{loaded.scenario.time.years} years x {loaded.scenario.time.periods_per_year} "
-              f"sessions)", markup=False, highlight=False)
+              f"sessions)")
 
 
 @app.command()
@@ -73,7 +72,7 @@ def schema(
         sys.stdout.write(text + "\n")
     else:
         output.write_text(text + "\n", encoding="utf-8")
-        out.print(f"wrote {output}", markup=False)
+        typer.echo(f"wrote {output}")
 
 
 @app.command()
@@ -109,16 +108,16 @@ def run(
         save_run(result, target, charts=charts)
     summary = result.summary
     ratio = summary["efficiency_ratio"]
-    out.print(f"{loaded.scenario.name}: {summary['enterprises']} enterprises, "
+    typer.echo(f"{loaded.scenario.name}: {summary['enterprises']} enterprises, "
               f"abatement cost {summary['total_abatement_cost_cny'] / 1e6:,.1f} M CNY "
               f"(least cost {summary['least_cost_cny'] / 1e6:,.1f} M CNY, efficiency "
-              f"{'n/a' if ratio is None else f'{ratio:.3f}'})", markup=False, highlight=False)
+              f"{'n/a' if ratio is None else f'{ratio:.3f}'})")
     for inst, figures in summary["instruments"].items():
         price = figures["mean_price_cny_per_t"]
-        out.print(f"  {inst:5s} mean price {'n/a' if price is None else f'{price:,.1f}'} CNY/t, "
+        typer.echo(f"  {inst:5s} mean price {'n/a' if price is None else f'{price:,.1f}'} CNY/t, "
                   f"traded {figures['traded_volume_t']:,.0f} t, compliance "
-                  f"{figures['compliance_rate']:.1%}", markup=False, highlight=False)
-    out.print(f"results in {target}", markup=False, highlight=False)
+                  f"{figures['compliance_rate']:.1%}")
+    typer.echo(f"results in {target}")
 
 
 @app.command("charts")
@@ -140,7 +139,7 @@ def charts_command(
 
         paths = render_default_charts(run_dir, run_dir / "charts", lang=lang, fmt=fmt)
     for path in paths:
-        out.print(str(path), markup=False, highlight=False)
+        typer.echo(str(path))
 
 
 def main() -> None:

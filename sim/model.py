@@ -69,12 +69,13 @@ class EmissionsTradingModel(mesa.Model):
                                      np.nansum(np.where(self.covered[:, k],
                                                         self.registry_allocation_t[:, k], 0)))
             for k, cfg in enumerate(self.configs)])
-        self.city_baseline_t = city_baseline
         self.city_caps = [{pop.cities.index(self.geography.resolve(c)): v
                            for c, v in (cfg.city_caps_t or {}).items()} for cfg in self.configs]
         self.weights = np.stack([allocation.allocation_weights(
             cfg.allocation.method, self.baseline_t[:, k], pop.industry, pop.output_value_cny,
             self.registry_allocation_t[:, k]) for k, cfg in enumerate(self.configs)], axis=1)
+        self.city_weight = np.stack([np.bincount(pop.city, weights=self.weights[:, k],
+                                                 minlength=c_count) for k in range(k_count)])
 
         # Enterprise state, t (rows enterprises, columns instruments).
         self.holdings_t = np.zeros((n, k_count))
@@ -142,7 +143,7 @@ class EmissionsTradingModel(mesa.Model):
         city = self.population.city
         for k, cfg in enumerate(self.configs):
             budget = allocation.city_budgets_t(self.caps_t[k, year_index], self.city_caps[k],
-                                               self.city_baseline_t[k])
+                                               self.city_weight[k])
             self.city_budget_t[k] = budget
             n_zones = len(self.zone_names[k])
             zone_budget = np.bincount(self.city_zone[k], weights=budget, minlength=n_zones)

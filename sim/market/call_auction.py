@@ -10,8 +10,9 @@ Conventions, chosen so results are unique and fair:
 * where demand equals supply over a whole price interval, the price is its midpoint;
 * where the price lands on limit orders (steps), the marginal orders on the short side
   are filled pro rata and the traded volume is the largest the schedules allow;
-* a zone where nothing can trade still gets the price its schedules imply where one
-  exists (so a session with no trades has an indicative price), else NaN.
+* a zone where nothing can trade still gets an indicative price: the crossing of its
+  schedules, or on a one-sided book the best quote (lowest ask, highest bid); a zone
+  without orders gets NaN.
 """
 
 from __future__ import annotations
@@ -26,9 +27,14 @@ _RTOL = 1e-12
 def _zone_price(side, qty, lo, hi) -> float:
     """The clearing price of one pool's segments (see module docstring)."""
     is_step = hi <= lo
-    demand_total = qty[side == BUY].sum()
-    if demand_total <= 0 or not (side != BUY).any():
-        return float("nan")
+    is_buy = side == BUY
+    demand_total = qty[is_buy].sum()
+    # One-sided books trade nothing; their price is the best quote, so that price takers
+    # facing it act as they would in autarky (buyers abate up to their top bid).
+    if not is_buy.any():
+        return float(lo.min())
+    if is_buy.all():
+        return float(hi.max())
     # G(p) = sum of every linear segment's ramp + every step already passed; the pool
     # clears where G(p) equals total demand (buy ramps count as "demand removed").
     ramp = ~is_step & (qty > 0)
@@ -37,15 +43,15 @@ def _zone_price(side, qty, lo, hi) -> float:
     kink_ds = np.concatenate([slope, -slope])
     order = np.argsort(kink_x, kind="stable")
     kink_x, kink_ds = kink_x[order], kink_ds[order]
-    cum_s = np.cumsum(kink_ds)
-    cum_m = np.cumsum(kink_ds * kink_x)
+    cum_s = np.concatenate([[0.0], np.cumsum(kink_ds)])
+    cum_m = np.concatenate([[0.0], np.cumsum(kink_ds * kink_x)])
     step_x = np.sort(lo[is_step])
     step_q = qty[is_step][np.argsort(lo[is_step], kind="stable")]
     cum_j = np.concatenate([[0.0], np.cumsum(step_q)])
 
     x = np.unique(np.concatenate([kink_x, step_x]))
-    k_idx = np.searchsorted(kink_x, x, side="right") - 1
-    ramp_at_x = np.where(k_idx >= 0, x * cum_s[k_idx.clip(0)] - cum_m[k_idx.clip(0)], 0.0)
+    passed = np.searchsorted(kink_x, x, side="right")
+    ramp_at_x = x * cum_s[passed] - cum_m[passed]
     g_left = ramp_at_x + cum_j[np.searchsorted(step_x, x, side="left")]
     g_right = ramp_at_x + cum_j[np.searchsorted(step_x, x, side="right")]
 
@@ -108,6 +114,10 @@ def clear_call_auction(book: OrderBook, n_zones: int, n_traders: int) -> Clearin
     """
     price = np.full(n_zones, np.nan)
     fill = np.zeros(len(book))
+    lo = book.price_lo_cny_per_t
+    # Segments narrower than a rounding error are limit orders at their lower price.
+    hi = np.where(book.price_hi_cny_per_t - lo <= 1e-9 * np.maximum(1.0, np.abs(lo)), lo,
+                  book.price_hi_cny_per_t)
     if len(book):
         order = np.argsort(book.zone, kind="stable")
         bounds = np.searchsorted(book.zone[order], np.arange(n_zones + 1))
@@ -115,8 +125,7 @@ def clear_call_auction(book: OrderBook, n_zones: int, n_traders: int) -> Clearin
             rows = order[bounds[z]: bounds[z + 1]]
             if len(rows) == 0:
                 continue
-            args = (book.side[rows], book.quantity_t[rows], book.price_lo_cny_per_t[rows],
-                    book.price_hi_cny_per_t[rows])
+            args = (book.side[rows], book.quantity_t[rows], lo[rows], hi[rows])
             price[z] = _zone_price(*args)
             if np.isfinite(price[z]):
                 fill[rows] = _fills(price[z], *args)

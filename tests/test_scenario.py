@@ -1,0 +1,159 @@
+"""Scenario loading: defaults, extends, overrides and the error messages users see."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.errors import InputError
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(path: Path, overrides: tuple[str, ...] = ()) -> str:
+    with pytest.raises(InputError) as info:
+        load_scenario(path, overrides)
+    return info.value.message
+
+
+def test_baseline_declares_all_five_instruments_with_documented_defaults():
+    loaded = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    assert loaded.scenario.instrument_ids == ("co2", "so2", "nox", "cod", "nh3n")
+    so2 = loaded.scenario.instruments["so2"]
+    assert so2.trading.scope == "city"  # Hubei exchange rule: air pollutants within a city
+    assert so2.penalty.per_tonne_cny == 12_000
+    assert loaded.scenario.instruments["cod"].trading.scope == "basin"
+    assert len(loaded.geography.cities) == 17
+
+
+def test_a_minimal_file_gets_every_default(tmp_path):
+    loaded = load_scenario(write(tmp_path / "s.toml", "[instruments.co2]\n"))
+    scenario = loaded.scenario
+    assert (scenario.time.start_year, scenario.time.years, scenario.time.periods_per_year) == (
+        2026, 10, 12)
+    assert scenario.instruments["co2"].trading.scope == "province"
+    assert scenario.behavior.profile == "realistic"
+
+
+def test_extends_inherits_and_overrides_relative_to_the_file(tmp_path):
+    (tmp_path / "base").mkdir()
+    write(tmp_path / "base" / "parent.toml",
+          'name = "parent"\n[time]\nyears = 3\n[instruments.so2]\ncap_t = 100\n')
+    child = write(tmp_path / "child.toml", 'extends = "base/parent.toml"\nname = "child"\n'
+                  "[instruments.so2.trading]\nscope = \"province\"\n")
+    scenario = load_scenario(child).scenario
+    assert scenario.name == "child"
+    assert scenario.time.years == 3
+    assert scenario.instruments["so2"].cap_t == 100
+    assert scenario.instruments["so2"].trading.scope == "province"
+
+
+def test_errors_name_the_file_that_set_the_bad_value(tmp_path):
+    parent = write(tmp_path / "parent.toml", "[instruments.so2]\nbanking = 3\n")
+    child = write(tmp_path / "child.toml", 'extends = "parent.toml"\nname = "c"\n')
+    assert error_of(child).startswith(f"{parent.resolve()}: instruments.so2.banking:")
+
+
+def test_extends_cycle_is_detected(tmp_path):
+    write(tmp_path / "a.toml", 'extends = "b.toml"\n')
+    write(tmp_path / "b.toml", 'extends = "a.toml"\n')
+    assert "extends cycle" in error_of(tmp_path / "a.toml")
+
+
+def test_missing_parent_is_named(tmp_path):
+    message = error_of(write(tmp_path / "a.toml", 'extends = "nope.toml"\n'))
+    assert "extends" in message and "nope.toml" in message
+
+
+def test_unknown_key_suggests_the_nearest(tmp_path):
+    message = error_of(write(tmp_path / "s.toml",
+                             "[instruments.so2.trading]\nscop = 'city'\n"))
+    assert "instruments.so2.trading.scop: unknown key; did you mean 'scope'?" in message
+    assert "accepted:" in message and "interzone_ratio" in message
+
+
+def test_unknown_instrument_lists_the_accepted_ids(tmp_path):
+    message = error_of(write(tmp_path / "s.toml", "[instruments.so3]\ncap_t = 1\n"))
+    assert "instruments.so3" in message and "'so2'" in message and "'nh3n'" in message
+
+
+def test_bad_choice_lists_what_is_accepted(tmp_path):
+    message = error_of(write(tmp_path / "s.toml",
+                             '[instruments.co2]\nallocation = { method = "lottery" }\n'))
+    assert "instruments.co2.allocation.method: 'lottery' is not an accepted value" in message
+    assert "grandfathering" in message
+
+
+def test_set_overrides_are_type_checked_and_attributed(tmp_path):
+    path = write(tmp_path / "s.toml", "[instruments.co2]\n")
+    loaded = load_scenario(path, ["time.years=2", "instruments.co2.trading.scope=city",
+                                  "instruments.co2.cap.annual_decline=0.04"])
+    assert loaded.scenario.time.years == 2
+    assert loaded.scenario.instruments["co2"].trading.scope == "city"
+    assert loaded.scenario.instruments["co2"].cap.annual_decline == 0.04
+    message = error_of(path, ("time.years=many",))
+    assert message.startswith("--set: time.years:")
+    assert error_of(path, ("time.years",)).startswith("--set: time.years: expected dotted.key")
+
+
+def test_cap_list_must_cover_every_year(tmp_path):
+    message = error_of(write(tmp_path / "s.toml",
+                             "[time]\nyears = 3\n[instruments.so2]\ncap_t = [1, 2]\n"))
+    assert "instruments.so2.cap_t: has 2 values for 3 years" in message
+
+
+def test_city_names_accept_chinese_aliases_and_reject_unknown_cities(tmp_path):
+    ok = write(tmp_path / "ok.toml", '[instruments.so2]\ncity_caps_t = { "十堰" = 100 }\n')
+    assert load_scenario(ok).scenario.instruments["so2"].city_caps_t == {"十堰": 100}
+    bad = write(tmp_path / "bad.toml", "[instruments.so2]\ncity_caps_t = { Gotham = 100 }\n")
+    message = error_of(bad)
+    assert "instruments.so2.city_caps_t.Gotham: unknown city 'Gotham'" in message
+    assert "Shiyan" in message
+
+
+def test_toml_syntax_error_is_reported_with_the_file(tmp_path):
+    path = write(tmp_path / "s.toml", "[time\nyears = 3\n")
+    assert error_of(path).startswith(f"{path}: not valid TOML")
+
+
+def test_reserve_floor_must_be_below_ceiling(tmp_path):
+    message = error_of(write(tmp_path / "s.toml", "[instruments.co2.reserve]\n"
+                             "floor_cny_per_t = 60\nceiling_cny_per_t = 50\n"))
+    assert "instruments.co2.reserve" in message and "must be below ceiling" in message
+
+
+def test_validate_command_exits_0_or_2_without_traceback(tmp_path):
+    good = runner.invoke(app, ["validate", str(ROOT / "scenarios" / "baseline.toml")])
+    assert good.exit_code == 0, good.output
+    bad = write(tmp_path / "bad.toml", "[behavior]\nprofile = 'realistc'\n[instruments.co2]\n")
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}: behavior.profile:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_schema_command_writes_json_schema(tmp_path):
+    target = tmp_path / "schema.json"
+    result = runner.invoke(app, ["schema", "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(target.read_text(encoding="utf-8"))
+    assert "instruments" in schema["properties"]
+    assert "periods_per_year" in json.dumps(schema)
+
+
+def test_scenario_hash_changes_with_content(tmp_path):
+    a = load_scenario(write(tmp_path / "a.toml", "[instruments.co2]\n"))
+    b = load_scenario(write(tmp_path / "b.toml", "[instruments.co2]\n"), ["time.years=3"])
+    assert a.hash == load_scenario(tmp_path / "a.toml").hash
+    assert a.hash != b.hash
