@@ -157,3 +157,10 @@ def test_scenario_hash_changes_with_content(tmp_path):
     b = load_scenario(write(tmp_path / "b.toml", "[instruments.co2]\n"), ["time.years=3"])
     assert a.hash == load_scenario(tmp_path / "a.toml").hash
     assert a.hash != b.hash
+
+
+def test_settings_not_yet_applied_are_refused_not_ignored(tmp_path):
+    path = write(tmp_path / "s.toml", "[instruments.so2.trading]\ninterzone_ratio = 1.2\n")
+    message = error_of(path)
+    assert "instruments.so2.trading.interzone_ratio" in message
+    assert "not available in this version" in message

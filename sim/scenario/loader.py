@@ -265,6 +265,24 @@ def _check_horizon(scenario: Scenario, prov: dict[Path_, str], main: str) -> Non
                          "[instruments.nox], [instruments.cod], [instruments.nh3n]")
 
 
+def _check_supported(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
+    """Refuse settings this version validates but cannot yet apply, rather than ignore them."""
+    for inst_id, inst in scenario.instruments.items():
+        trading = inst.trading
+        pending = {"interzone_ratio": trading.interzone_ratio != 1.0,
+                   "max_import_share": trading.max_import_share is not None,
+                   "max_export_share": trading.max_export_share is not None,
+                   "blocked": bool(trading.blocked),
+                   "block_import_if_nonattainment": trading.block_import_if_nonattainment}
+        for key, is_set in pending.items():
+            if is_set:
+                loc = ("instruments", inst_id, "trading", key)
+                raise InputError(_source_of(loc, prov, main), ".".join(loc),
+                                 "linked-zone clearing (trading ratios, flow limits, blocked "
+                                 "directions) is not available in this version yet",
+                                 "remove the key; use trading.scope to choose the pools")
+
+
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedScenario:
     """Read, merge, override and validate a scenario file.
 
@@ -289,6 +307,7 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     except ValidationError as exc:
         raise _translate(exc, prov, main) from None
     _check_horizon(scenario, prov, main)
+    _check_supported(scenario, prov, main)
     geography = _geography_for(scenario, main)
     _check_cities(scenario, geography, prov, main)
     return LoadedScenario(scenario, path, prov, geography)

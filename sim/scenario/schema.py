@@ -170,7 +170,8 @@ class TradingConfig(_Strict):
         False, description="Cities missing their air/water standard may not import."
     )
     blocked: list[BlockedPair] = Field(
-        default_factory=list, description="Forbidden directions, e.g. [{from='Wuhan', to='Shiyan'}]."
+        default_factory=list,
+        description="Forbidden directions, e.g. [{from='Wuhan', to='Shiyan'}].",
     )
     mechanism: Literal["call_auction"] = Field(
         "call_auction", description="Clearing mechanism (sim.market registry key)."

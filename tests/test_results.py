@@ -1,0 +1,94 @@
+"""Run folders: the contract's files and keys, atomic writes, reproducibility."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from sim.errors import InputError
+from sim.results import TABLES, run_scenario, save_run
+from sim.scenario import load_scenario
+
+SUMMARY_KEYS = {"scenario", "seed", "total_abatement_cost_cny", "least_cost_cny",
+                "uniform_standard_cost_cny", "efficiency_ratio", "ledger_imbalance_t",
+                "instruments"}
+INSTRUMENT_KEYS = {"mean_price_cny_per_t", "final_price_cny_per_t", "price_by_year_cny_per_t",
+                   "zone_price_by_year_cny_per_t", "emissions_by_year_t", "cap_by_year_t",
+                   "traded_volume_t", "abatement_cost_cny", "least_cost_cny",
+                   "uniform_standard_cost_cny", "compliance_rate", "penalties_cny",
+                   "offsets_used_t", "reserve_sold_t", "reserve_bought_t"}
+COLUMNS = {
+    "prices": ["year", "period", "instrument", "zone", "price_cny_per_t", "volume_t"],
+    "emissions": ["year", "city", "instrument", "emissions_t", "allocation_t", "abatement_t",
+                  "abatement_cost_cny"],
+    "flows": ["year", "instrument", "from_city", "to_city", "quantity_t", "value_cny"],
+    "enterprises": ["year", "enterprise_id", "city", "industry", "instrument", "emissions_t",
+                    "holdings_t", "abatement_cost_cny", "penalty_cny", "output_value_cny"],
+}
+
+
+@pytest.fixture(scope="module")
+def small_hubei(tmp_path_factory):
+    path = tmp_path_factory.mktemp("s") / "small.toml"
+    path.write_text('name = "small"\n[time]\nyears = 2\nperiods_per_year = 3\n'
+                    "[population]\nscale = 0.1\n[instruments.co2]\n[instruments.so2]\n"
+                    "[instruments.cod]\n", encoding="utf-8")
+    return run_scenario(load_scenario(path), seed=3)
+
+
+def test_run_folder_has_every_contract_file_and_key(small_hubei, tmp_path):
+    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert SUMMARY_KEYS <= set(summary)
+    for figures in summary["instruments"].values():
+        assert INSTRUMENT_KEYS <= set(figures)
+        assert set(figures["price_by_year_cny_per_t"]) == {"2026", "2027"}
+    for name in TABLES:
+        table = pd.read_parquet(out / f"{name}.parquet")
+        assert list(table.columns[: len(COLUMNS[name])]) == COLUMNS[name]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["seed"] == 3 and len(manifest["scenario_hash"]) == 64
+    assert manifest["resolved_scenario"]["instruments"]["so2"]["trading"]["scope"] == "city"
+    assert {"python", "numpy", "mesa"} <= set(manifest["versions"])
+
+
+def test_zone_keys_follow_the_scope(small_hubei):
+    instruments = small_hubei.summary["instruments"]
+    assert set(instruments["co2"]["zone_price_by_year_cny_per_t"]) == {"province"}
+    assert "Wuhan" in instruments["so2"]["zone_price_by_year_cny_per_t"]
+    assert set(instruments["cod"]["zone_price_by_year_cny_per_t"]) == {"han", "yangtze"}
+
+
+def test_price_taker_market_reaches_least_cost_on_the_hubei_population(small_hubei):
+    assert small_hubei.summary["efficiency_ratio"] == pytest.approx(1.0, rel=1e-6)
+    assert small_hubei.summary["ledger_imbalance_t"] == pytest.approx(0.0, abs=1e-3)
+    summary = small_hubei.summary
+    assert summary["uniform_standard_cost_cny"] > summary["least_cost_cny"]
+
+
+def test_a_failed_write_leaves_no_complete_looking_folder(small_hubei, tmp_path, monkeypatch):
+    import sim.results
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sim.results, "_write_json", boom)
+    with pytest.raises(RuntimeError):
+        save_run(small_hubei, tmp_path / "run", charts=False)
+    assert not (tmp_path / "run").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rerun_replaces_an_earlier_run_but_never_other_folders(small_hubei, tmp_path):
+    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    (out / "stale.txt").write_text("old", encoding="utf-8")
+    save_run(small_hubei, out, charts=False)
+    assert not (out / "stale.txt").exists() and (out / "summary.json").exists()
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "draft.docx").write_text("mine", encoding="utf-8")
+    with pytest.raises(InputError, match="refusing to overwrite"):
+        save_run(small_hubei, precious, charts=False)
+    assert (precious / "draft.docx").read_text(encoding="utf-8") == "mine"
