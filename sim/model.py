@@ -262,7 +262,8 @@ class EmissionsTradingModel(mesa.Model):
         ceiling = np.minimum(price, self.bid_cap_cny_per_t(k))
         self.abatement_rate_t[:, k] = np.where(
             self.covered[:, k],
-            np.clip((ceiling - self.mac_intercept_cny[:, k]) / slope, 0, self.max_abatement_t[:, k]),
+            np.clip((ceiling - self.mac_intercept_cny[:, k]) / slope, 0,
+                    self.max_abatement_t[:, k]),
             0.0)
 
         traded = result.volume_t > 1e-9 * np.maximum(self.zone_budget_t[k], 1.0)

@@ -148,7 +148,8 @@ class Recorder:
                 frames.append(pd.DataFrame({
                     "year": m.scenario.time.start_year + year_index, "instrument": inst,
                     "from_city": cities[i], "to_city": cities[j],
-                    "quantity_t": rows["flows_t"][k][i, j], "value_cny": rows["flows_cny"][k][i, j]}))
+                    "quantity_t": rows["flows_t"][k][i, j],
+                    "value_cny": rows["flows_cny"][k][i, j]}))
         return _typed(pd.concat(frames, ignore_index=True))
 
 

@@ -47,7 +47,8 @@ def benchmark_costs(model: EmissionsTradingModel, k: int) -> dict[str, Any]:
 
 
 def _by_year(prices: pd.DataFrame) -> dict[str, float | None]:
-    return {str(year): _num(weighted_mean(g["price_cny_per_t"].to_numpy(), g["volume_t"].to_numpy()))
+    return {str(year): _num(weighted_mean(g["price_cny_per_t"].to_numpy(),
+                                          g["volume_t"].to_numpy()))
             for year, g in prices.groupby("year")}
 
 

@@ -12,7 +12,8 @@ from sim.errors import InputError
 from sim.geography import hubei_geography
 from sim.population.registry import load_registry
 
-HEADER = "id,city,industry,so2_baseline_t,so2_mac_intercept_cny,so2_mac_slope_cny,so2_max_abatement_t"
+HEADER = ("id,city,industry,so2_baseline_t,so2_mac_intercept_cny,so2_mac_slope_cny,"
+          "so2_max_abatement_t")
 GOOD = ["E1,Wuhan,steel,100,1000,10,40", "E2,十堰,paper,,,,", "E3,xiangyang,power,50,500,5,10"]
 
 
