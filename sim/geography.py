@@ -109,8 +109,18 @@ def hubei_geography() -> Geography:
     )
 
 
+BASIN_NAMES: dict[str, tuple[str, str]] = {
+    "han": ("Han River basin", "汉江流域"),
+    "yangtze": ("Yangtze mainstream", "长江干流"),
+    "province": ("Province", "全省"),
+}
+"""Display names of the basin zones in ``cities.csv`` and of the province-wide zone."""
+
+
 def display_name(name: str, lang: str = "en") -> str:
-    """A city or cluster name in English or Chinese; unknown names come back unchanged."""
+    """A city, cluster or basin name in English or Chinese; unknown names come back unchanged."""
+    if name in BASIN_NAMES:
+        return BASIN_NAMES[name][1 if lang == "zh" else 0]
     if lang != "zh":
         clusters = load_cluster_table()
         match = clusters.loc[clusters["cluster"] == name, "name_en"]
@@ -123,4 +133,4 @@ def display_name(name: str, lang: str = "en") -> str:
     match = clusters.loc[clusters["cluster"] == name, "name_zh"]
     if len(match):
         return str(match.iloc[0])
-    return {"province": "全省"}.get(name, name)
+    return name

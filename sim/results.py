@@ -126,11 +126,11 @@ def save_run(result: RunResult, out_dir: str | Path, charts: bool = True) -> Pat
         for name in TABLES:
             result.tables[name].to_parquet(staging / f"{name}.parquet", index=False)
         _write_json(staging / "manifest.json", result.manifest)
-        if charts:
+        _write_json(staging / "summary.json", result.summary)
+        if charts:  # charts read the staged tables, like any saved run folder
             from sim.charts import render_default_charts
 
             render_default_charts(staging, staging / "charts")
-        _write_json(staging / "summary.json", result.summary)
         if out_dir.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
             os.replace(out_dir, retired / "run")
