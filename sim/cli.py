@@ -142,6 +142,20 @@ def charts_command(
         typer.echo(str(path))
 
 
+def _register_optional_commands() -> None:
+    """Commands that live with their own package (sweeps), registered if present."""
+    try:
+        from sim.sweep.commands import register
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("sim.sweep", "sim.sweep.commands"):
+            raise
+        return
+    register(app)
+
+
+_register_optional_commands()
+
+
 def main() -> None:
     """Console entry point."""
     app()
