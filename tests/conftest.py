@@ -57,7 +57,8 @@ def build_run_dir(
                     prices.append((year, period, inst, zone, price, rng.uniform(10, 500)))
         for ci, city in enumerate(cities):
             for year in years:
-                alloc = scale.get(inst, 1e4) * (1 + ci) / len(cities) * (1 - 0.03 * (year - years[0]))
+                decline = 1 - 0.03 * (year - years[0])
+                alloc = scale.get(inst, 1e4) * (1 + ci) / len(cities) * decline
                 em = alloc * rng.uniform(0.85, 1.15)
                 emissions.append((year, city, inst, em, alloc, 0.1 * em, 1e3 * em))
         if flows and len(cities) > 1:

@@ -1,0 +1,416 @@
+"""Print-ready chart style, bilingual labels and figure plumbing shared by all charts.
+
+Charts are meant to be dropped into briefing papers, often in Chinese, so the style
+works straight after ``pip install`` with no system fonts: DejaVu Sans (bundled with
+matplotlib) sets Latin text, numbers and subscripts, and SimHei (bundled with the
+``mplfonts`` dependency) is registered as the per-glyph fallback for Chinese. SimHei
+is a TrueType font, so it embeds cleanly as Type 42 in PDF (the Noto CJK OpenType
+font in ``mplfonts`` has CFF outlines, which matplotlib would embed as a TrueType
+stream). SVG text is written as paths, so Chinese renders on any machine.
+
+Everything here uses matplotlib's object API; nothing touches pyplot or calls
+``matplotlib.use``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from functools import cache
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+from cycler import cycler
+from matplotlib import font_manager
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.ticker import Formatter
+
+import sim
+from sim.geography import display_name
+
+DPI = 300
+"""Resolution of saved raster charts."""
+WIDTH_IN = 6.3
+"""Figure width in inches: the text width of an A4 page with 2.5 cm margins."""
+FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+"""Accepted output formats."""
+LANGS: tuple[str, ...] = ("en", "zh")
+"""Accepted label languages."""
+
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+"""The Okabe–Ito colour-blind-safe palette."""
+PALETTE: tuple[str, ...] = tuple(
+    OKABE_ITO[k]
+    for k in ("blue", "orange", "green", "vermillion", "purple", "sky_blue", "black", "yellow")
+)
+"""Colour cycle: Okabe–Ito ordered so thin lines on white stay visible (yellow last)."""
+CLUSTER_COLORS: dict[str, str] = {
+    "province": OKABE_ITO["black"],
+    "wuhan_circle": OKABE_ITO["blue"],
+    "xiang_shi_sui_shen": OKABE_ITO["orange"],
+    "yi_jing_jing_en": OKABE_ITO["green"],
+}
+"""Fixed colours for the province and Hubei's three clusters."""
+INSTRUMENT_COLORS: dict[str, str] = {
+    "co2": OKABE_ITO["blue"],
+    "so2": OKABE_ITO["vermillion"],
+    "nox": OKABE_ITO["orange"],
+    "cod": OKABE_ITO["green"],
+    "nh3n": OKABE_ITO["purple"],
+}
+"""Fixed colours for instruments when several share one axis."""
+INSTRUMENT_MARKERS: dict[str, str] = {"co2": "o", "so2": "s", "nox": "^", "cod": "D", "nh3n": "v"}
+"""Marker shapes for instruments, so lines stay apart in greyscale and where they overlap."""
+SOURCE_IN = 0.28
+"""Height in inches of the strip holding the source line."""
+NOTE_IN = 0.19
+"""Extra height in inches for each line of notes above the source line."""
+MUTED = "#555555"
+"""Colour of secondary text (source line, notes)."""
+
+CJK_FONT_FILE = "SimHei.ttf"
+CJK_FONT_FAMILY = "SimHei"
+FONT_FAMILY: list[str] = ["DejaVu Sans", CJK_FONT_FAMILY]
+
+_INSTRUMENT_NAMES: dict[str, tuple[str, str]] = {
+    "co2": ("CO₂", "二氧化碳"),
+    "so2": ("SO₂", "二氧化硫"),
+    "nox": ("NOₓ", "氮氧化物"),
+    "cod": ("COD", "化学需氧量"),
+    "nh3n": ("NH₃-N", "氨氮"),
+    "vocs": ("VOCs", "挥发性有机物"),
+}
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "prices_title": ("Clearing prices by trading zone", "各交易区出清价格"),
+    "price_axis": ("Price (CNY/t)", "价格（元/吨）"),
+    "session_axis": ("Trading session, by compliance year", "交易场次（按履约年度）"),
+    "cities_of": ("{name}: cities", "{name}：各市"),
+    "emissions_title": ("Emissions and allocation by city, {year}", "{year}年各市排放量与分配量"),
+    "emissions_title_plain": ("Emissions and allocation by city", "各市排放量与分配量"),
+    "emissions": ("Emissions", "排放量"),
+    "allocation": ("Allocation", "分配量"),
+    "quantity_axis": ("Quantity ({unit})", "数量（{unit}）"),
+    "cap_use_title": ("Province total: emissions as share of cap", "全省排放量占总量上限比例"),
+    "cap_use_axis": ("Emissions / cap (%)", "排放量/总量上限（%）"),
+    "cap": ("Cap", "总量上限"),
+    "costs_title": ("Abatement cost: market vs benchmarks", "减排成本：市场结果与基准对比"),
+    "cost_axis": ("Cost (million CNY)", "成本（百万元）"),
+    "market": ("Market outcome", "市场交易结果"),
+    "least_cost": ("Least-cost benchmark", "最低成本基准"),
+    "uniform": ("Uniform standard", "统一削减标准"),
+    "efficiency": ("Efficiency ratio {value}", "效率比 {value}"),
+    "all_instruments": ("All instruments", "全部品种"),
+    "flows_title": ("Inter-city trades, {years}", "跨市交易量（{years}年）"),
+    "flows_title_plain": ("Inter-city trades", "跨市交易"),
+    "exporter": ("Exporting (selling) city", "出让方城市"),
+    "importer": ("Importing (buying) city", "受让方城市"),
+    "flow_axis": ("Quantity traded ({unit})", "交易量（{unit}）"),
+    "top_flows": ("Note: the {n} largest sellers and buyers are named; others are pooled.",
+                  "注：仅列出交易量最大的{n}个出让方与受让方，其余合并为“其他城市”。"),
+    "other_cities": ("Other cities", "其他城市"),
+    "no_flows": ("No inter-city trades in this run", "本次运行无跨市交易"),
+    "no_data": ("No data for this chart in this run", "本次运行无此图所需数据"),
+    "other": ("Other", "其他"),
+    "province": ("Province", "全省"),
+    "source": (
+        "Source: etsim {version}, scenario {scenario}, seed {seed}",
+        "来源：etsim {version}，情景 {scenario}，随机种子 {seed}",
+    ),
+}
+"""UI strings as (English, Chinese); ``{name}`` fields are filled by :func:`label`."""
+
+_UNITS: dict[str, tuple[tuple[float, str], ...]] = {
+    "en": ((1e6, "Mt"), (1e3, "kt"), (1.0, "t")),
+    "zh": ((1e8, "亿吨"), (1e4, "万吨"), (1.0, "吨")),
+}
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if it is a supported language.
+
+    Raises:
+        ValueError: If ``lang`` is not ``"en"`` or ``"zh"``.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; accepted: {', '.join(LANGS)}")
+    return lang
+
+
+def label(key: str, lang: str = "en", **fields: Any) -> str:
+    """A UI string in English or Chinese.
+
+    Args:
+        key: Key into :data:`STRINGS`.
+        lang: ``"en"`` or ``"zh"``.
+        **fields: Values for the string's ``{placeholders}``.
+
+    Returns:
+        The formatted string.
+    """
+    text = STRINGS[key][LANGS.index(check_lang(lang))]
+    return text.format(**fields) if fields else text
+
+
+def instrument_name(instrument: str, lang: str = "en") -> str:
+    """Display name of an instrument id (``"so2"`` → ``"SO₂"`` / ``"二氧化硫"``)."""
+    names = _INSTRUMENT_NAMES.get(instrument.lower())
+    if names is None:
+        return instrument.upper()
+    return names[LANGS.index(check_lang(lang))]
+
+
+def zone_name(zone: str, lang: str = "en") -> str:
+    """Display name of a city, cluster id or ``"province"``; unknown names unchanged."""
+    if zone == "province":
+        return label("province", lang)
+    return display_name(zone, check_lang(lang))
+
+
+def quantity_unit(max_value: float, lang: str = "en") -> tuple[float, str]:
+    """A readable tonnage unit for values up to ``max_value``.
+
+    English switches to kt and Mt at 1,000 of them; Chinese to 万吨 and 亿吨 from 0.5 of
+    them (6,000 吨 reads as 0.6 万吨), keeping tick labels short.
+
+    Returns:
+        ``(divisor, unit)``, e.g. ``(1e3, "kt")``.
+    """
+    least = 1.0 if check_lang(lang) == "en" else 0.5
+    for divisor, unit in _UNITS[lang]:
+        if abs(max_value) >= least * divisor:
+            return divisor, unit
+    return 1.0, _UNITS[lang][-1][1]
+
+
+def format_numbers(values: Any) -> list[str]:
+    """Bar or cell labels with one number format for the whole set (``1,234``, ``12.3``,
+    ``1.23``, ``0.012``), chosen from the largest value; non-finite values give ``–``."""
+    array = np.asarray(values, dtype=float)
+    finite = np.abs(array[np.isfinite(array)])
+    top = float(finite.max()) if finite.size else 0.0
+    decimals = 0 if top >= 100 else 1 if top >= 10 else 2 if top >= 0.1 or top == 0 else 3
+    return [f"{v:,.{decimals}f}" if math.isfinite(v) else "–" for v in array]
+
+
+def source_line(summary: dict[str, Any], lang: str = "en") -> str:
+    """The provenance line printed at the bottom of every figure."""
+    return label(
+        "source",
+        lang,
+        version=sim.__version__,
+        scenario=summary.get("scenario", "?"),
+        seed=summary.get("seed", "?"),
+    )
+
+
+class _NoCJKBoldNotice(logging.Filter):
+    """Drop font_manager's notice that SimHei has no bold (its regular face is used)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("findfont: Failed to find font weight")
+                    and CJK_FONT_FAMILY in message)
+
+
+def cluster_colors(clusters: list[str]) -> dict[str, str]:
+    """A colour for each cluster id: fixed ones for Hubei, the rest from the palette."""
+    spare = [c for c in PALETTE if c not in CLUSTER_COLORS.values()]
+    out = {}
+    for k in clusters:
+        out[k] = CLUSTER_COLORS.get(k) or spare[len(out) % len(spare)]
+    return out
+
+
+def text_width_in(text: str) -> float:
+    """Rough width in inches of ``text`` at 9 pt (CJK glyphs are full width)."""
+    return sum(0.125 if ord(ch) >= 0x2E80 else 0.07 for ch in text)
+
+
+class ThousandsFormatter(Formatter):
+    """Tick labels with thousands separators and just enough decimals."""
+
+    decimals = 0
+
+    def format_ticks(self, values: Any) -> list[str]:
+        """Use the fewest decimals that show every tick exactly, then format each."""
+        ticks = np.asarray(values, dtype=float)
+        scale = max(float(np.abs(ticks).max(initial=0.0)), 1e-12)
+        self.decimals = next((d for d in range(7)
+                              if np.allclose(np.round(ticks, d), ticks, rtol=0, atol=1e-9 * scale)),
+                             6)
+        return [self(v, i) for i, v in enumerate(values)]
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        if x == 0:
+            return "0"
+        return f"{x:,.{self.decimals}f}".replace("-", "\N{MINUS SIGN}")
+
+
+@cache
+def register_fonts() -> str:
+    """Register the bundled CJK font with matplotlib (once) and return its family name.
+
+    The font is the per-glyph fallback for Chinese in every chart, so bold English text
+    (titles) looks it up too; the resulting "no bold SimHei" log notice is filtered out.
+    """
+    resource = files("mplfonts") / "fonts" / CJK_FONT_FILE
+    with as_file(resource) as path:
+        font_manager.fontManager.addfont(str(path))
+    logging.getLogger("matplotlib.font_manager").addFilter(_NoCJKBoldNotice())
+    return CJK_FONT_FAMILY
+
+
+def rc_params(lang: str = "en") -> dict[str, Any]:
+    """The rcParams of the chart style (fonts ≥ 9 pt at the saved size).
+
+    Titles are bold in English and regular in Chinese: SimHei has no bold face.
+    """
+    register_fonts()
+    weight = "bold" if check_lang(lang) == "en" else "normal"
+    return {
+        "font.family": FONT_FAMILY,
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.titleweight": weight,
+        "axes.labelsize": 9,
+        "xtick.labelsize": 9,
+        "ytick.labelsize": 9,
+        "legend.fontsize": 9,
+        "legend.title_fontsize": 9,
+        "figure.titlesize": 11,
+        "figure.titleweight": weight,
+        "axes.prop_cycle": cycler(color=list(PALETTE)),
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.linewidth": 0.8,
+        "axes.edgecolor": "#333333",
+        "axes.grid": True,
+        "axes.axisbelow": True,
+        "grid.color": "#DDDDDD",
+        "grid.linewidth": 0.6,
+        "axes.unicode_minus": True,
+        "lines.linewidth": 1.5,
+        "legend.frameon": False,
+        "figure.facecolor": "white",
+        "savefig.facecolor": "white",
+        "savefig.dpi": DPI,
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "svg.fonttype": "path",
+        "svg.hashsalt": "etsim",
+        "image.cmap": "Blues",
+    }
+
+
+@contextlib.contextmanager
+def chart_style(lang: str = "en") -> Iterator[None]:
+    """Context in which figures are built and saved with the chart style."""
+    with mpl.rc_context(rc_params(lang)):
+        yield
+
+
+def new_figure(height_in: float, notes: int = 0) -> tuple[Figure, SubFigure]:
+    """A figure of the standard width, split into the chart area and a strip for the
+    source line (and ``notes`` lines of notes above it).
+
+    Call inside :func:`chart_style`; both parts use constrained layout.
+
+    Returns:
+        ``(figure, chart_area)``: draw panels, legends and the title on ``chart_area``.
+    """
+    foot_in = SOURCE_IN + NOTE_IN * notes
+    height_in = round((height_in + NOTE_IN * notes) * 20) / 20  # whole 15-px steps at 300 dpi
+    fig = Figure(figsize=(WIDTH_IN, height_in))
+    fig.set_layout_engine("constrained", h_pad=0.04, w_pad=0.04, hspace=0.0)
+    main, _ = fig.subfigures(2, 1, height_ratios=[height_in - foot_in, foot_in])
+    return fig, main
+
+
+def finish_figure(fig: Figure, title: str, summary: dict[str, Any], lang: str,
+                  note: str | None = None) -> Figure:
+    """Add the title, an optional note and the source line, then lay out in the style.
+
+    Drawing once here creates tick labels under the chart style, so the figure looks the
+    same when it is saved later outside :func:`chart_style`.
+    """
+    main, foot = fig.subfigs
+    main.suptitle(title, x=0.01, ha="left")
+    text = source_line(summary, lang) if note is None else f"{note}\n{source_line(summary, lang)}"
+    foot.text(0.01, 0.5, text, ha="left", va="center", fontsize=9, color=MUTED,
+              linespacing=1.5)
+    fig.draw_without_rendering()
+    return fig
+
+
+def header_label(text: str, lang: str) -> tuple[str, str]:
+    """A group header as ``(text, fontweight)``: bold in English, 【…】 in Chinese.
+
+    SimHei, the Chinese font, has no bold face (it is itself the usual heading face).
+    """
+    return (text, "bold") if lang == "en" else (f"【{text}】", "normal")
+
+
+def message_figure(message: str, title: str, summary: dict[str, Any], lang: str) -> Figure:
+    """A small figure that states ``message`` instead of a chart (e.g. no trades)."""
+    with chart_style(lang):
+        fig, main = new_figure(1.6)
+        ax = main.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=12, color=MUTED,
+                transform=ax.transAxes)
+        return finish_figure(fig, title, summary, lang)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
+    """Save ``fig`` atomically: write a temporary file beside ``path``, then replace.
+
+    Args:
+        fig: The figure.
+        path: Destination file.
+        fmt: ``png``, ``svg`` or ``pdf``; default from the file suffix.
+
+    Returns:
+        The destination path.
+
+    Raises:
+        ValueError: If the format is not supported.
+    """
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown chart format {fmt!r}; accepted: {', '.join(FORMATS)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".{fmt}.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, chart_style():
+            fig.savefig(fh, format=fmt, dpi=DPI)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
