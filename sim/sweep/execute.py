@@ -1,0 +1,310 @@
+"""Run a sweep: the pure worker function and the back ends that call it.
+
+``run_batch(scenario_path, tasks)`` runs a few runs and returns their outcomes; it is the
+only thing shipped to workers, so the same function serves every back end:
+
+- in-process, when ``workers == 1`` (no pool; also what tests monkeypatch);
+- a local ``concurrent.futures.ProcessPoolExecutor`` (default, ``os.cpu_count()`` workers);
+- a Dask distributed cluster, when a scheduler address is given (``--scheduler`` or the
+  ``DASK_SCHEDULER_ADDRESS`` environment variable). Workers must have this package
+  installed and see the scenario file at the same path (shared disk or same machine).
+
+Results come back to this process, which writes each run to the sweep folder as soon as
+its batch returns, so only the batches in flight are ever held in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import sim
+from sim.errors import InputError
+from sim.results import run_scenario
+from sim.scenario import load_scenario
+from sim.sweep.design import Plan, RunTask, check_points, expand, fingerprint
+from sim.sweep.spec import LoadedSweep
+from sim.sweep.store import FORMAT, TIMESERIES, SweepStore, flatten_summary, write_json
+
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+MAX_BATCH = 16
+"""Upper bound on runs per task when the batch size is chosen automatically."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one run produced, as sent back from a worker.
+
+    Attributes:
+        run_id: The run's id.
+        status: ``ok`` or ``failed``.
+        error: ``Type: message`` of a failed run, else ``None``.
+        figures: Flattened summary figures (``sim.sweep.store.flatten_summary``).
+        tables: The kept time series (prices, emissions, flows).
+        wall_time_s: Seconds the run took on its worker.
+    """
+
+    run_id: str
+    status: str
+    error: str | None
+    figures: dict[str, float | None] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    wall_time_s: float = 0.0
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, InputError):
+        return f"InputError: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_one(scenario_path: str, task: RunTask) -> RunOutcome:
+    """Run one task; an exception becomes a ``failed`` outcome with its error text."""
+    started = time.perf_counter()
+    try:
+        loaded = load_scenario(scenario_path, list(task.overrides))
+        result = run_scenario(loaded, seed=task.seed)
+        figures = flatten_summary(result.summary)
+        tables = {name: result.tables[name] for name in TIMESERIES}
+    except Exception as exc:  # a failed run is recorded, the sweep goes on
+        return RunOutcome(task.run_id, "failed", _error_text(exc),
+                          wall_time_s=time.perf_counter() - started)
+    return RunOutcome(task.run_id, "ok", None, figures, tables, time.perf_counter() - started)
+
+
+def run_batch(scenario_path: str, tasks: list[RunTask]) -> list[RunOutcome]:
+    """Run a batch of tasks one after another (the unit of work sent to a worker).
+
+    Args:
+        scenario_path: Absolute path of the scenario file.
+        tasks: The runs, each with its overrides and seed.
+
+    Returns:
+        One outcome per task, in order.
+    """
+    return [run_one(scenario_path, task) for task in tasks]
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """How a sweep went.
+
+    Attributes:
+        out_dir: The sweep folder.
+        total: Runs in the plan.
+        ok: Runs that succeeded (including earlier ones when resumed).
+        failed: Runs recorded as failed.
+        pending: Runs without a result (only if the sweep stopped early).
+        ran: Runs executed by this invocation.
+        resumed: Whether an earlier sweep in the folder was continued.
+        backend: Where the runs ran, in words.
+        wall_time_s: Seconds this invocation took.
+    """
+
+    out_dir: Path
+    total: int
+    ok: int
+    failed: int
+    pending: int
+    ran: int
+    resumed: bool
+    backend: str
+    wall_time_s: float
+
+
+Batches = Iterator[tuple[list[RunTask], list[RunOutcome] | BaseException]]
+
+
+def _batch_size(runs: int, workers: int, requested: int | None) -> int:
+    if requested is not None:
+        return requested
+    return max(1, min(MAX_BATCH, math.ceil(runs / (max(workers, 1) * 4))))
+
+
+def _chunks(tasks: list[RunTask], size: int) -> list[list[RunTask]]:
+    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+
+
+def _in_process(scenario: str, chunks: list[list[RunTask]]) -> Batches:
+    for chunk in chunks:
+        yield chunk, run_batch(scenario, chunk)
+
+
+def _pool_context() -> Any:
+    """forkserver (workers fork from a clean, preloaded server) where available."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["sim.sweep.execute"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _local_pool(scenario: str, chunks: list[list[RunTask]], workers: int) -> Batches:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    try:
+        futures = {pool.submit(run_batch, scenario, chunk): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            chunk = futures.pop(future)
+            try:
+                yield chunk, future.result()
+            except Exception as exc:  # e.g. a worker process died
+                yield chunk, exc
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask(scenario: str, chunks: list[list[RunTask]], client: Any) -> Batches:
+    from distributed import as_completed as dask_completed
+
+    futures = {client.submit(run_batch, scenario, chunk, pure=False): chunk for chunk in chunks}
+    try:
+        for future in dask_completed(list(futures)):
+            chunk = futures.pop(future)
+            try:
+                yield chunk, future.result()
+            except Exception as exc:  # e.g. KilledWorker
+                yield chunk, exc
+            finally:
+                future.release()
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+@contextmanager
+def _dask_client(address: str) -> Iterator[Any]:
+    """A distributed.Client for ``address``; a refused connection is bad input (exit 2)."""
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError("--scheduler", address, f"cannot connect to a Dask scheduler: {exc}",
+                         "tcp://HOST:PORT of a running `dask scheduler`") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _record(sweep: LoadedSweep, plan: Plan, base: dict[str, Any]) -> dict[str, Any]:
+    """The content of sweep.json."""
+    spec = sweep.spec
+    return {
+        "format": FORMAT,
+        "name": sweep.name,
+        "package_version": sim.__version__,
+        "sweep_file": str(sweep.path.resolve()),
+        "scenario_file": str(sweep.scenario_path),
+        "fingerprint": fingerprint(spec, base, sim.__version__),
+        "design": spec.design,
+        "parameters": list(plan.keys),
+        "points": len(plan.points),
+        "replications": spec.replications,
+        "runs": len(plan.runs),
+        "timeseries": list(TIMESERIES),
+        "spec": spec.model_dump(mode="json"),
+        "base_scenario": base,
+    }
+
+
+def run_sweep(sweep: LoadedSweep, out_dir: str | Path, *, workers: int | None = None,
+              scheduler: str | None = None, resume: bool = False, retry_failed: bool = False,
+              batch_size: int | None = None,
+              on_start: Callable[[int, int, str], None] | None = None,
+              on_result: Callable[[RunOutcome], None] | None = None) -> SweepReport:
+    """Run every run of a sweep that has no result yet and consolidate the sweep folder.
+
+    Args:
+        sweep: The loaded sweep file.
+        out_dir: The sweep folder.
+        workers: Local worker processes (default ``os.cpu_count()``); 1 runs in-process.
+        scheduler: Dask scheduler address; default ``$DASK_SCHEDULER_ADDRESS`` if set.
+        resume: Continue the sweep already in ``out_dir``.
+        retry_failed: With ``resume``, run failed runs again too.
+        batch_size: Runs per task (default: chosen from the run and worker counts).
+        on_start: Called once with (runs to do, runs already done, back end in words).
+        on_result: Called with each run's outcome as it is stored.
+
+    Returns:
+        Counts and where the results are.
+
+    Raises:
+        InputError: Bad sweep, scenario keys or values, output folder, or scheduler; raised
+            before any run starts.
+    """
+    started = time.perf_counter()
+    if workers is not None and workers < 1:
+        raise InputError("argument", "--workers", f"{workers} is below 1", "a whole number >= 1")
+    if batch_size is not None and batch_size < 1:
+        raise InputError("argument", "--batch-size", f"{batch_size} is below 1",
+                         "a whole number >= 1")
+    plan = expand(sweep.spec)
+    base = check_points(sweep, plan)
+    record = _record(sweep, plan, base)
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    store = SweepStore(out_dir)
+    with _dask_client(address) if address else _no_client() as client:
+        resumed = store.prepare(record, resume, str(sweep.path))
+        done = store.finished()
+        if retry_failed:
+            store.forget(r for r, s in done.items() if s != "ok")
+            done = {r: s for r, s in done.items() if s == "ok"}
+        todo = [task for task in plan.runs if task.run_id not in done]
+        scenario = str(sweep.scenario_path)
+        if client is not None:
+            found = client.nthreads()  # worker address -> threads
+            threads = sum(found.values())
+            size = _batch_size(len(todo), threads, batch_size)
+            backend = f"Dask scheduler {address} ({len(found)} workers, {threads} threads)"
+            batches = _dask(scenario, _chunks(todo, size), client)
+        else:
+            count = workers or os.cpu_count() or 1
+            chunks = _chunks(todo, _batch_size(len(todo), count, batch_size))
+            count = max(1, min(count, len(chunks)))
+            if count == 1:
+                backend, batches = "in-process (1 worker)", _in_process(scenario, chunks)
+            else:
+                backend = f"local pool of {count} workers"
+                batches = _local_pool(scenario, chunks, count)
+        if on_start is not None:
+            on_start(len(todo), len(plan.runs) - len(todo), backend)
+        ran = _store_batches(store, batches, on_result)
+    counts = store.consolidate(plan)
+    wall = time.perf_counter() - started
+    write_json(store.sweep_json, {**record, "result": {**counts, "runs": len(plan.runs),
+                                                       "last_backend": backend}})
+    return SweepReport(store.root, len(plan.runs), counts["ok"], counts["failed"],
+                       counts["pending"], ran, resumed, backend, wall)
+
+
+@contextmanager
+def _no_client() -> Iterator[None]:
+    yield None
+
+
+def _store_batches(store: SweepStore, batches: Batches,
+                   on_result: Callable[[RunOutcome], None] | None) -> int:
+    """Write each returned run to the store as its batch arrives; return runs stored."""
+    ran = 0
+    for chunk, outcomes in batches:
+        if isinstance(outcomes, BaseException):
+            outcomes = [RunOutcome(task.run_id, "failed", f"worker lost: {_error_text(outcomes)}")
+                        for task in chunk]
+        for outcome in outcomes:
+            store.write_run(outcome.run_id, outcome.status, outcome.error, outcome.figures,
+                            outcome.tables)
+            ran += 1
+            if on_result is not None:
+                on_result(outcome)
+    return ran

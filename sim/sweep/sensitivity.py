@@ -1,0 +1,149 @@
+"""Sensitivity indices of a sampled sweep with SALib: Sobol for ``sobol``, Morris for ``morris``.
+
+The outcome at each parameter point is the mean over its successful replications (all
+points use the same seeds, so replication noise is shared). Every point needs at least one
+successful run with a finite outcome, because SALib's estimators use the sample's
+structure.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.errors import InputError
+from sim.sweep.query import open_sweep
+
+BAR_COLOURS = ("#0072B2", "#E69F00")
+"""Okabe–Ito blue and orange: colour-blind-safe and distinct in greyscale."""
+NUM_RESAMPLES = 200
+"""Bootstrap resamples for the confidence intervals."""
+
+
+def _outcome_by_point(store: Any, outcome: str, points: int) -> np.ndarray:
+    """Mean outcome per point over successful replications, in point order."""
+    runs = pd.read_parquet(store.root / "runs.parquet", columns=["run_id", "point", "status"])
+    summary = pd.read_parquet(store.root / "summary.parquet")
+    if outcome not in summary.columns:
+        known = [c for c in summary.columns if c != "run_id"]
+        close = difflib.get_close_matches(outcome, known, n=3, cutoff=0.5)
+        raise InputError("--outcome", outcome, "not a summary figure of this sweep"
+                         + (f"; did you mean {', '.join(close)}?" if close else ""),
+                         "a column of summary.parquet, e.g. so2.final_price_cny_per_t")
+    joined = runs.merge(summary[["run_id", outcome]], on="run_id", how="left")
+    joined = joined[joined["status"] == "ok"]
+    means = joined.groupby("point")[outcome].mean().reindex(range(points))
+    missing = np.flatnonzero(~np.isfinite(means.to_numpy(dtype=float)))
+    if missing.size:
+        raise InputError("--outcome", outcome,
+                         f"{missing.size} of {points} parameter points have no successful run "
+                         f"with a value (first: point {int(missing[0])}); indices need every "
+                         "point", "a sweep whose runs all succeeded (etsim sweep ... --resume "
+                         "--retry-failed), or another outcome")
+    return means.to_numpy(dtype=float)
+
+
+def sensitivity(sweep_dir: str | Path, outcome: str) -> tuple[str, pd.DataFrame]:
+    """Sobol or Morris indices of one summary figure of a sampled sweep.
+
+    Args:
+        sweep_dir: A finished sweep folder whose design is ``sobol`` or ``morris``.
+        outcome: A summary.parquet column, e.g. ``so2.final_price_cny_per_t``.
+
+    Returns:
+        The method and a table with one row per parameter: for Sobol ``S1, S1_conf, ST,
+        ST_conf``; for Morris ``mu, mu_star, mu_star_conf, sigma``.
+
+    Raises:
+        InputError: Not a sampled sweep, unknown outcome, or points without results.
+    """
+    from SALib.analyze import morris, sobol
+
+    from sim.sweep.design import salib_problem, sample_matrix
+    from sim.sweep.spec import SweepSpec
+
+    store = open_sweep(sweep_dir)
+    record = store.read_record()
+    spec = SweepSpec.model_validate(record["spec"])
+    if spec.design not in ("sobol", "morris"):
+        raise InputError(str(sweep_dir), "design", f"a {spec.design} sweep has no "
+                         "sensitivity indices", "a sweep with [sampler] method = 'sobol' "
+                         "or 'morris'")
+    problem = salib_problem(spec)
+    sample = sample_matrix(spec)
+    y = _outcome_by_point(store, outcome, len(sample))
+    sampler = spec.sampler
+    assert sampler is not None
+    if spec.design == "sobol":
+        found = sobol.analyze(problem, y, calc_second_order=sampler.second_order,
+                              num_resamples=NUM_RESAMPLES, seed=spec.seed)
+        columns = ["S1", "S1_conf", "ST", "ST_conf"]
+    else:
+        found = morris.analyze(problem, sample, y, num_resamples=NUM_RESAMPLES,
+                               num_levels=sampler.levels, seed=spec.seed)
+        columns = ["mu", "mu_star", "mu_star_conf", "sigma"]
+    table = pd.DataFrame({"parameter": problem["names"]})
+    for column in columns:
+        table[column] = np.asarray(found[column], dtype=float)
+    return spec.design, table
+
+
+def draw_indices(method: str, table: pd.DataFrame, outcome: str) -> Figure:
+    """Horizontal bar chart of the indices, one bar group per parameter.
+
+    Sobol: first-order (S1) and total (ST) indices with bootstrap confidence intervals.
+    Morris: mu* (mean absolute elementary effect) and sigma.
+    """
+    if method == "sobol":
+        series = [("S1", "S1_conf", "first-order S1"), ("ST", "ST_conf", "total ST")]
+        xlabel = "Sobol index (share of outcome variance)"
+    else:
+        series = [("mu_star", "mu_star_conf", "μ* (mean |elementary effect|)"),
+                  ("sigma", None, "σ (spread of effects)")]
+        xlabel = f"Morris elementary effect on {outcome}"
+    names = list(table["parameter"])
+    fig = Figure(figsize=(6.3, 1.2 + 0.55 * len(names)), layout="constrained")
+    ax = fig.add_subplot()
+    height = 0.8 / len(series)
+    rows = np.arange(len(names))
+    for n, (column, conf, label) in enumerate(series):
+        offsets = rows - 0.4 + height * (n + 0.5)
+        errors = table[conf].to_numpy(dtype=float) if conf else None
+        ax.barh(offsets, table[column].to_numpy(dtype=float), height=height, xerr=errors,
+                color=BAR_COLOURS[n], label=label, capsize=2, error_kw={"linewidth": 0.8})
+    ax.set_yticks(rows, labels=names)
+    ax.invert_yaxis()
+    ax.axvline(0, color="#555555", linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Parameter (scenario key)")
+    ax.set_title(f"Sensitivity of {outcome} ({method})", loc="left", fontsize=10)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def write_sensitivity(sweep_dir: str | Path, outcome: str,
+                      out_dir: str | Path | None = None) -> tuple[pd.DataFrame, Path, Path]:
+    """Compute the indices and write them as CSV and a PNG bar chart.
+
+    Args:
+        sweep_dir: A finished sobol or morris sweep folder.
+        outcome: A summary.parquet column.
+        out_dir: Where to write (default ``SWEEP_DIR/sensitivity``).
+
+    Returns:
+        The table, the CSV path and the PNG path.
+    """
+    method, table = sensitivity(sweep_dir, outcome)
+    target = Path(out_dir) if out_dir is not None else Path(sweep_dir) / "sensitivity"
+    target.mkdir(parents=True, exist_ok=True)
+    stem = f"{method}_{outcome.replace('/', '_')}"
+    csv_path, png_path = target / f"{stem}.csv", target / f"{stem}.png"
+    table.to_csv(csv_path, index=False)
+    draw_indices(method, table, outcome).savefig(png_path, dpi=200)
+    return table, csv_path, png_path
