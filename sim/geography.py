@@ -7,7 +7,7 @@ studies (``[regions] clusters = {east = ["A", "B"]}``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 
@@ -43,12 +43,15 @@ class Geography:
         cluster_of: City name to cluster id.
         basin_of: City name to river-basin id.
         aliases: Extra accepted spellings (e.g. Chinese names) to canonical city names.
+        attainment: Medium ("air", "water") to the cities meeting their standard; empty
+            for custom geographies, which carry no attainment data.
     """
 
     cities: tuple[str, ...]
     cluster_of: dict[str, str]
     basin_of: dict[str, str]
     aliases: dict[str, str]
+    attainment: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def resolve(self, name: str) -> str | None:
         """Canonical city name for an English name, alias or Chinese name; None if unknown."""
@@ -106,6 +109,8 @@ def hubei_geography() -> Geography:
         cluster_of=dict(zip(table["name_en"], table["cluster"], strict=True)),
         basin_of=dict(zip(table["name_en"], table["basin"], strict=True)),
         aliases=aliases,
+        attainment={medium: frozenset(table.loc[table[f"{medium}_attainment"], "name_en"])
+                    for medium in ("air", "water")},
     )
 
 

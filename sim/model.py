@@ -13,7 +13,9 @@ import numpy as np
 from sim import INSTRUMENTS, allocation, behavior
 from sim.agents import CityRegulator, Enterprise
 from sim.market import MECHANISMS, OrderBook, city_flows
+from sim.market.linked import Network, clear_linked
 from sim.market.orders import BUY, SELL
+from sim.networks import LinkRules, is_linked, link_rules
 from sim.population import Population
 from sim.population.sources import build_population
 from sim.recorder import Recorder
@@ -55,8 +57,14 @@ class EmissionsTradingModel(mesa.Model):
         self.configs = [scenario.instruments[i] for i in self.instruments]
         self.zone_names: list[tuple[str, ...]] = []
         self.city_zone = np.zeros((k_count, c_count), dtype=int)
+        self.link_rules: list[LinkRules | None] = []
         for k, config in enumerate(self.configs):
-            zone_of = self.geography.zone_of(config.trading.scope)
+            linked = is_linked(config.trading)
+            self.link_rules.append(link_rules(config.trading, self.instruments[k],
+                                              self.geography, pop.cities) if linked else None)
+            # Linked markets price every city; pooled ones price each scope zone.
+            zone_of = ({c: c for c in pop.cities} if linked
+                       else self.geography.zone_of(config.trading.scope))
             names = tuple(dict.fromkeys(zone_of[c] for c in pop.cities))
             self.zone_names.append(names)
             self.city_zone[k] = [names.index(zone_of[c]) for c in pop.cities]
@@ -95,6 +103,8 @@ class EmissionsTradingModel(mesa.Model):
         self.auction_pool_t = [np.zeros(len(z)) for z in self.zone_names]
         self.zone_budget_t = [np.zeros(len(z)) for z in self.zone_names]
         self.last_price = [np.full(len(z), np.nan) for z in self.zone_names]
+        self.imported_ytd_t = np.zeros((k_count, c_count))  # importer tonnes this year
+        self.exported_ytd_t = np.zeros((k_count, c_count))  # exporter tonnes this year
         self.ledger = {name: np.zeros(k_count) for name in (
             "issued_t", "surrendered_t", "retired_t", "reserve_sold_t", "reserve_bought_t",
             "offsets_t")}
@@ -141,6 +151,8 @@ class EmissionsTradingModel(mesa.Model):
         self.expected_emissions_t = self.baseline_t * self.output_factor[:, None]
         self.max_abatement_t = self.max_abatement_base_t * self.output_factor[:, None]
         city = self.population.city
+        self.imported_ytd_t[:] = 0.0
+        self.exported_ytd_t[:] = 0.0
         for k, cfg in enumerate(self.configs):
             budget = allocation.city_budgets_t(self.caps_t[k, year_index], self.city_caps[k],
                                                self.city_weight[k])
@@ -246,8 +258,14 @@ class EmissionsTradingModel(mesa.Model):
         n_zones = len(self.zone_names[k])
         firms = self.enterprise_orders(k, period_index)
         book = OrderBook.concat([firms, self.government_orders(k, firms)])
-        result = MECHANISMS[cfg.trading.mechanism](book, n_zones, n + 2 * n_zones)
+        rules = self.link_rules[k]
+        if rules is None:
+            result = MECHANISMS[cfg.trading.mechanism](book, n_zones, n + 2 * n_zones)
+        else:
+            result = clear_linked(book, self.network(k), n + 2 * n_zones)
         net = result.net_t
+        # Rights lost to trading ratios (exporter tonnes beyond what importers receive).
+        self.ledger["retired_t"][k] += -net.sum()
         self.holdings_t[:, k] += net[:n]
         reserve_net = net[n:n + n_zones]
         self.reserve_stock_t[k] += reserve_net
@@ -270,11 +288,29 @@ class EmissionsTradingModel(mesa.Model):
         carried = np.where(traded | np.isnan(self.last_price[k]), result.price_cny_per_t,
                            self.last_price[k])
         self.last_price[k] = carried
-        city_net = np.bincount(self.population.city, weights=net[:n],
-                               minlength=len(self.population.cities))
-        flows = city_flows(city_net, self.city_zone[k])
+        if result.flows_t is None:
+            city_net = np.bincount(self.population.city, weights=net[:n],
+                                   minlength=len(self.population.cities))
+            flows = city_flows(city_net, self.city_zone[k])
+        else:
+            flows = result.flows_t
+            self.imported_ytd_t[k] += flows.sum(axis=0) / rules.ratio
+            self.exported_ytd_t[k] += flows.sum(axis=1)
         self.recorder.session(k, year_index, period_index, carried,
                               np.where(traded, result.volume_t, 0.0), flows)
+
+    def network(self, k: int) -> Network:
+        """Instrument k's city network this session, with what is left of yearly limits."""
+        trading, rules = self.configs[k].trading, self.link_rules[k]
+        budget = self.city_budget_t[k]
+
+        def remaining(share: float | None, used: np.ndarray) -> np.ndarray | None:
+            return None if share is None else np.maximum(share * budget - used, 0.0)
+
+        return Network.build(rules.pool_of_city, rules.ratio, set(rules.blocked),
+                             rules.no_imports,
+                             remaining(trading.max_import_share, self.imported_ytd_t[k]),
+                             remaining(trading.max_export_share, self.exported_ytd_t[k]))
 
     def enterprises_emit(self) -> None:
         """Emissions, abatement and its cost accrue for one session."""

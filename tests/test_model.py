@@ -146,3 +146,28 @@ def test_agents_are_handles_onto_the_arrays(two_firm_scenario):
     model.holdings_t[a.row, 0] = 1.0
     assert a.holdings_t["so2"] == 1.0
     assert sum(r.budget_t["so2"] for r in regulators) == pytest.approx(1850)
+
+
+def test_trading_ratio_gives_each_city_its_price_and_retires_the_difference(two_firm_scenario):
+    result = run_scenario(load_scenario(two_firm_scenario(), [
+        "instruments.so2.trading.interzone_ratio=1.2"]))
+    figures = so2(result)
+    zone = figures["zone_price_by_year_cny_per_t"]
+    assert set(zone) == {"A", "B"}
+    # A exports, B imports: B's price is 1.2 times A's in every year.
+    for year in ("2026", "2027"):
+        assert zone["B"][year] == pytest.approx(1.2 * zone["A"][year], rel=1e-9)
+    flows = result.tables["flows"]
+    assert set(zip(flows["from_city"], flows["to_city"], strict=True)) == {("A", "B")}
+    assert result.summary["ledger_imbalance_t"] == pytest.approx(0, abs=1e-6)
+    # The ratio destroys rights, so the same cap costs more than with free trade.
+    assert figures["abatement_cost_cny"] > 2 * HAND_COST_PER_YEAR
+    assert "lower bound" in figures["least_cost_basis"]
+
+
+def test_blocked_direction_keeps_cities_apart(two_firm_scenario):
+    path = two_firm_scenario("[[instruments.so2.trading.blocked]]\nfrom = \"A\"\nto = \"B\"\n")
+    figures = so2(run_scenario(load_scenario(path)))
+    zone = figures["zone_price_by_year_cny_per_t"]
+    assert zone["B"]["2026"] == pytest.approx(350)  # B cuts its 75 t alone: 200 + 2*75
+    assert figures["traded_volume_t"] == pytest.approx(0, abs=1e-9)

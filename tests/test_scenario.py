@@ -159,8 +159,18 @@ def test_scenario_hash_changes_with_content(tmp_path):
     assert a.hash != b.hash
 
 
-def test_settings_not_yet_applied_are_refused_not_ignored(tmp_path):
-    path = write(tmp_path / "s.toml", "[instruments.so2.trading]\ninterzone_ratio = 1.2\n")
+def test_import_blocking_by_attainment_needs_the_hubei_geography(tmp_path):
+    (tmp_path / "reg.csv").write_text("id,city,industry\n", encoding="utf-8")
+    path = write(tmp_path / "s.toml", 'population.registry = "reg.csv"\n'
+                 '[regions]\nclusters = { east = ["A", "B"] }\n'
+                 "[instruments.so2.trading]\nblock_import_if_nonattainment = true\n")
     message = error_of(path)
-    assert "instruments.so2.trading.interzone_ratio" in message
+    assert "instruments.so2.trading.block_import_if_nonattainment" in message
+    assert "no attainment data" in message
+
+
+def test_flow_limits_are_refused_until_they_are_exact(tmp_path):
+    path = write(tmp_path / "s.toml", "[instruments.so2.trading]\nmax_import_share = 0.2\n")
+    message = error_of(path)
+    assert "instruments.so2.trading.max_import_share" in message
     assert "not available in this version" in message

@@ -1,9 +1,9 @@
 """Uniform-price call auction over linear-segment orders, one pool per zone.
 
 Each zone clears at the price where demand meets supply. With every order a linear
-segment (or a step), excess demand is piecewise linear and non-increasing in price, so
-the crossing is found exactly by sorting the segments' end points and accumulating
-slopes: O(m log m), no iteration, no per-order Python.
+segment (or a step), net supply is piecewise linear and non-decreasing in price, so the
+crossing is found exactly by sorting the segments' end points and accumulating slopes
+(``sim.market.curves``): O(m log m), no iteration, no per-order Python.
 
 Conventions, chosen so results are unique and fair:
 
@@ -19,57 +19,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.market.orders import BUY, ClearingResult, OrderBook
+from sim.market.curves import NetSupply
+from sim.market.orders import BUY, ClearingResult, OrderBook, effective_hi
 
-_RTOL = 1e-12
 
-
-def _zone_price(side, qty, lo, hi) -> float:
+def zone_price(side, qty, lo, hi) -> float:
     """The clearing price of one pool's segments (see module docstring)."""
-    is_step = hi <= lo
     is_buy = side == BUY
-    demand_total = qty[is_buy].sum()
     # One-sided books trade nothing; their price is the best quote, so that price takers
     # facing it act as they would in autarky (buyers abate up to their top bid).
     if not is_buy.any():
         return float(lo.min())
     if is_buy.all():
         return float(hi.max())
-    # G(p) = sum of every linear segment's ramp + every step already passed; the pool
-    # clears where G(p) equals total demand (buy ramps count as "demand removed").
-    ramp = ~is_step & (qty > 0)
-    slope = qty[ramp] / (hi[ramp] - lo[ramp])
-    kink_x = np.concatenate([lo[ramp], hi[ramp]])
-    kink_ds = np.concatenate([slope, -slope])
-    order = np.argsort(kink_x, kind="stable")
-    kink_x, kink_ds = kink_x[order], kink_ds[order]
-    cum_s = np.concatenate([[0.0], np.cumsum(kink_ds)])
-    cum_m = np.concatenate([[0.0], np.cumsum(kink_ds * kink_x)])
-    step_x = np.sort(lo[is_step])
-    step_q = qty[is_step][np.argsort(lo[is_step], kind="stable")]
-    cum_j = np.concatenate([[0.0], np.cumsum(step_q)])
-
-    x = np.unique(np.concatenate([kink_x, step_x]))
-    passed = np.searchsorted(kink_x, x, side="right")
-    ramp_at_x = x * cum_s[passed] - cum_m[passed]
-    g_left = ramp_at_x + cum_j[np.searchsorted(step_x, x, side="left")]
-    g_right = ramp_at_x + cum_j[np.searchsorted(step_x, x, side="right")]
-
-    tol = _RTOL * max(demand_total, 1.0)
-    reached = np.nonzero(g_right >= demand_total - tol)[0]
-    if len(reached) == 0:
-        return float(x[-1])  # demand exceeds all supply: every seller sells at the top price
-    k = reached[0]
-    if g_left[k] > demand_total + tol:  # crossing inside the linear stretch before x[k]
-        g0, g1 = g_right[k - 1], g_left[k]
-        return float(x[k - 1] + (demand_total - g0) * (x[k] - x[k - 1]) / (g1 - g0))
-    flat_end = np.nonzero(g_left <= demand_total + tol)[0][-1]
-    if flat_end > k and abs(g_right[k] - demand_total) <= tol:
-        return float(0.5 * (x[k] + x[flat_end]))  # demand meets supply on an interval
-    return float(x[k])
+    return NetSupply.of(side, qty, lo, hi).root()
 
 
-def _fills(price: float, side, qty, lo, hi) -> np.ndarray:
+def zone_fills(price: float, side, qty, lo, hi) -> np.ndarray:
     """Tonnes filled per order at the zone price, rationing marginal steps pro rata."""
     is_step = hi <= lo
     width = np.where(is_step, 1.0, hi - lo)
@@ -115,9 +81,7 @@ def clear_call_auction(book: OrderBook, n_zones: int, n_traders: int) -> Clearin
     price = np.full(n_zones, np.nan)
     fill = np.zeros(len(book))
     lo = book.price_lo_cny_per_t
-    # Segments narrower than a rounding error are limit orders at their lower price.
-    hi = np.where(book.price_hi_cny_per_t - lo <= 1e-9 * np.maximum(1.0, np.abs(lo)), lo,
-                  book.price_hi_cny_per_t)
+    hi = effective_hi(lo, book.price_hi_cny_per_t)
     if len(book):
         order = np.argsort(book.zone, kind="stable")
         bounds = np.searchsorted(book.zone[order], np.arange(n_zones + 1))
@@ -126,9 +90,9 @@ def clear_call_auction(book: OrderBook, n_zones: int, n_traders: int) -> Clearin
             if len(rows) == 0:
                 continue
             args = (book.side[rows], book.quantity_t[rows], lo[rows], hi[rows])
-            price[z] = _zone_price(*args)
+            price[z] = zone_price(*args)
             if np.isfinite(price[z]):
-                fill[rows] = _fills(price[z], *args)
+                fill[rows] = zone_fills(price[z], *args)
     signed = np.where(book.side == BUY, fill, -fill)
     net = np.bincount(book.trader, weights=signed, minlength=n_traders)
     trader_zone = np.zeros(n_traders, dtype=int)

@@ -66,6 +66,12 @@ class OrderBook:
         return cls(*(np.zeros(0, dtype=d) for d in (int, int, np.int8, float, float, float)))
 
 
+def effective_hi(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Upper prices with segments narrower than a rounding error made limit orders at
+    their lower price, so that no clearing divides by a vanishing width."""
+    return np.where(hi - lo <= 1e-7 * np.maximum(1.0, np.abs(lo)), lo, hi)
+
+
 _FIELDS = ("trader", "zone", "side", "quantity_t", "price_lo_cny_per_t", "price_hi_cny_per_t")
 
 
@@ -80,9 +86,13 @@ class ClearingResult:
             shape (zones,).
         fill_t: Tonnes filled per order, shape (m,), >= 0.
         net_t: Net tonnes bought (+) or sold (-) per trader account, shape (traders,).
+        flows_t: Inter-zone flows in exporter tonnes, (zones, zones), where the mechanism
+            determines them (linked clearing); None for pooled clearing, whose city flows
+            are the proportional split of net positions (``sim.market.flows``).
     """
 
     price_cny_per_t: np.ndarray
     volume_t: np.ndarray
     fill_t: np.ndarray
     net_t: np.ndarray
+    flows_t: np.ndarray | None = None

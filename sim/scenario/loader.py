@@ -265,22 +265,26 @@ def _check_horizon(scenario: Scenario, prov: dict[Path_, str], main: str) -> Non
                          "[instruments.nox], [instruments.cod], [instruments.nh3n]")
 
 
-def _check_supported(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
-    """Refuse settings this version validates but cannot yet apply, rather than ignore them."""
+def _check_flow_limits(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
+    """Refuse yearly flow limits, which the linked clearing cannot yet apply exactly."""
     for inst_id, inst in scenario.instruments.items():
-        trading = inst.trading
-        pending = {"interzone_ratio": trading.interzone_ratio != 1.0,
-                   "max_import_share": trading.max_import_share is not None,
-                   "max_export_share": trading.max_export_share is not None,
-                   "blocked": bool(trading.blocked),
-                   "block_import_if_nonattainment": trading.block_import_if_nonattainment}
-        for key, is_set in pending.items():
-            if is_set:
+        for key in ("max_import_share", "max_export_share"):
+            if getattr(inst.trading, key) is not None:
                 loc = ("instruments", inst_id, "trading", key)
                 raise InputError(_source_of(loc, prov, main), ".".join(loc),
-                                 "linked-zone clearing (trading ratios, flow limits, blocked "
-                                 "directions) is not available in this version yet",
-                                 "remove the key; use trading.scope to choose the pools")
+                                 "city import and export limits are not available in this "
+                                 "version yet", "remove the key (interzone_ratio, blocked and "
+                                 "block_import_if_nonattainment are available)")
+
+
+def _check_attainment(scenario: Scenario, geo: Geography, prov: dict[Path_, str], main: str):
+    """Import blocking by attainment needs attainment data (the built-in geography has it)."""
+    for inst_id, inst in scenario.instruments.items():
+        if inst.trading.block_import_if_nonattainment and not geo.attainment:
+            loc = ("instruments", inst_id, "trading", "block_import_if_nonattainment")
+            raise InputError(_source_of(loc, prov, main), ".".join(loc),
+                             "a custom [regions] geography has no attainment data",
+                             "false, or the built-in Hubei geography")
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedScenario:
@@ -307,7 +311,8 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     except ValidationError as exc:
         raise _translate(exc, prov, main) from None
     _check_horizon(scenario, prov, main)
-    _check_supported(scenario, prov, main)
     geography = _geography_for(scenario, main)
     _check_cities(scenario, geography, prov, main)
+    _check_attainment(scenario, geography, prov, main)
+    _check_flow_limits(scenario, prov, main)
     return LoadedScenario(scenario, path, prov, geography)

@@ -1,0 +1,147 @@
+"""Linked city markets: trading ratios, flow limits and blocked directions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.market import BUY, SELL, OrderBook, clear_call_auction
+from sim.market.linked import Network, clear_linked
+
+# City 0: A abates along MAC 100 + a (up to 500 t). City 1: B is 150 t short (bids up to
+# 10,000 CNY/t) and abates along MAC 200 + 2a.
+TWO_CITIES = OrderBook(np.array([0, 1, 1]), np.array([0, 1, 1]),
+                       np.array([SELL, SELL, BUY], np.int8), np.array([500.0, 500.0, 150.0]),
+                       np.array([100.0, 200.0, 10_000.0]), np.array([600.0, 1200.0, 10_000.0]))
+
+
+def clear(book=TWO_CITIES, pools=(0, 0), **rules):
+    return clear_linked(book, Network.build(np.array(pools), **rules), int(book.trader.max()) + 1)
+
+
+def test_one_pool_without_ratio_matches_the_hand_worked_price():
+    result = clear()
+    assert result.price_cny_per_t == pytest.approx([700 / 3, 700 / 3])
+    assert result.flows_t[0, 1] == pytest.approx(400 / 3)
+
+
+def test_separate_pools_clear_alone():
+    result = clear(pools=(0, 1))
+    # A has no buyer: its price is its lowest ask; B covers 150 t alone: 200 + 2*150 = 500.
+    assert result.price_cny_per_t == pytest.approx([100, 500])
+    assert result.flows_t.sum() == 0
+
+
+def test_trading_ratio_makes_the_importer_price_ratio_times_the_exporter_price():
+    # Hand-worked: p1 = 1.2 p0; B needs 150 = (1.2 p0 - 200)/2 + (p0 - 100)/1.2
+    # -> p0 = 333.33 / 1.43333 = 232.558 CNY/t.
+    result = clear(ratio=1.2)
+    p0, p1 = result.price_cny_per_t
+    assert p0 == pytest.approx(1000 / 4.3, rel=1e-9)
+    assert p1 / p0 == pytest.approx(1.2, rel=1e-12)
+    exported = result.flows_t[0, 1]
+    assert -result.net_t[0] == pytest.approx(exported)
+    assert result.net_t[1] == pytest.approx(exported / 1.2)  # the importer gets 1/ratio
+
+
+def test_binding_import_cap_splits_the_prices():
+    result = clear(import_limit_t=np.array([np.inf, 50.0]))
+    # A sells 50 t at its MAC 150; B abates the other 100 t at 200 + 2*100 = 400.
+    assert result.price_cny_per_t == pytest.approx([150, 400])
+    assert result.flows_t[0, 1] == pytest.approx(50)
+
+
+def test_blocked_direction_carries_nothing_and_the_other_still_trades():
+    result = clear(blocked={(0, 1)})
+    assert result.flows_t.sum() == 0
+    three = OrderBook(np.array([0, 1, 1, 2]), np.array([0, 1, 1, 2]),
+                      np.array([SELL, SELL, BUY, SELL], np.int8),
+                      np.array([500.0, 500.0, 150.0, 500.0]),
+                      np.array([100.0, 200.0, 10_000.0, 100.0]),
+                      np.array([600.0, 1200.0, 10_000.0, 600.0]))
+    result = clear(three, pools=(0, 0, 0), blocked={(0, 1)})
+    assert result.flows_t[0, 1] == 0
+    # City 0's rights may still reach city 1 through city 2 (rights bought there are city
+    # 2's to resell): at 175 CNY/t A and city 2 free 75 t each, B abates nothing.
+    assert result.price_cny_per_t == pytest.approx([175, 175, 175])
+    assert result.flows_t[2, 1] == pytest.approx(150)
+    assert result.flows_t[0, 2] == pytest.approx(75)
+    # With a ratio every hop costs it: p2 = 1.2 p0 and p1 = 1.2 p2. Hand-worked balance of
+    # B: (1.44 p0 - 200)/2 + (1.2 p0 - 100 + (p0 - 100)/1.2)/1.2 = 150.
+    ratio = clear(three, pools=(0, 0, 0), blocked={(0, 1)}, ratio=1.2)
+    p0 = (150 + 100 + 100 / 1.2 + 100 / 1.44) / (0.72 + 1 + 1 / 1.44)
+    assert ratio.price_cny_per_t == pytest.approx([p0, 1.44 * p0, 1.2 * p0])
+    assert ratio.flows_t[0, 2] == pytest.approx(p0 - 100)
+    assert ratio.flows_t[0, 1] == 0
+
+
+def test_three_cities_in_one_pool_share_a_price():
+    three = OrderBook(np.array([0, 1, 1, 2]), np.array([0, 1, 1, 2]),
+                      np.array([SELL, SELL, BUY, SELL], np.int8),
+                      np.array([500.0, 500.0, 150.0, 500.0]),
+                      np.array([100.0, 200.0, 10_000.0, 100.0]),
+                      np.array([600.0, 1200.0, 10_000.0, 600.0]))
+    result = clear(three, pools=(0, 0, 0))
+    # a0 = a2 = p - 100 and B abates nothing below 200: 2 (p - 100) = 150 -> p = 175.
+    assert result.price_cny_per_t == pytest.approx([175, 175, 175])
+    assert result.flows_t[[0, 2], 1] == pytest.approx([75, 75])
+
+
+books = st.lists(st.tuples(st.sampled_from([BUY, SELL]), st.floats(0.5, 500),
+                           st.floats(0, 300), st.floats(0, 300), st.booleans(),
+                           st.integers(0, 3)), min_size=2, max_size=30)
+
+
+@settings(max_examples=120, deadline=None)
+@given(books, st.floats(1.0, 1.5), st.booleans())
+def test_random_networks_balance_and_price_at_the_ratio(rows, ratio, block):
+    side = np.array([r[0] for r in rows], np.int8)
+    lo = np.array([min(r[2], r[3]) for r in rows])
+    hi = np.array([lo_ if r[4] else max(r[2], r[3]) for r, lo_ in zip(rows, lo, strict=True)])
+    city = np.array([r[5] for r in rows])
+    qty = np.array([r[1] for r in rows])
+    book = OrderBook(np.arange(len(rows)), city, side, qty, lo, hi)
+    blocked = {(0, 1), (2, 3)} if block else None
+    result = clear_linked(book, Network.build(np.zeros(4, int), ratio, blocked), len(rows))
+    flows, price, fill = result.flows_t, result.price_cny_per_t, result.fill_t
+    tol = 1e-6 * max(1.0, qty.sum())
+    assert (flows >= 0).all() and (fill <= qty + tol).all()
+    if blocked:
+        assert flows[0, 1] == 0 and flows[2, 3] == 0
+    for c in range(4):  # each city's net trade is what its links carry, after the ratio
+        here = city == c
+        sold = fill[here & (side == SELL)].sum() - fill[here & (side == BUY)].sum()
+        assert sold == pytest.approx(flows[c].sum() - flows[:, c].sum() / ratio, abs=tol)
+        filled = here & (fill > 1e-7)
+        if filled.any():  # nobody trades beyond its limit price
+            assert (price[c] <= hi[filled & (side == BUY)] + 1e-6).all()
+            assert (price[c] >= lo[filled & (side == SELL)] - 1e-6).all()
+    for i, j in zip(*np.nonzero(flows > tol), strict=True):  # carrying links: p_j >= r p_i
+        assert price[j] == pytest.approx(ratio * price[i], rel=1e-6, abs=1e-6)
+    for i, j in network_links(blocked):  # no unexploited gain on an open link
+        if np.isfinite(price[i]) and np.isfinite(price[j]) and fill[city == i].sum() > 0:
+            has_spare = ((city == i) & (side == SELL) & (fill < qty - 1e-7)).any()
+            if has_spare:
+                assert price[j] <= ratio * price[i] + 1e-6 * max(1.0, price[j])
+
+
+def network_links(blocked):
+    return [(i, j) for i in range(4) for j in range(4) if i != j and (i, j) not in (
+        blocked or set())]
+
+
+@settings(max_examples=100, deadline=None)
+@given(books)
+def test_single_pool_books_clear_the_same_as_the_sort_based_auction(rows):
+    side = np.array([r[0] for r in rows], np.int8)
+    lo = np.array([min(r[2], r[3]) for r in rows])
+    hi = np.array([lo_ if r[4] else max(r[2], r[3]) for r, lo_ in zip(rows, lo, strict=True)])
+    book = OrderBook(np.arange(len(rows)), np.zeros(len(rows), int), side,
+                     np.array([r[1] for r in rows]), lo, hi)
+    linked = clear_linked(book, Network.build(np.zeros(1, int)), len(rows))
+    pooled = clear_call_auction(book, 1, len(rows))
+    assert linked.price_cny_per_t == pytest.approx(pooled.price_cny_per_t, rel=1e-9,
+                                                   abs=1e-9, nan_ok=True)
+    assert linked.fill_t == pytest.approx(pooled.fill_t, rel=1e-7, abs=1e-7)
