@@ -142,18 +142,14 @@ def charts_command(
         typer.echo(str(path))
 
 
-def _register_optional_commands() -> None:
-    """Commands that live with their own package (sweeps), registered if present."""
-    try:
-        from sim.sweep.commands import register
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("sim.sweep", "sim.sweep.commands"):
-            raise
-        return
+def _register_sweep_commands() -> None:
+    """sweep, query and sensitivity live with the sweep package."""
+    from sim.sweep.commands import register
+
     register(app)
 
 
-_register_optional_commands()
+_register_sweep_commands()
 
 
 def main() -> None:

@@ -77,11 +77,11 @@ class NetSupply:
         inner = np.clip(k, 1, len(x) - 1)
         a, b = self.right[inner - 1], self.left[inner]
         span = x[inner] - x[inner - 1]
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # unused where-branches only
             t = np.divide(prices - x[inner - 1], span, out=np.zeros(len(prices)),
                           where=span > 0)
-        value = np.where(k == 0, -self.demand_t,
-                         np.where(k == len(x), self.right[-1], a + (b - a) * t))
+            value = np.where(k == 0, -self.demand_t,
+                             np.where(k == len(x), self.right[-1], a + (b - a) * t))
         kc = k.clip(max=len(x) - 1)
         return np.where(at, self.left[kc], value), np.where(at, self.right[kc], value)
 

@@ -130,6 +130,9 @@ def clear_linked(book: OrderBook, network: Network, n_traders: int) -> ClearingR
             break
         best = int(np.argmax(np.where(candidates, gain, -np.inf)))
         before = tight.copy()
+        # A link between cities already tied by a path replaces that path (with a ratio
+        # above one, the direct link and the detour cannot both carry).
+        tight &= ~_path_links(links, tight, network.n_cities, *links[best])
         tight[best] = True
         trial = _exact(curves, network, tight, fixed)
         backwards = tight & (trial[3] < -1e-9 * scale)
@@ -230,6 +233,22 @@ def _structure(curves: list[NetSupply | None], network: Network):
     tol = 1e-9 * max(1.0, float(np.max(np.abs(base), initial=1.0)))
     return (f, imports >= network.import_limit_t - tol,
             exports >= network.export_limit_t - tol)
+
+
+def _path_links(links: np.ndarray, tight: np.ndarray, n: int, start: int, end: int
+                ) -> np.ndarray:
+    """Mask of the tight links on the path joining two cities, if they are joined."""
+    graph = coo_matrix((np.ones(tight.sum()), (links[tight, 0], links[tight, 1])),
+                       shape=(n, n))
+    _, parent = breadth_first_order(graph, start, directed=False)
+    on_path = np.zeros(len(links), dtype=bool)
+    node = end
+    while parent[node] >= 0:
+        previous = parent[node]
+        on_path |= tight & (((links[:, 0] == previous) & (links[:, 1] == node))
+                            | ((links[:, 0] == node) & (links[:, 1] == previous)))
+        node = previous
+    return on_path
 
 
 def _exact(curves, network: Network, tight: np.ndarray, fixed: np.ndarray):

@@ -67,9 +67,10 @@ class OrderBook:
 
 
 def effective_hi(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Upper prices with segments narrower than a rounding error made limit orders at
-    their lower price, so that no clearing divides by a vanishing width."""
-    return np.where(hi - lo <= 1e-7 * np.maximum(1.0, np.abs(lo)), lo, hi)
+    """Upper prices with segments narrower than a millionth of their price (at least of a
+    CNY/t) made limit orders at their lower price: such slopes carry no economic meaning
+    and would only make clearing ill-conditioned."""
+    return np.where(hi - lo <= 1e-6 * np.maximum(1.0, np.abs(lo)), lo, hi)
 
 
 _FIELDS = ("trader", "zone", "side", "quantity_t", "price_lo_cny_per_t", "price_hi_cny_per_t")
