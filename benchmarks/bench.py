@@ -75,6 +75,27 @@ def clearing_one_pool(orders: int = 100_000) -> dict:
         np.median(times))}
 
 
+def clearing_linked(orders: int = 10_000, cities: int = 17, ratio: float = 1.1) -> dict:
+    """One clearing of 17 cities linked by a trading ratio, random orders."""
+    from sim.market import BUY, SELL, OrderBook
+    from sim.market.linked import Network, clear_linked
+
+    rng = np.random.default_rng(0)
+    lo = rng.uniform(0, 100, orders)
+    hi = np.where(rng.random(orders) < 0.5, lo, lo + rng.uniform(0, 50, orders))
+    book = OrderBook(np.arange(orders), rng.integers(0, cities, orders),
+                     np.where(rng.random(orders) < 0.5, BUY, SELL).astype(np.int8),
+                     rng.uniform(1, 100, orders), lo, hi)
+    network = Network.build(np.zeros(cities, int), ratio)
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        clear_linked(book, network, orders)
+        times.append(time.perf_counter() - t0)
+    return {"orders": orders, "cities": cities, "best_ms": 1e3 * min(times),
+            "median_ms": 1e3 * float(np.median(times))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
@@ -95,7 +116,8 @@ def main() -> None:
     exponent = float(np.polyfit(np.log(sizes), np.log(times), 1)[0]) if len(runs) > 1 else None
     report = {"machine": {"python": platform.python_version(), "cpu_count": __import__(
         "os").cpu_count(), "platform": platform.platform()}, "runs": runs,
-        "run_time_exponent": exponent, "clearing_one_pool": clearing_one_pool()}
+        "run_time_exponent": exponent, "clearing_one_pool": clearing_one_pool(),
+        "clearing_linked": clearing_linked()}
     print(f"{'enterprises':>11} {'build s':>8} {'run s':>7} {'agent-steps/s':>14} "
           f"{'clear ms':>9} {'peak MB':>8}")
     for r in runs:
@@ -106,6 +128,9 @@ def main() -> None:
         print(f"run time grows as n^{exponent:.2f}")
     pool = report["clearing_one_pool"]
     print(f"one pool, {pool['orders']:,} orders: {pool['best_ms']:.1f} ms (best of 5)")
+    linked = report["clearing_linked"]
+    print(f"{linked['cities']} linked cities, {linked['orders']:,} orders: "
+          f"{linked['best_ms']:.1f} ms (best of 5)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -184,8 +184,7 @@ def _structure(curves: list[NetSupply | None], network: Network):
         base[c] = -curve.demand_t
         x = curve.x if len(curve.x) <= _GRID else np.unique(
             np.quantile(curve.x, np.linspace(0, 1, _GRID)))
-        below = np.array([curve.limits(p)[0] for p in x])
-        above = np.array([curve.limits(p)[1] for p in x])
+        below, above = curve.limits_many(x)
         previous = np.concatenate([[-curve.demand_t], above[:-1]])
         mid = np.concatenate([[x[0]], 0.5 * (x[:-1] + x[1:])])
         for amount, price in ((below - previous, mid), (above - below, x)):
