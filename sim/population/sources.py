@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
+
 from sim.errors import InputError
+from sim.geography import Geography
 from sim.population import Population
 from sim.population.registry import load_registry
 from sim.scenario.loader import LoadedScenario
@@ -17,9 +22,20 @@ def build_population(loaded: LoadedScenario) -> Population:
     config = loaded.scenario.population
     if config.source == "registry":
         return load_registry(config.registry, loaded.geography, loaded.scenario.instrument_ids)
-    from sim.population.hubei import generate_hubei
-
     try:
-        return generate_hubei(loaded.geography, config.scale, config.seed)
+        return _hubei(loaded.geography.cities, config.scale, config.seed)
     except ValueError as exc:
         raise InputError(str(loaded.path), "population.source", str(exc)) from None
+
+
+@lru_cache(maxsize=4)
+def _hubei(cities: tuple[str, ...], scale: float, seed: int) -> Population:
+    """The synthetic population, kept for reuse: sweeps and replications rebuild models
+    many times over one population (its arrays are never written to)."""
+    from sim.population.hubei import generate_hubei
+
+    population = generate_hubei(Geography.custom({"hubei": list(cities)}, None), scale, seed)
+    for value in vars(population).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False  # shared between models: fail loudly on writes
+    return population
