@@ -76,11 +76,6 @@ def price_taker_orders(
     )
 
 
-def abatement_rate_t(ramp_fill_t: np.ndarray, remaining_share: float) -> np.ndarray:
-    """Yearly abatement rate implied by the filled part of an abatement ramp, t/yr."""
-    return ramp_fill_t / remaining_share
-
-
 def abatement_cost_cny(abatement_t: np.ndarray, mac_intercept_cny: np.ndarray,
                        mac_slope_cny: np.ndarray) -> np.ndarray:
     """Cost of abating ``abatement_t`` along a linear MAC curve: c0*a + c1*a^2/2, CNY."""

@@ -86,7 +86,7 @@ def run(
 ) -> None:
     """Run a scenario and write its run folder: tables, summary, manifest and charts."""
     from sim.model import EmissionsTradingModel
-    from sim.results import run_model, save_run
+    from sim.results import check_run_target, run_model, save_run
     from sim.scenario import load_scenario
 
     with _input_errors():
@@ -94,9 +94,7 @@ def run(
             raise InputError("argument", "--seed", f"{seed} is negative", "a whole number >= 0")
         loaded = load_scenario(scenario, sets or [])
         target = out_dir or Path("runs") / loaded.scenario.name
-        from sim.results import _check_target
-
-        _check_target(target)
+        check_run_target(target)
         model = EmissionsTradingModel(loaded, seed=seed)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} sessions"),

@@ -103,7 +103,12 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
                     encoding="utf-8")
 
 
-def _check_target(out_dir: Path) -> None:
+def check_run_target(out_dir: Path) -> None:
+    """Refuse an --out that is a file or a non-empty folder other than an earlier run.
+
+    Raises:
+        InputError: Naming the folder and what would be accepted.
+    """
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out", str(out_dir), "exists and is not a folder",
                          "a new folder or an earlier run folder")
@@ -119,7 +124,7 @@ def save_run(result: RunResult, out_dir: str | Path, charts: bool = True) -> Pat
         InputError: If ``out_dir`` holds something other than an earlier run.
     """
     out_dir = Path(out_dir)
-    _check_target(out_dir)
+    check_run_target(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
