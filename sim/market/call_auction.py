@@ -83,7 +83,7 @@ def clear_call_auction(book: OrderBook, n_zones: int, n_traders: int) -> Clearin
     lo = book.price_lo_cny_per_t
     hi = effective_hi(lo, book.price_hi_cny_per_t)
     if len(book):
-        order = np.argsort(book.zone, kind="stable")
+        order = np.argsort(book.zone)
         bounds = np.searchsorted(book.zone[order], np.arange(n_zones + 1))
         for z in range(n_zones):
             rows = order[bounds[z]: bounds[z + 1]]

@@ -45,11 +45,11 @@ class NetSupply:
         slope = qty[ramp] / (hi[ramp] - lo[ramp])
         kink_x = np.concatenate([lo[ramp], hi[ramp]])
         kink_ds = np.concatenate([slope, -slope])
-        order = np.argsort(kink_x, kind="stable")
+        order = np.argsort(kink_x)
         kink_x, kink_ds = kink_x[order], kink_ds[order]
         cum_s = np.concatenate([[0.0], np.cumsum(kink_ds)])
         cum_m = np.concatenate([[0.0], np.cumsum(kink_ds * kink_x)])
-        step_order = np.argsort(lo[is_step], kind="stable")
+        step_order = np.argsort(lo[is_step])
         step_x = lo[is_step][step_order]
         cum_j = np.concatenate([[0.0], np.cumsum(qty[is_step][step_order])])
         x = np.unique(np.concatenate([kink_x, step_x]))
