@@ -103,6 +103,7 @@ class EmissionsTradingModel(mesa.Model):
         self.auction_pool_t = [np.zeros(len(z)) for z in self.zone_names]
         self.zone_budget_t = [np.zeros(len(z)) for z in self.zone_names]
         self.last_price = [np.full(len(z), np.nan) for z in self.zone_names]
+        self.fees_cny = np.zeros(k_count)  # exchange fees paid by enterprises, both sides
         self.imported_ytd_t = np.zeros((k_count, c_count))  # importer tonnes this year
         self.exported_ytd_t = np.zeros((k_count, c_count))  # exporter tonnes this year
         self.ledger = {name: np.zeros(k_count) for name in (
@@ -184,6 +185,7 @@ class EmissionsTradingModel(mesa.Model):
             emitted = self.emissions_ytd_t[:, k]
             surrendered = np.minimum(emitted, self.holdings_t[:, k])
             shortfall = emitted - surrendered
+            shortfall[shortfall <= 1e-9 * np.maximum(1.0, emitted)] = 0.0  # rounding only
             per_tonne = cfg.penalty.per_tonne_cny
             if cfg.penalty.multiple_of_mean_price is not None:
                 per_tonne = max(per_tonne, cfg.penalty.multiple_of_mean_price
@@ -210,12 +212,43 @@ class EmissionsTradingModel(mesa.Model):
         """Every covered enterprise's orders for instrument k (vectorised behaviour rule)."""
         rows = np.nonzero(self.covered[:, k])[0]
         remaining = (self.periods_per_year - period_index) / self.periods_per_year
-        need = (self.emissions_ytd_t[rows, k] + remaining * self.expected_emissions_t[rows, k]
-                - self.holdings_t[rows, k])
-        return behavior.price_taker_orders(
-            need, remaining, self.mac_intercept_cny[rows, k], self.mac_slope_cny[rows, k],
-            self.max_abatement_t[rows, k], self.bid_cap_cny_per_t(k), rows,
-            self.enterprise_zone[k, rows])
+        book = behavior.price_taker_orders(
+            self.need_t(k, period_index)[rows], remaining, self.mac_intercept_cny[rows, k],
+            self.mac_slope_cny[rows, k], self.max_abatement_t[rows, k],
+            self.bid_cap_cny_per_t(k), rows, self.enterprise_zone[k, rows])
+        trading = self.configs[k].trading
+        if trading.min_lot_t > 0:
+            book = book.take(book.quantity_t >= trading.min_lot_t)
+        return book.net_of_fee(trading.fee_share)
+
+    def need_t(self, k: int, period_index: int) -> np.ndarray:
+        """Rights each enterprise still needs for the year at zero further abatement, t."""
+        remaining = (self.periods_per_year - period_index) / self.periods_per_year
+        return (self.emissions_ytd_t[:, k] + remaining * self.expected_emissions_t[:, k]
+                - self.holdings_t[:, k])
+
+    def planned_abatement_t(self, k: int, period_index: int, price: np.ndarray,
+                            bought_t: np.ndarray) -> np.ndarray:
+        """Yearly abatement each enterprise plans after the session, t/yr.
+
+        Price takers abate until their marginal cost equals what a right is worth to
+        them: the price plus the fee if they bought, less the fee if they sold, and,
+        where fees kept them out of the market, the cost of covering their own need.
+        """
+        fee = self.configs[k].trading.fee_share
+        worth = price
+        if fee > 0:
+            remaining = (self.periods_per_year - period_index) / self.periods_per_year
+            own_need = np.clip((self.need_t(k, period_index) + bought_t) / remaining, 0,
+                               self.max_abatement_t[:, k])
+            autarky = self.mac_intercept_cny[:, k] + self.mac_slope_cny[:, k] * own_need
+            tol = 1e-9 * np.maximum(1.0, self.expected_emissions_t[:, k])
+            worth = np.where(bought_t > tol, price * (1 + fee),
+                             np.where(bought_t < -tol, price * (1 - fee), autarky))
+        slope = np.where(self.mac_slope_cny[:, k] > 0, self.mac_slope_cny[:, k], 1.0)
+        worth = np.minimum(worth, self.bid_cap_cny_per_t(k))
+        return np.where(self.covered[:, k], np.clip(
+            (worth - self.mac_intercept_cny[:, k]) / slope, 0, self.max_abatement_t[:, k]), 0.0)
 
     def bid_cap_cny_per_t(self, k: int) -> float:
         """What a tonne is worth to an enterprise facing the penalty, CNY/t."""
@@ -260,7 +293,10 @@ class EmissionsTradingModel(mesa.Model):
         book = OrderBook.concat([firms, self.government_orders(k, firms)])
         rules = self.link_rules[k]
         if rules is None:
-            result = MECHANISMS[cfg.trading.mechanism](book, n_zones, n + 2 * n_zones)
+            band = cfg.trading.price_band_share
+            limits = None if band is None else (self.last_price[k] * (1 - band),
+                                                 self.last_price[k] * (1 + band))
+            result = MECHANISMS[cfg.trading.mechanism](book, n_zones, n + 2 * n_zones, limits)
         else:
             result = clear_linked(book, self.network(k), n + 2 * n_zones)
         net = result.net_t
@@ -276,13 +312,8 @@ class EmissionsTradingModel(mesa.Model):
         self.ledger["issued_t"][k] += auction_sold.sum()
 
         price = np.nan_to_num(result.price_cny_per_t, nan=0.0)[self.enterprise_zone[k]]
-        slope = np.where(self.mac_slope_cny[:, k] > 0, self.mac_slope_cny[:, k], 1.0)
-        ceiling = np.minimum(price, self.bid_cap_cny_per_t(k))
-        self.abatement_rate_t[:, k] = np.where(
-            self.covered[:, k],
-            np.clip((ceiling - self.mac_intercept_cny[:, k]) / slope, 0,
-                    self.max_abatement_t[:, k]),
-            0.0)
+        self.fees_cny[k] += cfg.trading.fee_share * float(np.abs(net[:n]) @ price)
+        self.abatement_rate_t[:, k] = self.planned_abatement_t(k, period_index, price, net[:n])
 
         traded = result.volume_t > 1e-9 * np.maximum(self.zone_budget_t[k], 1.0)
         carried = np.where(traded | np.isnan(self.last_price[k]), result.price_cny_per_t,

@@ -108,3 +108,23 @@ def test_random_books_balance_and_respect_limits(rows):
                               | ((side == SELL) & (hi < price - 1e-9)))
             assert result.fill_t[full] == pytest.approx(b.quantity_t[full], rel=1e-6)
     assert (result.fill_t <= b.quantity_t + 1e-9).all()
+
+
+def test_price_band_holds_the_price_and_rations_the_long_side():
+    scarce = book((0, SELL, 10, 10, 10), (1, BUY, 30, 90, 90))
+    free = clear_call_auction(scarce, 1, 2)
+    banded = clear_call_auction(scarce, 1, 2, (np.array([np.nan]), np.array([40.0])))
+    assert free.price_cny_per_t[0] == 90 and banded.price_cny_per_t[0] == 40
+    assert banded.net_t == pytest.approx([-10, 10])  # buyers get only what is offered
+    glut = book((0, SELL, 30, 0, 100), (1, BUY, 10, 100, 100))  # free price 33.3
+    floor = clear_call_auction(glut, 1, 2, (np.array([60.0]), np.array([np.nan])))
+    assert floor.price_cny_per_t[0] == 60
+    assert floor.net_t == pytest.approx([-10, 10])  # sellers rationed to the demand
+
+
+def test_fee_widens_each_order_by_its_share():
+    orders = book((0, SELL, 10, 95, 95), (1, BUY, 10, 105, 105)).net_of_fee(0.05)
+    assert orders.price_lo_cny_per_t == pytest.approx([100, 100])
+    assert clear_call_auction(orders, 1, 2).price_cny_per_t[0] == pytest.approx(100)
+    assert clear_call_auction(book((0, SELL, 10, 99, 99), (1, BUY, 10, 100, 100)).net_of_fee(
+        0.05), 1, 2).volume_t[0] == 0  # the fee eats the 1 CNY/t gain from trade

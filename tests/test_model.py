@@ -171,3 +171,44 @@ def test_blocked_direction_keeps_cities_apart(two_firm_scenario):
     zone = figures["zone_price_by_year_cny_per_t"]
     assert zone["B"]["2026"] == pytest.approx(350)  # B cuts its 75 t alone: 200 + 2*75
     assert figures["traded_volume_t"] == pytest.approx(0, abs=1e-9)
+
+
+def test_price_band_limits_each_session_move_after_a_cap_cut(two_firm_scenario):
+    # Year 2 cap 1,700 t: free price 1.5 p - 200 = 300 -> 333.33 CNY/t, above 1.1 x 233.33.
+    path = two_firm_scenario("", name="band")
+    result = run_scenario(load_scenario(path, ["instruments.so2.cap_t=[1850, 1700]",
+                                               "instruments.so2.trading.price_band_share=0.1"]))
+    prices = result.tables["prices"]["price_cny_per_t"].to_numpy()
+    assert prices[:4] == pytest.approx([HAND_PRICE] * 4)
+    assert prices[4] == pytest.approx(1.1 * HAND_PRICE)
+    assert (prices[1:] <= prices[:-1] * 1.1 + 1e-9).all()
+    # Held below the clearing price, the market draws out too little abatement: the last
+    # session overshoots the free price, yet the buyer ends the year short and is fined.
+    assert prices[-1] > 1000 / 3
+    figures = so2(result)
+    assert figures["shortfall_t"] > 10 and figures["penalties_cny"] > 0
+    assert figures["emissions_by_year_t"]["2027"] > 1700
+
+
+def test_fee_lowers_volume_and_drives_a_wedge_between_buyer_and_seller(two_firm_scenario):
+    # Hand-worked with a 5% fee: A abates to 0.95 p, B to 1.05 p:
+    # (0.95 p - 100) + (1.05 p - 200)/2 = 150 -> p = 350 / 1.475.
+    result = run_scenario(load_scenario(two_firm_scenario(),
+                                        ["instruments.so2.trading.fee_share=0.05"]))
+    figures = so2(result)
+    price = 350 / 1.475
+    assert figures["mean_price_cny_per_t"] == pytest.approx(price)
+    a_seller = 0.95 * price - 100
+    sold = 925 - (1000 - a_seller)
+    assert figures["traded_volume_t"] == pytest.approx(2 * sold)
+    assert figures["fees_cny"] == pytest.approx(2 * 2 * 0.05 * sold * price)
+    assert figures["abatement_cost_cny"] > 2 * HAND_COST_PER_YEAR  # costlier than no fee
+    assert figures["compliance_rate"] == 1.0
+    assert result.summary["ledger_imbalance_t"] == pytest.approx(0, abs=1e-6)
+
+
+def test_orders_below_the_minimum_lot_are_not_placed(two_firm_scenario):
+    figures = so2(run_scenario(load_scenario(two_firm_scenario(),
+                                             ["instruments.so2.trading.min_lot_t=100"])))
+    # The 58 t trade is below the lot: each firm cuts its own 75 t (the city-only case).
+    assert figures["traded_volume_t"] == pytest.approx(0, abs=1e-9)

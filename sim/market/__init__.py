@@ -10,7 +10,8 @@ from sim.market.call_auction import clear_call_auction
 from sim.market.flows import city_flows
 from sim.market.orders import BUY, SELL, ClearingResult, OrderBook
 
-Mechanism = Callable[[OrderBook, int, int], ClearingResult]
+Mechanism = Callable[..., ClearingResult]
+"""(book, n_zones, n_traders, price_limits) -> ClearingResult; see clear_call_auction."""
 
 MECHANISMS: dict[str, Mechanism] = {"call_auction": clear_call_auction}
 

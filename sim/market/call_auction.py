@@ -67,13 +67,17 @@ def zone_fills(price: float, side, qty, lo, hi) -> np.ndarray:
     return fill
 
 
-def clear_call_auction(book: OrderBook, n_zones: int, n_traders: int) -> ClearingResult:
+def clear_call_auction(book: OrderBook, n_zones: int, n_traders: int,
+                       price_limits: tuple[np.ndarray, np.ndarray] | None = None
+                       ) -> ClearingResult:
     """Clear every zone of ``book`` as a separate uniform-price call auction.
 
     Args:
         book: All orders of one instrument in one session.
         n_zones: Number of zones (prices returned per zone index).
         n_traders: Number of trader accounts (net positions returned per account).
+        price_limits: Lowest and highest admissible price per zone (a daily price band),
+            CNY/t; NaN where unlimited. A price held at a limit rations the long side.
 
     Returns:
         Prices and volumes per zone, fills per order and net trades per account.
@@ -91,6 +95,10 @@ def clear_call_auction(book: OrderBook, n_zones: int, n_traders: int) -> Clearin
                 continue
             args = (book.side[rows], book.quantity_t[rows], lo[rows], hi[rows])
             price[z] = zone_price(*args)
+            if price_limits is not None and np.isfinite(price[z]):
+                low, high = price_limits[0][z], price_limits[1][z]
+                price[z] = min(max(price[z], low if np.isfinite(low) else -np.inf),
+                               high if np.isfinite(high) else np.inf)
             if np.isfinite(price[z]):
                 fill[rows] = zone_fills(price[z], *args)
     signed = np.where(book.side == BUY, fill, -fill)

@@ -60,6 +60,20 @@ class OrderBook:
         """One book holding the orders of several (e.g. enterprises and the reserve)."""
         return cls(*(np.concatenate([getattr(b, f) for b in books]) for f in _FIELDS))
 
+    def take(self, rows: np.ndarray) -> OrderBook:
+        """The orders selected by a boolean mask or index array."""
+        return OrderBook(*(getattr(self, f)[rows] for f in _FIELDS))
+
+    def net_of_fee(self, fee_share: float) -> OrderBook:
+        """Limit prices as the exchange sees them when each side pays ``fee_share`` of
+        the value: a buyer worth v bids v / (1 + fee), a seller needing v asks
+        v / (1 - fee)."""
+        if fee_share == 0:
+            return self
+        scale = np.where(self.side == BUY, 1.0 / (1.0 + fee_share), 1.0 / (1.0 - fee_share))
+        return OrderBook(self.trader, self.zone, self.side, self.quantity_t,
+                         self.price_lo_cny_per_t * scale, self.price_hi_cny_per_t * scale)
+
     @classmethod
     def empty(cls) -> OrderBook:
         """A book with no orders."""

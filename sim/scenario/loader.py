@@ -277,6 +277,19 @@ def _check_flow_limits(scenario: Scenario, prov: dict[Path_, str], main: str) ->
                                  "block_import_if_nonattainment are available)")
 
 
+def _check_band(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
+    """A price band applies to pooled zones; linked cities cannot take one yet."""
+    from sim.networks import is_linked
+
+    for inst_id, inst in scenario.instruments.items():
+        if inst.trading.price_band_share is not None and is_linked(inst.trading):
+            loc = ("instruments", inst_id, "trading", "price_band_share")
+            raise InputError(_source_of(loc, prov, main), ".".join(loc),
+                             "a price band cannot yet be combined with a trading ratio, "
+                             "blocked directions or import bans",
+                             "remove one of them")
+
+
 def _check_attainment(scenario: Scenario, geo: Geography, prov: dict[Path_, str], main: str):
     """Import blocking by attainment needs attainment data (the built-in geography has it)."""
     for inst_id, inst in scenario.instruments.items():
@@ -315,4 +328,5 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     _check_cities(scenario, geography, prov, main)
     _check_attainment(scenario, geography, prov, main)
     _check_flow_limits(scenario, prov, main)
+    _check_band(scenario, prov, main)
     return LoadedScenario(scenario, path, prov, geography)

@@ -176,6 +176,24 @@ class TradingConfig(_Strict):
     mechanism: Literal["call_auction"] = Field(
         "call_auction", description="Clearing mechanism (sim.market registry key)."
     )
+    price_band_share: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Largest move of a zone's clearing price from the previous session's, "
+        "share (Hubei: 0.10 daily). The long side is rationed at the band's edge.",
+    )
+    fee_share: float = Field(
+        0.0,
+        ge=0,
+        lt=0.5,
+        description="Fee each side pays on a trade, share of its value (Hubei: 0.01 for "
+        "negotiated trades). Buyers bid and sellers ask net of it.",
+    )
+    min_lot_t: float = Field(
+        0.0, ge=0,
+        description="Smallest order the exchange accepts, t; smaller ones are not placed.",
+    )
 
 
 class ReserveConfig(_Strict):
