@@ -118,6 +118,29 @@ def run(
     typer.echo(f"results in {target}")
 
 
+@app.command()
+def equilibrium(
+    scenario: ScenarioArg,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Folder (default: runs/<scenario name>-equilibrium).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Run seed (default: the scenario's).")] = None,
+    sets: SetOpt = None,
+) -> None:
+    """Least-cost benchmark alone: shadow prices per zone and year, costs, abatement."""
+    from sim.results import check_run_target, save_equilibrium, solve_equilibrium
+    from sim.scenario import load_scenario
+
+    with _input_errors():
+        loaded = load_scenario(scenario, sets or [])
+        target = out_dir or Path("runs") / f"{loaded.scenario.name}-equilibrium"
+        check_run_target(target, "equilibrium.json")
+        summary, zones, firms = solve_equilibrium(loaded, seed)
+        save_equilibrium(summary, zones, firms, target)
+    typer.echo(f"{loaded.scenario.name}: least cost {summary['least_cost_cny'] / 1e6:,.1f} M CNY, "
+               f"uniform standard {summary['uniform_standard_cost_cny'] / 1e6:,.1f} M CNY")
+    typer.echo(f"results in {target}")
+
+
 @app.command("charts")
 def charts_command(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by etsim run.")],

@@ -23,6 +23,7 @@ import pandas as pd
 import scipy
 
 import sim
+from sim.benchmark import solve_benchmarks
 from sim.errors import InputError
 from sim.model import EmissionsTradingModel
 from sim.population import Population
@@ -103,8 +104,9 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
                     encoding="utf-8")
 
 
-def check_run_target(out_dir: Path) -> None:
-    """Refuse an --out that is a file or a non-empty folder other than an earlier run.
+def check_run_target(out_dir: Path, marker: str = "manifest.json") -> None:
+    """Refuse an --out that is a file or a non-empty folder other than an earlier output
+    (one holding ``marker``).
 
     Raises:
         InputError: Naming the folder and what would be accepted.
@@ -112,30 +114,27 @@ def check_run_target(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out", str(out_dir), "exists and is not a folder",
                          "a new folder or an earlier run folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "manifest.json").exists():
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / marker).exists():
         raise InputError("--out", str(out_dir), "exists, is not empty and is not a run folder; "
                          "refusing to overwrite it", "a new folder or an earlier run folder")
 
 
-def save_run(result: RunResult, out_dir: str | Path, charts: bool = True) -> Path:
-    """Write a run folder atomically; an earlier run in the same folder is replaced.
+def write_folder_atomically(out_dir: str | Path, fill: Callable[[Path], None],
+                            marker: str = "manifest.json") -> Path:
+    """Fill a hidden staging folder, then rename it into place in one step.
+
+    An earlier folder of the same kind (holding ``marker``) is replaced; anything else that
+    is not empty is refused, so nothing a user wrote is ever overwritten.
 
     Raises:
-        InputError: If ``out_dir`` holds something other than an earlier run.
+        InputError: If ``out_dir`` holds something other than an earlier output.
     """
     out_dir = Path(out_dir)
-    check_run_target(out_dir)
+    check_run_target(out_dir, marker)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
-        for name in TABLES:
-            result.tables[name].to_parquet(staging / f"{name}.parquet", index=False)
-        _write_json(staging / "manifest.json", result.manifest)
-        _write_json(staging / "summary.json", result.summary)
-        if charts:  # charts read the staged tables, like any saved run folder
-            from sim.charts import render_default_charts
-
-            render_default_charts(staging, staging / "charts")
+        fill(staging)
         if out_dir.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
             os.replace(out_dir, retired / "run")
@@ -147,3 +146,68 @@ def save_run(result: RunResult, out_dir: str | Path, charts: bool = True) -> Pat
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def save_run(result: RunResult, out_dir: str | Path, charts: bool = True) -> Path:
+    """Write a run folder atomically; an earlier run in the same folder is replaced.
+
+    Raises:
+        InputError: If ``out_dir`` holds something other than an earlier run.
+    """
+
+    def fill(staging: Path) -> None:
+        for name in TABLES:
+            result.tables[name].to_parquet(staging / f"{name}.parquet", index=False)
+        _write_json(staging / "manifest.json", result.manifest)
+        _write_json(staging / "summary.json", result.summary)
+        if charts:  # charts read the staged tables, like any saved run folder
+            from sim.charts import render_default_charts
+
+            render_default_charts(staging, staging / "charts")
+
+    return write_folder_atomically(out_dir, fill)
+
+
+def solve_equilibrium(loaded: LoadedScenario, seed: int | None = None
+                      ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """The least-cost benchmark alone, without running the market.
+
+    Every year is opened exactly as a run opens it (same caps, allocations, reserve and
+    output draws for the same seed), then solved by ``sim.benchmark``.
+
+    Returns:
+        A summary (totals, and per instrument the least-cost zone prices by year), the
+        zone table and each enterprise's least-cost abatement.
+    """
+    model = EmissionsTradingModel(loaded, seed=seed)
+    for year_index in range(model.years):
+        model.regulators_open_year(year_index)
+    zones, firms = solve_benchmarks(model)
+    instruments = {}
+    for inst, g in zones.groupby("instrument", sort=False):
+        instruments[inst] = {
+            "least_cost_cny": float(g["least_cost_cny"].sum()),
+            "uniform_standard_cost_cny": float(g["uniform_standard_cost_cny"].sum()),
+            "shortfall_t": float(g["shortfall_t"].sum()),
+            "zone_price_by_year_cny_per_t": {
+                zone: {str(y): (None if np.isnan(p) else float(p))
+                       for y, p in zip(z["year"], z["price_cny_per_t"], strict=True)}
+                for zone, z in g.groupby("zone", sort=False)}}
+    summary = {"scenario": loaded.scenario.name, "seed": model.run_seed,
+               "least_cost_cny": float(zones["least_cost_cny"].sum()),
+               "uniform_standard_cost_cny": float(zones["uniform_standard_cost_cny"].sum()),
+               "instruments": instruments,
+               "manifest": build_manifest(model, 0.0)}
+    return summary, zones, firms
+
+
+def save_equilibrium(summary: dict[str, Any], zones: pd.DataFrame, firms: pd.DataFrame,
+                     out_dir: str | Path) -> Path:
+    """Write an equilibrium folder atomically: equilibrium.json, zones and enterprises."""
+
+    def fill(staging: Path) -> None:
+        zones.to_parquet(staging / "zones.parquet", index=False)
+        firms.to_parquet(staging / "enterprises.parquet", index=False)
+        _write_json(staging / "equilibrium.json", summary)
+
+    return write_folder_atomically(out_dir, fill, marker="equilibrium.json")
