@@ -188,7 +188,7 @@ def test_killed_sweep_resumes_to_identical_tables(tmp_path: Path, reference: Pat
     assert_same_sweep(out, reference)
 
 
-def test_failing_run_is_recorded_and_others_succeed(tmp_path: Path,
+def test_failing_run_is_recorded_and_others_succeed(tmp_path: Path, reference: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     sweep = write_sweep(tmp_path, GRID)
     real = execute.run_scenario
@@ -211,9 +211,25 @@ def test_failing_run_is_recorded_and_others_succeed(tmp_path: Path,
     summary = pd.read_parquet(tmp_path / "out" / "summary.parquet")
     assert set(summary["run_id"]) == set(runs.loc[runs["status"] == "ok", "run_id"])
     monkeypatch.setattr(execute, "run_scenario", real)
+    parts = list((tmp_path / "out" / "parts").glob("*.parquet"))
+    assert len(parts) < 8  # one part file per batch, some holding ok and failed runs
     report = run_sweep(load_sweep(sweep), tmp_path / "out", workers=1, resume=True,
                        retry_failed=True)
     assert (report.ran, report.ok, report.failed) == (4, 8, 0)
+    assert_same_sweep(tmp_path / "out", reference)
+
+
+def test_lost_worker_keeps_written_runs_and_fails_the_rest(tmp_path: Path) -> None:
+    sweep = load_sweep(write_sweep(tmp_path, GRID))
+    tasks = expand(sweep.spec).runs[:4]
+    store = execute.SweepStore(tmp_path / "out")
+    written = execute.run_batch(str(sweep.scenario_path), tasks[:2], str(store.root))
+    assert [o.status for o in written] == ["ok", "ok"] and not written[0].tables
+    outcomes = execute._lost_batch(store, tasks, RuntimeError("worker died"))
+    assert [o.status for o in outcomes] == ["ok", "ok", "failed", "failed"]
+    assert outcomes[2].error == "worker lost: RuntimeError: worker died"
+    assert store.finished() == {t.run_id: s for t, s in
+                                zip(tasks, ["ok", "ok", "failed", "failed"], strict=True)}
 
 
 BAD_SWEEPS = [

@@ -1,16 +1,22 @@
-"""Run a sweep: the pure worker function and the back ends that call it.
+"""Run a sweep: the worker function and the back ends that call it.
 
-``run_batch(scenario_path, tasks)`` runs a few runs and returns their outcomes; it is the
-only thing shipped to workers, so the same function serves every back end:
+``run_batch(scenario_path, tasks, out_dir)`` runs a few runs, writes each run's time series
+to the sweep folder as soon as it finishes and the batch's part file last, and returns
+small status records; it is the only thing shipped to workers, so the same function serves
+every back end:
 
 - in-process, when ``workers == 1`` (no pool; also what tests monkeypatch);
 - a local ``concurrent.futures.ProcessPoolExecutor`` (default, ``os.cpu_count()`` workers);
 - a Dask distributed cluster, when a scheduler address is given (``--scheduler`` or the
   ``DASK_SCHEDULER_ADDRESS`` environment variable). Workers must have this package
-  installed and see the scenario file at the same path (shared disk or same machine).
+  installed and see the scenario file and the sweep folder at the same path (shared disk
+  or same machine).
 
-Results come back to this process, which writes each run to the sweep folder as soon as
-its batch returns, so only the batches in flight are ever held in memory.
+Workers write their runs' files themselves (same atomic temp-name + ``os.replace``
+protocol as everywhere in the store), so the parent process only receives status records:
+it never serialises, receives or writes time series, and does not compete with the workers
+for CPU. Only a batch whose worker was lost is recorded by the parent (as failed, for the
+runs of it that had not been written yet).
 """
 
 from __future__ import annotations
@@ -34,7 +40,14 @@ from sim.results import run_scenario
 from sim.scenario import load_scenario
 from sim.sweep.design import Plan, RunTask, check_points, expand, fingerprint
 from sim.sweep.spec import LoadedSweep
-from sim.sweep.store import FORMAT, TIMESERIES, SweepStore, flatten_summary, write_json
+from sim.sweep.store import (
+    FORMAT,
+    TIMESERIES,
+    RunRecord,
+    SweepStore,
+    flatten_summary,
+    write_json,
+)
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 MAX_BATCH = 16
@@ -82,17 +95,36 @@ def run_one(scenario_path: str, task: RunTask) -> RunOutcome:
     return RunOutcome(task.run_id, "ok", None, figures, tables, time.perf_counter() - started)
 
 
-def run_batch(scenario_path: str, tasks: list[RunTask]) -> list[RunOutcome]:
+def run_batch(scenario_path: str, tasks: list[RunTask],
+              out_dir: str | None = None) -> list[RunOutcome]:
     """Run a batch of tasks one after another (the unit of work sent to a worker).
 
     Args:
         scenario_path: Absolute path of the scenario file.
         tasks: The runs, each with its overrides and seed.
+        out_dir: The sweep folder. If given, each run is written there as soon as it
+            finishes (its time series), the batch's part file last (also when interrupted,
+            for the runs finished so far), and outcomes come back without the time
+            series; if ``None``, nothing is written and outcomes keep them.
 
     Returns:
         One outcome per task, in order.
     """
-    return [run_one(scenario_path, task) for task in tasks]
+    if out_dir is None:
+        return [run_one(scenario_path, task) for task in tasks]
+    store = SweepStore(out_dir)
+    records: list[RunRecord] = []
+    outcomes = []
+    try:
+        for task in tasks:
+            outcome = run_one(scenario_path, task)
+            store.write_series(outcome.run_id, outcome.tables)
+            records.append((outcome.run_id, outcome.status, outcome.error, outcome.figures, {}))
+            outcomes.append(RunOutcome(outcome.run_id, outcome.status, outcome.error,
+                                       outcome.figures, wall_time_s=outcome.wall_time_s))
+    finally:  # also on Ctrl-C: the runs finished so far are kept
+        store.write_runs(records)
+    return outcomes
 
 
 @dataclass(frozen=True)
@@ -135,9 +167,9 @@ def _chunks(tasks: list[RunTask], size: int) -> list[list[RunTask]]:
     return [tasks[i:i + size] for i in range(0, len(tasks), size)]
 
 
-def _in_process(scenario: str, chunks: list[list[RunTask]]) -> Batches:
+def _in_process(scenario: str, out: str, chunks: list[list[RunTask]]) -> Batches:
     for chunk in chunks:
-        yield chunk, run_batch(scenario, chunk)
+        yield chunk, run_batch(scenario, chunk, out)
 
 
 def _pool_context() -> Any:
@@ -149,10 +181,11 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _local_pool(scenario: str, chunks: list[list[RunTask]], workers: int) -> Batches:
+def _local_pool(scenario: str, out: str, chunks: list[list[RunTask]],
+                workers: int) -> Batches:
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
     try:
-        futures = {pool.submit(run_batch, scenario, chunk): chunk for chunk in chunks}
+        futures = {pool.submit(run_batch, scenario, chunk, out): chunk for chunk in chunks}
         for future in as_completed(futures):
             chunk = futures.pop(future)
             try:
@@ -163,10 +196,11 @@ def _local_pool(scenario: str, chunks: list[list[RunTask]], workers: int) -> Bat
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask(scenario: str, chunks: list[list[RunTask]], client: Any) -> Batches:
+def _dask(scenario: str, out: str, chunks: list[list[RunTask]], client: Any) -> Batches:
     from distributed import as_completed as dask_completed
 
-    futures = {client.submit(run_batch, scenario, chunk, pure=False): chunk for chunk in chunks}
+    futures = {client.submit(run_batch, scenario, chunk, out, pure=False): chunk
+               for chunk in chunks}
     try:
         for future in dask_completed(list(futures)):
             chunk = futures.pop(future)
@@ -262,21 +296,22 @@ def run_sweep(sweep: LoadedSweep, out_dir: str | Path, *, workers: int | None = 
             done = {r: s for r, s in done.items() if s == "ok"}
         todo = [task for task in plan.runs if task.run_id not in done]
         scenario = str(sweep.scenario_path)
+        out = str(store.root.resolve())  # workers write here: same path on every machine
         if client is not None:
             found = client.nthreads()  # worker address -> threads
             threads = sum(found.values())
             size = _batch_size(len(todo), threads, batch_size)
             backend = f"Dask scheduler {address} ({len(found)} workers, {threads} threads)"
-            batches = _dask(scenario, _chunks(todo, size), client)
+            batches = _dask(scenario, out, _chunks(todo, size), client)
         else:
             count = workers or os.cpu_count() or 1
             chunks = _chunks(todo, _batch_size(len(todo), count, batch_size))
             count = max(1, min(count, len(chunks)))
             if count == 1:
-                backend, batches = "in-process (1 worker)", _in_process(scenario, chunks)
+                backend, batches = "in-process (1 worker)", _in_process(scenario, out, chunks)
             else:
                 backend = f"local pool of {count} workers"
-                batches = _local_pool(scenario, chunks, count)
+                batches = _local_pool(scenario, out, chunks, count)
         if on_start is not None:
             on_start(len(todo), len(plan.runs) - len(todo), backend)
         ran = _store_batches(store, batches, on_result)
@@ -293,17 +328,33 @@ def _no_client() -> Iterator[None]:
     yield None
 
 
+def _lost_batch(store: SweepStore, chunk: list[RunTask],
+                exc: BaseException) -> list[RunOutcome]:
+    """Outcomes of a batch whose worker was lost; records its unwritten runs as failed.
+
+    Runs the worker wrote before it was lost keep their part file (and status); the
+    others get a ``failed`` part file with the ``worker lost`` error.
+    """
+    written = store.finished()
+    outcomes, lost = [], []
+    for task in chunk:
+        if task.run_id in written:
+            outcomes.append(RunOutcome(task.run_id, written[task.run_id], None))
+        else:
+            lost.append(RunOutcome(task.run_id, "failed", f"worker lost: {_error_text(exc)}"))
+    store.write_runs([(o.run_id, o.status, o.error, {}, {}) for o in lost])
+    outcomes += lost
+    return outcomes
+
+
 def _store_batches(store: SweepStore, batches: Batches,
                    on_result: Callable[[RunOutcome], None] | None) -> int:
-    """Write each returned run to the store as its batch arrives; return runs stored."""
+    """Report each run as its batch arrives (workers wrote it already); return runs done."""
     ran = 0
     for chunk, outcomes in batches:
         if isinstance(outcomes, BaseException):
-            outcomes = [RunOutcome(task.run_id, "failed", f"worker lost: {_error_text(outcomes)}")
-                        for task in chunk]
+            outcomes = _lost_batch(store, chunk, outcomes)
         for outcome in outcomes:
-            store.write_run(outcome.run_id, outcome.status, outcome.error, outcome.figures,
-                            outcome.tables)
             ran += 1
             if on_result is not None:
                 on_result(outcome)

@@ -3,18 +3,22 @@
 Layout::
 
     DIR/sweep.json                                    resolved sweep, fingerprint, version
-    DIR/parts/<run_id>.parquet                        one row per finished run (ok or failed)
+    DIR/parts/<run_id>-<random>.parquet               one file per batch, named after its
+                                                      first run: one row per finished run
     DIR/timeseries/<table>/run_id=<id>/part.parquet   prices, emissions, flows of each run
     DIR/runs.parquet                                  run_id, point, replication, seed,
                                                       every varied key, status, error
     DIR/summary.parquet                               run_id + flattened summary figures
 
-Every file is written under a temporary name that does not end in ``.parquet`` and renamed
-into place (``os.replace``), so a killed sweep never leaves a file that looks finished. A
-run counts as done once its part file exists; its time series are written before it, so a
-done run always has them. ``runs.parquet`` and ``summary.parquet`` are rebuilt from the
-part files, sorted by ``run_id``, so an interrupted-then-resumed sweep ends with the same
-tables as an uninterrupted one.
+Runs are written by the worker that ran them (``sim.sweep.execute.run_batch``), so every
+worker must see this folder at the same path: each run's time series as it finishes, then
+one part file per batch (fewer, larger part files keep consolidation fast). Every file is
+written under a temporary name that does not end in ``.parquet`` and renamed into place
+(``os.replace``), so a killed sweep never leaves a file that looks finished. A run counts
+as done once a part file holding its row exists; its time series are written before it,
+so a done run always has them. ``runs.parquet`` and ``summary.parquet`` are rebuilt from
+the part files, sorted by ``run_id``, so an interrupted-then-resumed sweep ends with the
+same tables as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import json
 import math
 import os
 import shutil
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -39,6 +44,9 @@ TIMESERIES = ("prices", "emissions", "flows")
 SWEEP_JSON = "sweep.json"
 FORMAT = "etsim-sweep/1"
 _TMP = ".tmp-"
+
+RunRecord = tuple[str, str, "str | None", "dict[str, float | None]", "dict[str, pd.DataFrame]"]
+"""One finished run as stored: run_id, status, error, figures, time series."""
 
 
 def flatten_summary(summary: dict[str, Any]) -> dict[str, float | None]:
@@ -184,32 +192,57 @@ class SweepStore:
         return status
 
     def forget(self, run_ids: Iterable[str]) -> None:
-        """Delete the part files of runs (e.g. failed ones to be retried)."""
-        for run_id in run_ids:
-            (self.parts / f"{run_id}.parquet").unlink(missing_ok=True)
+        """Remove runs' rows from the part files (e.g. failed ones to be retried).
+
+        A part file left with no row is deleted; one with rows left is rewritten
+        atomically without the forgotten ones.
+        """
+        drop = set(run_ids)
+        files = sorted(self.parts.glob("*.parquet")) if self.parts.is_dir() else []
+        for path in files:
+            table = pq.read_table(path)
+            keep = [r not in drop for r in table["run_id"].to_pylist()]
+            if all(keep):
+                continue
+            if not any(keep):
+                path.unlink(missing_ok=True)
+                continue
+            kept = table.filter(pa.array(keep))
+            _replace_atomically(lambda temp, t=kept: pq.write_table(t, temp), path)
 
     def write_run(self, run_id: str, status: str, error: str | None,
                   figures: dict[str, float | None], tables: dict[str, pd.DataFrame]) -> None:
-        """Store one finished run: its time series first, then its part file (the marker).
+        """Store one finished run (``write_runs`` with a single run)."""
+        self.write_runs([(run_id, status, error, figures, tables)])
 
-        Args:
-            run_id: The run's id.
-            status: ``ok`` or ``failed``.
-            error: Error text of a failed run.
-            figures: Flattened summary figures (empty for a failed run).
-            tables: The run's time series by name (empty for a failed run).
-        """
+    def write_series(self, run_id: str, tables: dict[str, pd.DataFrame]) -> None:
+        """Write one run's time series (each atomically); call before its part row."""
         for name, frame in tables.items():
             target = self.timeseries / name / f"run_id={run_id}" / "part.parquet"
             _replace_atomically(lambda temp, f=frame: f.to_parquet(temp, index=False), target)
-        names = sorted(figures, key=_column_order)
-        columns = {"run_id": pa.array([run_id], pa.string()),
-                   "status": pa.array([status], pa.string()),
-                   "error": pa.array([error], pa.string())}
-        columns.update({n: pa.array([figures[n]], pa.float64()) for n in names})
+
+    def write_runs(self, runs: list[RunRecord]) -> None:
+        """Store finished runs: their time series first, then one part file (the marker).
+
+        Each run is ``(run_id, status, error, figures, tables)``: ``figures`` are the
+        flattened summary figures and ``tables`` the time series by name (both empty for a
+        failed run). Time series already written with ``write_series`` may be left out.
+        The part file holds one row per run, is named after the first run plus a random
+        suffix (never reused) and is renamed into place last, so the runs count as done
+        together, once all their files exist.
+        """
+        if not runs:
+            return
+        for run_id, _, _, _, tables in runs:
+            self.write_series(run_id, tables)
+        names = sorted({n for run in runs for n in run[3]}, key=_column_order)
+        columns = {"run_id": pa.array([r[0] for r in runs], pa.string()),
+                   "status": pa.array([r[1] for r in runs], pa.string()),
+                   "error": pa.array([r[2] for r in runs], pa.string())}
+        columns.update({n: pa.array([r[3].get(n) for r in runs], pa.float64()) for n in names})
         table = pa.table(columns)
-        _replace_atomically(lambda temp: pq.write_table(table, temp),
-                            self.parts / f"{run_id}.parquet")
+        target = self.parts / f"{runs[0][0]}-{uuid.uuid4().hex[:8]}.parquet"
+        _replace_atomically(lambda temp: pq.write_table(table, temp), target)
 
     def _clean(self, keep_series: set[str]) -> None:
         """Remove temp files and time series of runs that have no ok part file."""
