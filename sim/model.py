@@ -12,6 +12,7 @@ import numpy as np
 
 from sim import INSTRUMENTS, allocation, behavior
 from sim.agents import CityRegulator, Enterprise
+from sim.errors import InputError
 from sim.market import MECHANISMS, OrderBook, city_flows
 from sim.market.linked import Network, clear_linked
 from sim.market.orders import BUY, SELL
@@ -55,6 +56,15 @@ class EmissionsTradingModel(mesa.Model):
         self.registry_allocation_t = pop.allocation_t[:, cols]
 
         self.configs = [scenario.instruments[i] for i in self.instruments]
+        for k, cfg in enumerate(self.configs):
+            if cfg.allocation.method == "benchmark" and (
+                    pop.output_value_cny[self.covered[:, k]] <= 0).any():
+                raise InputError(str(loaded.path),
+                                 f"instruments.{self.instruments[k]}.allocation.method",
+                                 "'benchmark' allocates by output value, and some covered "
+                                 "enterprises have none",
+                                 "output_value_cny > 0 for every covered enterprise in the "
+                                 "registry, or another method")
         self.zone_names: list[tuple[str, ...]] = []
         self.city_zone = np.zeros((k_count, c_count), dtype=int)
         self.link_rules: list[LinkRules | None] = []

@@ -212,3 +212,48 @@ def test_orders_below_the_minimum_lot_are_not_placed(two_firm_scenario):
                                              ["instruments.so2.trading.min_lot_t=100"])))
     # The 58 t trade is below the lot: each firm cuts its own 75 t (the city-only case).
     assert figures["traded_volume_t"] == pytest.approx(0, abs=1e-9)
+
+
+def test_auctioned_rights_reach_the_same_outcome_and_are_issued_when_sold(two_firm_scenario):
+    path = two_firm_scenario('[instruments.so2.allocation]\nmethod = "auction"\n', name="auc")
+    result = run_scenario(load_scenario(path))
+    figures = so2(result)
+    assert figures["mean_price_cny_per_t"] == pytest.approx(HAND_PRICE)
+    assert figures["abatement_cost_cny"] == pytest.approx(2 * HAND_COST_PER_YEAR)
+    assert result.tables["enterprises"]["allocation_t"].sum() == 0
+    assert figures["emissions_by_year_t"]["2026"] == pytest.approx(1850)
+    assert result.summary["ledger_imbalance_t"] == pytest.approx(0, abs=1e-6)
+
+
+def test_auction_reserve_price_above_the_clearing_price_leaves_rights_unsold(two_firm_scenario):
+    path = two_firm_scenario('[instruments.so2.allocation]\nmethod = "auction"\n'
+                             "reserve_price_cny_per_t = 300\n", name="auc300")
+    figures = so2(run_scenario(load_scenario(path)))
+    # At 300 CNY/t A abates 200 t and B 50 t: 1,750 t bought, 100 t of the cap unsold.
+    assert figures["mean_price_cny_per_t"] == pytest.approx(300)
+    assert figures["emissions_by_year_t"]["2026"] == pytest.approx(1750)
+
+
+def test_benchmark_allocation_follows_output_times_industry_intensity(tmp_path):
+    (tmp_path / "reg.csv").write_text(
+        "id,city,industry,output_value_cny,so2_baseline_t,so2_mac_intercept_cny,"
+        "so2_mac_slope_cny,so2_max_abatement_t\n"
+        "A,A,power,3000,1000,100,1,500\nB,B,power,1000,1000,200,2,500\n", encoding="utf-8")
+    (tmp_path / "s.toml").write_text(
+        'population.registry = "reg.csv"\n[regions]\nclusters = { east = ["A", "B"] }\n'
+        '[time]\nyears = 1\n[instruments.so2]\ncap_t = 1600\n'
+        '[instruments.so2.allocation]\nmethod = "benchmark"\n'
+        '[instruments.so2.trading]\nscope = "cluster"\n', encoding="utf-8")
+    result = run_scenario(load_scenario(tmp_path / "s.toml"))
+    allocation = result.tables["enterprises"].set_index("enterprise_id")["allocation_t"]
+    # Same industry intensity (2,000 t / 4,000 CNY): shares 3:1 of the 1,600 t cap.
+    assert allocation.to_dict() == pytest.approx({"A": 1200, "B": 400})
+
+
+def test_benchmark_allocation_without_output_values_is_an_input_error(two_firm_scenario):
+    from sim.errors import InputError
+
+    path = two_firm_scenario('[instruments.so2.allocation]\nmethod = "benchmark"\n',
+                             name="bench")
+    with pytest.raises(InputError, match="allocation.method: 'benchmark' allocates by output"):
+        run_scenario(load_scenario(path))
