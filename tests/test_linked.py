@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from books import book_of, order_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -89,20 +90,15 @@ def test_three_cities_in_one_pool_share_a_price():
     assert result.flows_t[[0, 2], 1] == pytest.approx([75, 75])
 
 
-books = st.lists(st.tuples(st.sampled_from([BUY, SELL]), st.floats(0.5, 500),
-                           st.floats(0, 300), st.floats(0, 300), st.booleans(),
-                           st.integers(0, 3)), min_size=2, max_size=30)
+books = order_rows(zones=4, max_price=300, min_qty=0.5, max_qty=500, max_size=30, min_size=2)
 
 
 @settings(max_examples=120, deadline=None)
 @given(books, st.floats(1.0, 1.5), st.booleans())
 def test_random_networks_balance_and_price_at_the_ratio(rows, ratio, block):
-    side = np.array([r[0] for r in rows], np.int8)
-    lo = np.array([min(r[2], r[3]) for r in rows])
-    hi = np.array([lo_ if r[4] else max(r[2], r[3]) for r, lo_ in zip(rows, lo, strict=True)])
-    city = np.array([r[5] for r in rows])
-    qty = np.array([r[1] for r in rows])
-    book = OrderBook(np.arange(len(rows)), city, side, qty, lo, hi)
+    book = book_of(rows)
+    side, city, qty = book.side, book.zone, book.quantity_t
+    lo, hi = book.price_lo_cny_per_t, book.price_hi_cny_per_t
     blocked = {(0, 1), (2, 3)} if block else None
     result = clear_linked(book, Network.build(np.zeros(4, int), ratio, blocked), len(rows))
     flows, price, fill = result.flows_t, result.price_cny_per_t, result.fill_t
@@ -135,11 +131,7 @@ def network_links(blocked):
 @settings(max_examples=100, deadline=None)
 @given(books)
 def test_single_pool_books_clear_the_same_as_the_sort_based_auction(rows):
-    side = np.array([r[0] for r in rows], np.int8)
-    lo = np.array([min(r[2], r[3]) for r in rows])
-    hi = np.array([lo_ if r[4] else max(r[2], r[3]) for r, lo_ in zip(rows, lo, strict=True)])
-    book = OrderBook(np.arange(len(rows)), np.zeros(len(rows), int), side,
-                     np.array([r[1] for r in rows]), lo, hi)
+    book = book_of(rows, one_zone=True)
     linked = clear_linked(book, Network.build(np.zeros(1, int)), len(rows))
     pooled = clear_call_auction(book, 1, len(rows))
     assert linked.price_cny_per_t == pytest.approx(pooled.price_cny_per_t, rel=1e-9,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from books import book_of, order_rows
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sim.market import BUY, SELL, OrderBook, city_flows, clear_call_auction
 
@@ -77,20 +77,14 @@ def test_flows_split_exports_over_importers_of_the_same_zone():
     assert flows[:, 3] == pytest.approx([0, 0, 0, 0])
 
 
-orders_strategy = st.lists(
-    st.tuples(st.sampled_from([BUY, SELL]), st.floats(0.1, 1000), st.floats(0, 500),
-              st.floats(0, 500), st.booleans(), st.integers(0, 2)),
-    min_size=1, max_size=40)
+orders_strategy = order_rows(zones=3, max_price=500, min_qty=0.1, max_qty=1000, max_size=40)
 
 
 @settings(max_examples=200, deadline=None)
 @given(orders_strategy)
 def test_random_books_balance_and_respect_limits(rows):
-    side = np.array([r[0] for r in rows], np.int8)
-    lo = np.array([min(r[2], r[3]) for r in rows])
-    hi = np.array([lo_ if r[4] else max(r[2], r[3]) for r, lo_ in zip(rows, lo, strict=True)])
-    zone = np.array([r[5] for r in rows])
-    b = OrderBook(np.arange(len(rows)), zone, side, np.array([r[1] for r in rows]), lo, hi)
+    b = book_of(rows)
+    side, zone, lo, hi = b.side, b.zone, b.price_lo_cny_per_t, b.price_hi_cny_per_t
     result = clear_call_auction(b, 3, len(rows))
     for z in range(3):
         in_zone = zone == z
