@@ -85,8 +85,7 @@ def run(
     charts: Annotated[bool, typer.Option(help="Draw the default charts.")] = True,
 ) -> None:
     """Run a scenario and write its run folder: tables, summary, manifest and charts."""
-    from sim.model import EmissionsTradingModel
-    from sim.results import check_run_target, run_model, save_run
+    from sim.results import check_run_target, run_scenario, save_run
     from sim.scenario import load_scenario
 
     with _input_errors():
@@ -95,14 +94,15 @@ def run(
         loaded = load_scenario(scenario, sets or [])
         target = out_dir or Path("runs") / loaded.scenario.name
         check_run_target(target)
-        model = EmissionsTradingModel(loaded, seed=seed)
+        horizon = loaded.scenario.time
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} sessions"),
                       TimeRemainingColumn(), console=err, transient=True,
                       disable=not err.is_terminal) as progress:
-            task = progress.add_task(loaded.scenario.name, total=model.years
-                                     * model.periods_per_year)
-            result = run_model(model, lambda done, total: progress.update(task, completed=done))
+            task = progress.add_task(loaded.scenario.name,
+                                     total=horizon.years * horizon.periods_per_year)
+            result = run_scenario(loaded, seed=seed, on_session=lambda done, total:
+                                  progress.update(task, completed=done))
         save_run(result, target, charts=charts)
     summary = result.summary
     ratio = summary["efficiency_ratio"]

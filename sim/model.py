@@ -221,20 +221,24 @@ class EmissionsTradingModel(mesa.Model):
     def enterprise_orders(self, k: int, period_index: int) -> OrderBook:
         """Every covered enterprise's orders for instrument k (vectorised behaviour rule)."""
         rows = np.nonzero(self.covered[:, k])[0]
-        remaining = (self.periods_per_year - period_index) / self.periods_per_year
         book = behavior.price_taker_orders(
-            self.need_t(k, period_index)[rows], remaining, self.mac_intercept_cny[rows, k],
-            self.mac_slope_cny[rows, k], self.max_abatement_t[rows, k],
+            self.need_t(k, period_index)[rows], self.remaining_share(period_index),
+            self.mac_intercept_cny[rows, k], self.mac_slope_cny[rows, k],
+            self.max_abatement_t[rows, k],
             self.bid_cap_cny_per_t(k), rows, self.enterprise_zone[k, rows])
         trading = self.configs[k].trading
         if trading.min_lot_t > 0:
             book = book.take(book.quantity_t >= trading.min_lot_t)
         return book.net_of_fee(trading.fee_share)
 
+    def remaining_share(self, period_index: int) -> float:
+        """Share of the compliance year still to come, this session included."""
+        return (self.periods_per_year - period_index) / self.periods_per_year
+
     def need_t(self, k: int, period_index: int) -> np.ndarray:
         """Rights each enterprise still needs for the year at zero further abatement, t."""
-        remaining = (self.periods_per_year - period_index) / self.periods_per_year
-        return (self.emissions_ytd_t[:, k] + remaining * self.expected_emissions_t[:, k]
+        return (self.emissions_ytd_t[:, k]
+                + self.remaining_share(period_index) * self.expected_emissions_t[:, k]
                 - self.holdings_t[:, k])
 
     def planned_abatement_t(self, k: int, period_index: int, price: np.ndarray,
@@ -248,8 +252,8 @@ class EmissionsTradingModel(mesa.Model):
         fee = self.configs[k].trading.fee_share
         worth = price
         if fee > 0:
-            remaining = (self.periods_per_year - period_index) / self.periods_per_year
-            own_need = np.clip((self.need_t(k, period_index) + bought_t) / remaining, 0,
+            own_need = np.clip((self.need_t(k, period_index) + bought_t)
+                               / self.remaining_share(period_index), 0,
                                self.max_abatement_t[:, k])
             autarky = self.mac_intercept_cny[:, k] + self.mac_slope_cny[:, k] * own_need
             tol = 1e-9 * np.maximum(1.0, self.expected_emissions_t[:, k])

@@ -24,14 +24,11 @@ from sim.market.orders import BUY, ClearingResult, OrderBook, effective_hi
 
 
 def zone_price(side, qty, lo, hi) -> float:
-    """The clearing price of one pool's segments (see module docstring)."""
-    is_buy = side == BUY
-    # One-sided books trade nothing; their price is the best quote, so that price takers
-    # facing it act as they would in autarky (buyers abate up to their top bid).
-    if not is_buy.any():
-        return float(lo.min())
-    if is_buy.all():
-        return float(hi.max())
+    """The clearing price of one pool's segments (see module docstring).
+
+    One-sided books trade nothing; the curve's root is then their best quote (lowest ask,
+    highest bid), so that price takers facing it act as they would in autarky.
+    """
     return NetSupply.of(side, qty, lo, hi).root()
 
 
