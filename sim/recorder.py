@@ -44,6 +44,7 @@ class Recorder:
     _flows_t: list[np.ndarray] = field(default_factory=list)
     _flows_cny: list[np.ndarray] = field(default_factory=list)
     _year_price_volume: list[list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=list)
+    _ledger_at_close: list[dict[str, np.ndarray]] = field(default_factory=list)
 
     def open_year(self, year_index: int) -> None:
         """Start the year's accumulators and keep the benchmark's inputs."""
@@ -88,6 +89,11 @@ class Recorder:
             "flows_t": np.stack(self._flows_t),
             "flows_cny": np.stack(self._flows_cny),
         })
+        snapshot = {name: v.copy() for name, v in m.ledger.items()}
+        snapshot["held_t"] = m.holdings_t.sum(axis=0)
+        snapshot["reserve_stock_t"] = np.array([r.sum() for r in m.reserve_stock_t])
+        snapshot["fees_cny"] = m.fees_cny.copy()
+        self._ledger_at_close.append(snapshot)
 
     # ---- tables ----------------------------------------------------------------------
 
@@ -150,6 +156,32 @@ class Recorder:
                     "from_city": cities[i], "to_city": cities[j],
                     "quantity_t": rows["flows_t"][k][i, j],
                     "value_cny": rows["flows_cny"][k][i, j]}))
+        return _typed(pd.concat(frames, ignore_index=True))
+
+
+    def accounts_table(self) -> pd.DataFrame:
+        """The rights ledger per year and instrument, so every tonne can be traced.
+
+        Flows within the year (``issued_t``, ``surrendered_t``, ``retired_t``,
+        ``reserve_bought_t``, ``reserve_sold_t``, ``offsets_t``, ``fees_cny``) and stocks at
+        its close (``held_t`` by enterprises, ``reserve_stock_t``), plus the year's
+        ``shortfall_t`` and ``penalties_cny``. Per year: issued + offsets + reserve sold =
+        surrendered + retired + reserve bought + change in held.
+        """
+        m = self.model
+        frames, previous = [], None
+        for year_index, (rows, closed) in enumerate(zip(self.year_rows, self._ledger_at_close,
+                                                        strict=True)):
+            columns = {"year": m.scenario.time.start_year + year_index,
+                       "instrument": list(m.instruments)}
+            for name, cumulative in closed.items():
+                stock = name in ("held_t", "reserve_stock_t")
+                columns[name] = cumulative if stock or previous is None \
+                    else cumulative - previous[name]
+            columns["shortfall_t"] = rows["shortfall_t"].sum(axis=0)
+            columns["penalties_cny"] = rows["penalty_cny"].sum(axis=0)
+            frames.append(pd.DataFrame(columns))
+            previous = closed
         return _typed(pd.concat(frames, ignore_index=True))
 
 

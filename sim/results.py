@@ -30,7 +30,7 @@ from sim.population import Population
 from sim.scenario.loader import LoadedScenario, scenario_hash
 from sim.summary import build_summary
 
-TABLES = ("prices", "emissions", "flows", "enterprises")
+TABLES = ("prices", "emissions", "flows", "enterprises", "accounts")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ def run_model(model: EmissionsTradingModel,
     recorder = model.recorder
     enterprises = recorder.enterprises_table()
     tables = {"prices": recorder.prices_table(), "emissions": recorder.emissions_table(enterprises),
-              "flows": recorder.flows_table(), "enterprises": enterprises}
+              "flows": recorder.flows_table(), "enterprises": enterprises,
+              "accounts": recorder.accounts_table()}
     summary = build_summary(model, tables)
     manifest = build_manifest(model, time.perf_counter() - started)
     return RunResult(summary, manifest, tables)

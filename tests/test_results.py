@@ -26,6 +26,8 @@ COLUMNS = {
     "flows": ["year", "instrument", "from_city", "to_city", "quantity_t", "value_cny"],
     "enterprises": ["year", "enterprise_id", "city", "industry", "instrument", "emissions_t",
                     "holdings_t", "abatement_cost_cny", "penalty_cny", "output_value_cny"],
+    "accounts": ["year", "instrument", "issued_t", "surrendered_t", "retired_t",
+                 "reserve_sold_t", "reserve_bought_t", "offsets_t", "held_t"],
 }
 
 
@@ -52,6 +54,20 @@ def test_run_folder_has_every_contract_file_and_key(small_hubei, tmp_path):
     assert manifest["seed"] == 3 and len(manifest["scenario_hash"]) == 64
     assert manifest["resolved_scenario"]["instruments"]["so2"]["trading"]["scope"] == "city"
     assert {"python", "numpy", "mesa"} <= set(manifest["versions"])
+
+
+def test_accounts_balance_every_year_and_add_up_to_the_summary(small_hubei):
+    accounts = small_hubei.tables["accounts"].sort_values(["instrument", "year"])
+    held_before = accounts.groupby("instrument")["held_t"].shift(fill_value=0.0)
+    inflow = accounts["issued_t"] + accounts["offsets_t"] + accounts["reserve_sold_t"]
+    outflow = (accounts["surrendered_t"] + accounts["retired_t"] + accounts["reserve_bought_t"]
+               + accounts["held_t"] - held_before)
+    assert (inflow - outflow).abs().max() < 1e-6 * accounts["issued_t"].max()
+    for inst, figures in small_hubei.summary["instruments"].items():
+        rows = accounts[accounts["instrument"] == inst]
+        assert rows["penalties_cny"].sum() == pytest.approx(figures["penalties_cny"])
+        assert rows["held_t"].iloc[-1] == pytest.approx(figures["banked_t"])
+        assert rows["surrendered_t"].sum() > 0
 
 
 def test_zone_keys_follow_the_scope(small_hubei):
