@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from sim.market import BUY, SELL, OrderBook, clear_call_auction
 from sim.market.linked import Network, clear_linked
+from sim.results import run_scenario
+from sim.scenario import load_scenario
 
 # City 0: A abates along MAC 100 + a (up to 500 t). City 1: B is 150 t short (bids up to
 # 10,000 CNY/t) and abates along MAC 200 + 2a.
@@ -54,6 +56,41 @@ def test_binding_import_cap_splits_the_prices():
     assert result.flows_t[0, 1] == pytest.approx(50)
 
 
+# Cities 0 and 2 sell (MAC 100 + a and 100 + 2a); city 1 is 150 t short (MAC 200 + 2a).
+THREE_CITIES = OrderBook(np.array([0, 1, 1, 2]), np.array([0, 1, 1, 2]),
+                         np.array([SELL, SELL, BUY, SELL], np.int8),
+                         np.array([500.0, 500.0, 150.0, 500.0]),
+                         np.array([100.0, 200.0, 10_000.0, 100.0]),
+                         np.array([600.0, 1200.0, 10_000.0, 1100.0]))
+
+
+def test_binding_import_cap_is_shared_by_the_exporters_at_one_price():
+    result = clear(THREE_CITIES, pools=(0, 0, 0), import_limit_t=np.array([np.inf, 50, np.inf]))
+    # Both exporters meet the gate at one price: a0 + a2 = 50 with 100 + a0 = 100 + 2 a2
+    # -> a0 = 33.33, a2 = 16.67 at 133.33 CNY/t; city 1 abates 100 t at 200 + 2*100 = 400.
+    assert result.price_cny_per_t == pytest.approx([400 / 3, 400, 400 / 3])
+    assert result.flows_t[[0, 2], 1] == pytest.approx([100 / 3, 50 / 3])
+    assert result.flows_t[:, 1].sum() == pytest.approx(50)
+
+
+def test_binding_export_cap_leaves_the_rest_to_the_other_exporter():
+    result = clear(THREE_CITIES, pools=(0, 0, 0), export_limit_t=np.array([30, np.inf, np.inf]))
+    # City 0 sells 30 t at most (its price stays at 100 + 30); city 2 and city 1 then
+    # share one price p: (p - 100)/2 + (p - 200)/2 = 120 -> p = 270.
+    assert result.price_cny_per_t == pytest.approx([130, 270, 270])
+    assert result.flows_t[0, 1] == pytest.approx(30)
+    assert result.flows_t[2, 1] == pytest.approx(85)
+
+
+def test_slack_limits_change_nothing():
+    free = clear(THREE_CITIES, pools=(0, 0, 0), ratio=1.1)
+    limited = clear(THREE_CITIES, pools=(0, 0, 0), ratio=1.1,
+                    import_limit_t=np.array([1e3, 1e3, 1e3]),
+                    export_limit_t=np.array([1e3, 1e3, 1e3]))
+    assert limited.price_cny_per_t == pytest.approx(free.price_cny_per_t, rel=1e-9)
+    assert limited.flows_t == pytest.approx(free.flows_t, rel=1e-9, abs=1e-9)
+
+
 def test_blocked_direction_carries_nothing_and_the_other_still_trades():
     result = clear(blocked={(0, 1)})
     assert result.flows_t.sum() == 0
@@ -93,17 +130,26 @@ def test_three_cities_in_one_pool_share_a_price():
 books = order_rows(zones=4, max_price=300, min_qty=0.5, max_qty=500, max_size=30, min_size=2)
 
 
-@settings(max_examples=120, deadline=None)
-@given(books, st.floats(1.0, 1.5), st.booleans())
-def test_random_networks_balance_and_price_at_the_ratio(rows, ratio, block):
+limit = st.one_of(st.just(np.inf), st.floats(0.0, 300.0))
+
+
+@settings(max_examples=150, deadline=None)
+@given(books, st.floats(1.0, 1.5), st.booleans(), st.lists(limit, min_size=4, max_size=4),
+       st.lists(limit, min_size=4, max_size=4))
+def test_random_networks_balance_and_price_at_the_ratio(rows, ratio, block, imports, exports):
     book = book_of(rows)
     side, city, qty = book.side, book.zone, book.quantity_t
     lo, hi = book.price_lo_cny_per_t, book.price_hi_cny_per_t
     blocked = {(0, 1), (2, 3)} if block else None
-    result = clear_linked(book, Network.build(np.zeros(4, int), ratio, blocked), len(rows))
+    import_limit, export_limit = np.array(imports), np.array(exports)
+    result = clear_linked(book, Network.build(np.zeros(4, int), ratio, blocked,
+                                              import_limit_t=import_limit,
+                                              export_limit_t=export_limit), len(rows))
     flows, price, fill = result.flows_t, result.price_cny_per_t, result.fill_t
     tol = 1e-6 * max(1.0, qty.sum())
     assert (flows >= 0).all() and (fill <= qty + tol).all()
+    assert (flows.sum(axis=0) / ratio <= import_limit + tol).all()
+    assert (flows.sum(axis=1) <= export_limit + tol).all()
     if blocked:
         assert flows[0, 1] == 0 and flows[2, 3] == 0
     for c in range(4):  # each city's net trade is what its links carry, after the ratio
@@ -114,10 +160,20 @@ def test_random_networks_balance_and_price_at_the_ratio(rows, ratio, block):
         if filled.any():  # nobody trades beyond its limit price
             assert (price[c] <= hi[filled & (side == BUY)] + 1e-6).all()
             assert (price[c] >= lo[filled & (side == SELL)] - 1e-6).all()
+    imported, exported = flows.sum(axis=0) / ratio, flows.sum(axis=1)
+    below = (imported < import_limit - tol)[None, :] & (exported < export_limit - tol)[:, None]
     for i, j in zip(*np.nonzero(flows > tol), strict=True):  # carrying links: p_j >= r p_i
-        assert price[j] == pytest.approx(ratio * price[i], rel=1e-6, abs=1e-6)
+        if below[i, j]:  # and equal where neither limit binds
+            assert price[j] == pytest.approx(ratio * price[i], rel=1e-6, abs=1e-6)
+        else:
+            assert price[j] >= ratio * price[i] - 1e-6 * max(1.0, price[j])
     for i, j in network_links(blocked):  # no unexploited gain on an open link
-        if np.isfinite(price[i]) and np.isfinite(price[j]) and fill[city == i].sum() > 0:
+        if not below[i, j]:
+            continue
+        # (a city whose book has no bids and sold nothing has a nominal price only)
+        demand_in_j = ((city == j) & ((side == BUY) | (fill > 1e-7))).any()
+        if np.isfinite(price[i]) and np.isfinite(price[j]) and fill[city == i].sum() > 0 \
+                and demand_in_j:
             has_spare = ((city == i) & (side == SELL) & (fill < qty - 1e-7)).any()
             if has_spare:
                 assert price[j] <= ratio * price[i] + 1e-6 * max(1.0, price[j])
@@ -137,3 +193,18 @@ def test_single_pool_books_clear_the_same_as_the_sort_based_auction(rows):
     assert linked.price_cny_per_t == pytest.approx(pooled.price_cny_per_t, rel=1e-9,
                                                    abs=1e-9, nan_ok=True)
     assert linked.fill_t == pytest.approx(pooled.fill_t, rel=1e-7, abs=1e-7)
+
+
+def test_a_yearly_import_limit_binds_over_the_sessions_in_the_model(two_firm_scenario):
+    # B may import 3% of its 925 t budget a year: 27.75 t. Hand-worked: B abates
+    # 1000 - 925 - 27.75 = 47.25 t (price 200 + 2*47.25 = 294.5); A abates 75 + 27.75 =
+    # 102.75 t (price 202.75) instead of the unlimited 233.33 in both cities.
+    result = run_scenario(load_scenario(two_firm_scenario(),
+                                        ["instruments.so2.trading.max_import_share=0.03"]))
+    figures = result.summary["instruments"]["so2"]
+    zone_prices = figures["zone_price_by_year_cny_per_t"]
+    assert zone_prices["A"]["2026"] == pytest.approx(202.75, rel=1e-6)
+    assert zone_prices["B"]["2026"] == pytest.approx(294.5, rel=1e-6)
+    flows = result.tables["flows"]
+    assert flows.groupby("year")["quantity_t"].sum().to_numpy() == pytest.approx([27.75] * 2)
+    assert figures["ledger_imbalance_t"] == pytest.approx(0, abs=1e-6)

@@ -167,10 +167,3 @@ def test_import_blocking_by_attainment_needs_the_hubei_geography(tmp_path):
     message = error_of(path)
     assert "instruments.so2.trading.block_import_if_nonattainment" in message
     assert "no attainment data" in message
-
-
-def test_flow_limits_are_refused_until_they_are_exact(tmp_path):
-    path = write(tmp_path / "s.toml", "[instruments.so2.trading]\nmax_import_share = 0.2\n")
-    message = error_of(path)
-    assert "instruments.so2.trading.max_import_share" in message
-    assert "not available in this version" in message

@@ -7,20 +7,25 @@ in two exact steps:
 
 1. **Structure** (scipy's HiGHS, ``linprog``): each city's net supply curve
    (``sim.market.curves``) becomes priced increments; flows run on allowed links,
-   ``ratio`` exporter tonnes covering one importer tonne, within the limits. The LP says
-   which links carry flow and which limits bind.
-2. **Exact prices**: cities joined by carrying, unconstrained links form a component
+   ``ratio`` exporter tonnes covering one importer tonne. The LP says which links carry
+   flow and which capacities bind.
+2. **Exact prices**: nodes joined by carrying links below capacity form a component
    whose prices are tied, ``p_importer = ratio * p_exporter``; one root search per
    component on its ratio-weighted net supply gives the prices exactly, and the flows
-   follow from the city balances along the links.
+   follow from the node balances along the links. Links at capacity carry exactly their
+   capacity. A repair loop then opens links worth using, drops links that would run
+   backwards, and moves links between "at capacity" and "tied" until no arbitrage is left.
 
-Wherever a link carries an unconstrained flow, the importer's price is thus exactly
-``ratio`` times the exporter's (Hung and Shaw 2005's trading-ratio system).
+A city's import or export limit is a **gate**: a node without orders between the city and
+its links, joined to the city by one link whose capacity is the limit. A limit thus binds
+on one link, exactly, and the gate's own price tells what the limited access is worth.
+Wherever a link carries an unconstrained flow, the importer's price is exactly ``ratio``
+times the exporter's (Hung and Shaw 2005's trading-ratio system).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
@@ -37,23 +42,29 @@ _BIG = 1e18  # price of the synthetic order carrying a city's net trade
 
 @dataclass(frozen=True)
 class Network:
-    """Which cities may trade with which, at what ratio and within what limits.
+    """Which markets may trade with which, at what ratio and within what capacity.
+
+    Nodes ``0 .. n_cities-1`` are the cities; further nodes are gates (no orders) that
+    carry a city's import or export limit.
 
     Attributes:
-        ratio: Seller-city tonnes surrendered per tonne covered in the buying city (>= 1).
-        links: Allowed directed links, (L, 2) int array of (exporter, importer).
-        import_limit_t: Largest further import per city, importer tonnes (inf: none).
-        export_limit_t: Largest further export per city, exporter tonnes (inf: none).
+        n_cities: Number of cities (the first nodes).
+        node_city: City each node belongs to, (N,) int.
+        links: Allowed directed links between nodes, (L, 2) int array of (from, to).
+        link_ratio: Tonnes leaving ``from`` per tonne arriving at ``to``, (L,), >= 1.
+        link_capacity_t: Largest flow per link, tonnes leaving ``from``, (L,) (inf: none).
     """
 
-    ratio: float
+    n_cities: int
+    node_city: np.ndarray
     links: np.ndarray
-    import_limit_t: np.ndarray
-    export_limit_t: np.ndarray
-    n_cities: int = field(init=False)
+    link_ratio: np.ndarray
+    link_capacity_t: np.ndarray
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "n_cities", len(self.import_limit_t))
+    @property
+    def n_nodes(self) -> int:
+        """Cities plus gates."""
+        return len(self.node_city)
 
     @classmethod
     def build(cls, pool_of_city: np.ndarray, ratio: float = 1.0,
@@ -68,20 +79,49 @@ class Network:
             ratio: Trading ratio on every inter-city link.
             blocked: Forbidden (exporter, importer) city pairs.
             no_imports: Cities that may not import at all (e.g. non-attainment).
-            import_limit_t: Import limit per city, t; default unlimited.
-            export_limit_t: Export limit per city, t; default unlimited.
+            import_limit_t: Largest import per city, importer tonnes (inf: none).
+            export_limit_t: Largest export per city, exporter tonnes (inf: none).
         """
         n = len(pool_of_city)
-        same_pool = (pool_of_city[:, None] == pool_of_city[None, :]) & ~np.eye(n, dtype=bool)
+        allowed = (pool_of_city[:, None] == pool_of_city[None, :]) & ~np.eye(n, dtype=bool)
         for a, b in blocked or ():
-            same_pool[a, b] = False
+            allowed[a, b] = False
         if no_imports is not None:
-            same_pool[:, no_imports] = False
-        i, j = np.nonzero(same_pool)
-        unlimited = np.full(n, np.inf)
-        return cls(float(ratio), np.stack([i, j], axis=1).astype(int),
-                   unlimited if import_limit_t is None else np.asarray(import_limit_t, float),
-                   unlimited if export_limit_t is None else np.asarray(export_limit_t, float))
+            allowed[:, no_imports] = False
+        node_city = list(range(n))
+        in_gate, out_gate = np.arange(n), np.arange(n)
+        gate_links: list[tuple[int, int, float]] = []
+        for limit, gate, exporting in ((export_limit_t, out_gate, True),
+                                       (import_limit_t, in_gate, False)):
+            if limit is None:
+                continue
+            for c in np.nonzero(np.isfinite(limit))[0]:
+                if not (allowed[c].any() if exporting else allowed[:, c].any()):
+                    continue  # no link to limit
+                gate[c] = len(node_city)
+                node_city.append(int(c))
+                gate_links.append((c, gate[c], limit[c]) if exporting
+                                  else (gate[c], c, limit[c]))
+        i, j = np.nonzero(allowed)
+        links = np.concatenate([np.stack([out_gate[i], in_gate[j]], axis=1).reshape(-1, 2),
+                                np.array([(a, b) for a, b, _ in gate_links], int).reshape(-1, 2)])
+        return cls(n, np.array(node_city, dtype=int), links.astype(int),
+                   np.concatenate([np.full(len(i), float(ratio)), np.ones(len(gate_links))]),
+                   np.concatenate([np.full(len(i), np.inf),
+                                   np.array([max(float(cap), 0.0) for *_, cap in gate_links])]))
+
+    def restricted(self, keep: np.ndarray) -> Network:
+        """The same network with only the links where ``keep`` is true."""
+        return Network(self.n_cities, self.node_city, self.links[keep], self.link_ratio[keep],
+                       self.link_capacity_t[keep])
+
+    def city_flows(self, link_flow_t: np.ndarray) -> np.ndarray:
+        """Flows between cities (exporter tonnes), gates folded into their cities."""
+        flows = np.zeros((self.n_cities, self.n_cities))
+        src, dst = self.node_city[self.links[:, 0]], self.node_city[self.links[:, 1]]
+        between = src != dst
+        np.add.at(flows, (src[between], dst[between]), link_flow_t[between])
+        return flows
 
 
 def clear_linked(book: OrderBook, network: Network, n_traders: int) -> ClearingResult:
@@ -90,62 +130,72 @@ def clear_linked(book: OrderBook, network: Network, n_traders: int) -> ClearingR
     Returns:
         City prices (NaN for a city without orders), per-city volumes (tonnes bought by
         the city's net buyers, imports included), fills, net trades per account and the
-        flow matrix in exporter tonnes.
+        flow matrix between cities in exporter tonnes.
     """
     n = network.n_cities
     book = OrderBook(book.trader, book.zone, book.side, book.quantity_t, book.price_lo_cny_per_t,
                      effective_hi(book.price_lo_cny_per_t, book.price_hi_cny_per_t))
     rows_of = [np.nonzero(book.zone == c)[0] for c in range(n)]
-    curves = [_curve(book, rows) for rows in rows_of]
-    active = np.array([c is not None for c in curves])
+    curves = [_curve(book, rows) for rows in rows_of] + [None] * (network.n_nodes - n)
+    has_orders = np.array([c is not None for c in curves[:n]])
     if len(network.links):  # a city without traders holds no rights to pass on
-        keep = active[network.links[:, 0]] & active[network.links[:, 1]]
-        network = Network(network.ratio, network.links[keep], network.import_limit_t,
-                          network.export_limit_t)
-    flows_lp, import_bound, export_bound = _structure(curves, network)
-    links, ratio = network.links, network.ratio
+        ends = has_orders[network.node_city[network.links]]
+        network = network.restricted(ends[:, 0] & ends[:, 1])
+    links, ratio, capacity = network.links, network.link_ratio, network.link_capacity_t
+    flows_lp = _structure(curves, network)
     scale = max(1.0, max((c.demand_t for c in curves if c is not None), default=1.0))
-    carrying = flows_lp > 1e-9 * scale
-    free = ~import_bound[links[:, 1]] & ~export_bound[links[:, 0]] if len(links) else \
-        np.zeros(0, bool)
-    tight = carrying & free
-    fixed = np.where(carrying & ~tight, flows_lp, 0.0)
-    # The LP's pick among equally good links can leave an arbitrage open (it sees curves
-    # on a grid); repair the structure until no free link is worth using or reversing.
-    # Links that would not balance (e.g. between one-sided books) are set aside.
+    tol = 1e-9 * scale
+    # Gate links (the only ones with a capacity) are always either tied, so the gate
+    # shares its city's price, or at capacity; a gate with no capacity left is closed.
+    gate = np.isfinite(capacity)
+    open_gate = gate & (capacity > tol)
+    saturated = open_gate & (flows_lp >= capacity - tol)
+    tight = ((flows_lp > tol) | open_gate) & ~saturated
+    fixed = np.where(saturated, capacity, 0.0)
+    # The LP sees curves on a grid, so its structure can leave an arbitrage open or a
+    # capacity wrongly binding; repair it until the exact prices leave nothing to gain.
     dead = np.zeros(len(links), dtype=bool)
     solution = _exact(curves, network, tight, fixed)
-    for _ in range(3 * len(links) + 2):
-        price, _, _, routed, _ = solution
-        backwards = tight & (routed < -1e-9 * scale)
-        if backwards.any():
-            tight &= ~backwards
+    for _ in range(4 * len(links) + 2):
+        price, _, routed, _ = solution
+        gain = _gain(price, links, ratio)
+        excess = np.divide(routed, capacity, out=np.zeros(len(links)),
+                           where=tight & (routed > capacity + tol))
+        over = np.zeros(len(links), dtype=bool)  # one at a time: gates in series interact
+        if excess.any():
+            over[int(np.argmax(excess))] = True
+        backwards = tight & ~gate & (routed < -tol)
+        slack = (fixed > 0) & (gain < -1e-9 * np.maximum(1.0, np.abs(
+            np.nan_to_num(price[links[:, 1]]))))
+        if over.any() or backwards.any() or slack.any():
+            fixed = np.where(over, capacity, np.where(slack, 0.0, fixed))
+            tight = (tight & ~over & ~backwards) | slack
             solution = _exact(curves, network, tight, fixed)
             continue
-        gain = np.nan_to_num(price[links[:, 1]] - ratio * price[links[:, 0]], nan=0.0) \
-            if len(links) else np.zeros(0)
-        candidates = free & ~tight & ~dead & (gain > 1e-9 * np.maximum(1.0, np.abs(
-            np.nan_to_num(price[links[:, 1]]))))
+        candidates = ~tight & ~gate & ~dead & (
+            gain > 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(price[links[:, 1]]))))
         if not candidates.any():
             break
         best = int(np.argmax(np.where(candidates, gain, -np.inf)))
         before = tight.copy()
-        # A link between cities already tied by a path replaces that path (with a ratio
+        # A link between nodes already tied by a path replaces that path (with a ratio
         # above one, the direct link and the detour cannot both carry).
-        tight &= ~_path_links(links, tight, network.n_cities, *links[best])
+        tight &= ~_path_links(links, tight, network.n_nodes, *links[best])
         tight[best] = True
         trial = _exact(curves, network, tight, fixed)
-        backwards = tight & (trial[3] < -1e-9 * scale)
-        while trial[4] and backwards.any() and not backwards[best]:
+        backwards = tight & ~gate & (trial[2] < -tol)
+        while trial[3] and backwards.any() and not backwards[best]:
             tight &= ~backwards  # the new link makes these trades run the other way
             trial = _exact(curves, network, tight, fixed)
-            backwards = tight & (trial[3] < -1e-9 * scale)
-        if trial[4] and not backwards.any():
+            backwards = tight & ~gate & (trial[2] < -tol)
+        if trial[3] and not backwards.any():
             solution = trial
         else:
             tight = before
             dead[best] = True
-    price, export_t, flows, _, _ = solution
+    price, export_t, routed, _ = solution
+    link_flow = _shortest_routing(network, price, export_t, np.where(tight, routed, fixed),
+                                  fixed, tol)
 
     fill = np.zeros(len(book))
     for c, rows in enumerate(rows_of):
@@ -163,7 +213,44 @@ def clear_linked(book: OrderBook, network: Network, n_traders: int) -> ClearingR
     trader_zone = np.zeros(n_traders, dtype=int)
     trader_zone[book.trader] = book.zone
     volume = np.bincount(trader_zone, weights=np.clip(net, 0, None), minlength=n)
-    return ClearingResult(price, volume[:n], fill, net, flows)
+    return ClearingResult(price[:n], volume[:n], fill, net, network.city_flows(link_flow))
+
+
+def _shortest_routing(network: Network, price: np.ndarray, export_t: np.ndarray,
+                      tree_flow: np.ndarray, fixed: np.ndarray, tol: float) -> np.ndarray:
+    """The same trades routed with the least tonnage moved: direct links before transit.
+
+    At ratio 1 the spanning tree of the exact stage may route one city's rights to
+    another through a third; any link whose prices are tied (or that sits at capacity)
+    can carry the trade equally well, so an LP picks the routing that moves the fewest
+    tonnes, which is also what the cities' net trades look like to an analyst.
+    """
+    links, ratio = network.links, network.link_ratio
+    carrying = tree_flow > tol
+    if not carrying.any():
+        return tree_flow.clip(0.0)
+    gain = _gain(price, links, ratio)
+    level = np.maximum(1.0, np.abs(np.nan_to_num(price[links[:, 1]])))
+    usable = np.isfinite(price[links]).all(axis=1) & (np.abs(gain) <= 1e-9 * level)
+    usable |= carrying
+    upper = np.where(fixed > 0, fixed, np.where(usable, network.link_capacity_t, 0.0))
+    lower = np.where(fixed > 0, fixed, 0.0)
+    n, columns = network.n_nodes, np.arange(len(links))
+    balance = coo_matrix((np.concatenate([np.ones(len(links)), -1.0 / ratio]),
+                          (np.concatenate([links[:, 0], links[:, 1]]),
+                           np.concatenate([columns, columns]))), shape=(n, len(links)))
+    result = linprog(np.ones(len(links)), A_eq=balance.tocsr(), b_eq=export_t,
+                     bounds=np.column_stack([lower, upper]), method="highs")
+    if result.status != 0:
+        return tree_flow.clip(0.0)
+    return np.where(result.x > tol, result.x, 0.0)
+
+
+def _gain(price: np.ndarray, links: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """What one more tonne on each link would gain: importer price less ratio x exporter's."""
+    if not len(links):
+        return np.zeros(0)
+    return np.nan_to_num(price[links[:, 1]] - ratio * price[links[:, 0]], nan=0.0)
 
 
 def _curve(book: OrderBook, rows: np.ndarray) -> NetSupply | None:
@@ -173,11 +260,13 @@ def _curve(book: OrderBook, rows: np.ndarray) -> NetSupply | None:
                         book.price_lo_cny_per_t[rows], book.price_hi_cny_per_t[rows])
 
 
-def _structure(curves: list[NetSupply | None], network: Network):
-    """LP over priced curve increments and link flows: which links carry, which limits bind."""
-    n, links, ratio = network.n_cities, network.links, network.ratio
+def _structure(curves: list[NetSupply | None], network: Network) -> np.ndarray:
+    """LP over priced curve increments and link flows: the flow each link carries."""
+    n, links, ratio = network.n_nodes, network.links, network.link_ratio
+    if not len(links):
+        return np.zeros(0)
     cost, upper, row, col, val = [], [], [], [], []
-    base = np.zeros(n)  # S far below every price: minus the city's demand
+    base = np.zeros(n)  # S far below every price: minus the node's demand
     for c, curve in enumerate(curves):
         if curve is None:
             continue
@@ -197,41 +286,22 @@ def _structure(curves: list[NetSupply | None], network: Network):
             val.extend([1.0] * keep.sum())
     n_pieces = len(cost)
     flow_cost = 1e-7 * (1.0 + max(np.abs(cost), default=0.0))  # no idle or lossy cycles
-    for link, (i, j) in enumerate(links):
-        row.extend([i, j])
-        col.extend([n_pieces + link] * 2)
-        val.extend([-1.0, 1.0 / ratio])
+    link_columns = n_pieces + np.arange(len(links))
+    row.extend(np.concatenate([links[:, 0], links[:, 1]]).tolist())
+    col.extend(np.concatenate([link_columns, link_columns]).tolist())
+    val.extend(np.concatenate([-np.ones(len(links)), 1.0 / ratio]).tolist())
     n_vars = n_pieces + len(links)
-    a_eq = coo_matrix((val, (row, col)), shape=(n, n_vars))
-    limit_rows, limit_b = [], []
-    for limit, end, scale in ((network.import_limit_t, 1, 1.0 / ratio),
-                              (network.export_limit_t, 0, 1.0)):
-        for c in np.nonzero(np.isfinite(limit))[0]:
-            touching = np.nonzero(links[:, end] == c)[0]
-            if len(touching):
-                r = np.zeros(n_vars)
-                r[n_pieces + touching] = scale
-                limit_rows.append(r)
-                limit_b.append(limit[c])
     result = linprog(
         np.concatenate([cost, np.full(len(links), flow_cost)]),
-        A_ub=np.array(limit_rows) if limit_rows else None,
-        b_ub=np.array(limit_b) if limit_b else None,
-        A_eq=a_eq.tocsr(), b_eq=-base,
+        A_eq=coo_matrix((val, (row, col)), shape=(n, n_vars)).tocsr(), b_eq=-base,
         bounds=np.column_stack([np.zeros(n_vars),
-                                np.concatenate([upper, np.full(len(links), np.inf)])]),
+                                np.concatenate([upper, network.link_capacity_t])]),
         method="highs")
-    if result.status != 0 or not len(links):
-        # No links, or curves too ill-conditioned for the LP: start from autarky and let
-        # the exact stage open the links that pay.
-        no_flow = np.zeros(len(links))
-        return no_flow, np.zeros(n, bool), np.zeros(n, bool)
-    f = np.clip(result.x[n_pieces:], 0, None)
-    imports = np.bincount(links[:, 1], weights=f / ratio, minlength=n) if len(links) else 0 * base
-    exports = np.bincount(links[:, 0], weights=f, minlength=n) if len(links) else 0 * base
-    tol = 1e-9 * max(1.0, float(np.max(np.abs(base), initial=1.0)))
-    return (f, imports >= network.import_limit_t - tol,
-            exports >= network.export_limit_t - tol)
+    if result.status != 0:
+        # Curves too ill-conditioned for the LP: start from autarky and let the exact
+        # stage open the links that pay.
+        return np.zeros(len(links))
+    return np.clip(result.x[n_pieces:], 0, None)
 
 
 def _path_links(links: np.ndarray, tight: np.ndarray, n: int, start: int, end: int
@@ -252,60 +322,60 @@ def _path_links(links: np.ndarray, tight: np.ndarray, n: int, start: int, end: i
 
 def _exact(curves, network: Network, tight: np.ndarray, fixed: np.ndarray):
     """Exact prices per component of tight links (tied prices), given the fixed flows on
-    the others; flows on tight links follow from the city balances.
+    the others; flows on tight links follow from the node balances.
 
     Returns:
-        Prices, each city's net export, the flow matrix, the flow routed on each link
-        (negative where a tight link would have to run backwards) and whether every
-        component balanced.
+        Prices per node, each node's net export, the flow routed on each tight link
+        (negative where it would have to run backwards) and whether every component
+        balanced.
     """
-    n, links, ratio = network.n_cities, network.links, network.ratio
+    n, links, ratio = network.n_nodes, network.links, network.link_ratio
     fixed_export = np.zeros(n)
     if len(links):
         np.add.at(fixed_export, links[:, 0], fixed)
         np.add.at(fixed_export, links[:, 1], -fixed / ratio)
     graph = coo_matrix((np.ones(tight.sum()), (links[tight, 0], links[tight, 1])), shape=(n, n))
     n_comp, label = connected_components(graph, directed=False)
-    tight_set = {(int(a), int(b)) for a, b in links[tight]}
-    link_index = {(int(a), int(b)): i for i, (a, b) in enumerate(links)}
+    link_of = {(int(a), int(b)): i for i, (a, b) in enumerate(links) if tight[i]}
     routed = np.zeros(len(links))
     price = np.full(n, np.nan)
     export_t = fixed_export.copy()
-    flows = np.zeros((n, n))
-    if len(links):
-        np.add.at(flows, (links[:, 0], links[:, 1]), fixed)
     undirected = (graph + graph.T).tocsr()
     balanced = True
     for comp in range(n_comp):
         members = np.nonzero(label == comp)[0]
         order, parent = breadth_first_order(undirected, members[0], directed=False)
-        depth = np.zeros(n)
+        weight = np.ones(n)  # price of each node relative to the component's level
         for node in order[1:]:
             p = parent[node]
-            depth[node] = depth[p] + (1 if (p, node) in tight_set else -1)
-        weight = ratio ** depth[order]
+            if (p, node) in link_of:  # p exports to node: node pays the ratio
+                weight[node] = weight[p] * ratio[link_of[(p, node)]]
+            else:
+                weight[node] = weight[p] / ratio[link_of[(node, p)]]
         cities = [curves[c] for c in order]
-        if all(c is None for c in cities):
-            continue
-        prices, shares = _component_price(cities, weight, fixed_export[order])
-        scale = max(1.0, max((c.scale_t for c in cities if c is not None), default=1.0))
-        balanced &= abs(float(np.dot(weight, shares - fixed_export[order]))) <= 1e-9 * scale
+        if all(c is None for c in cities):  # gates only: what enters must leave
+            prices, shares = np.full(len(order), np.nan), np.zeros(len(order))
+        else:
+            prices, shares = _component_price(cities, weight[order], fixed_export[order])
+        scale = max(1.0, max((c.scale_t for c in cities if c is not None), default=1.0),
+                    float(np.abs(fixed_export[order]).max()))
+        balanced &= abs(float(np.dot(weight[order], shares - fixed_export[order]))) \
+            <= 1e-9 * scale
         price[order] = prices
         export_t[order] = shares
         residual = dict(zip(order.tolist(), (shares - fixed_export[order]).tolist(), strict=True))
-        for node in order[:0:-1]:  # leaves first: route each city's trade via its parent
+        for node in order[:0:-1]:  # leaves first: route each node's trade via its parent
             p = parent[node]
-            if (p, node) in tight_set:
-                f = -residual[node] * ratio
+            if (p, node) in link_of:
+                link = link_of[(p, node)]
+                f = -residual[node] * ratio[link]
                 residual[p] -= f
-                flows[p, node] += f
-                routed[link_index[(p, node)]] = f
             else:
+                link = link_of[(node, p)]
                 f = residual[node]
-                residual[p] += f / ratio
-                flows[node, p] += f
-                routed[link_index[(node, p)]] = f
-    return price, export_t, np.clip(flows, 0.0, None), routed, balanced
+                residual[p] += f / ratio[link]
+            routed[link] = f
+    return price, export_t, routed, balanced
 
 
 def _component_price(curves, weight, fixed_export):
