@@ -106,6 +106,18 @@ def test_grid_expansion_counts_ids_and_seeds(tmp_path: Path) -> None:
     assert not {r.run_id for r in expand(other.spec).runs} & {r.run_id for r in first.runs}
 
 
+def test_changes_make_a_smaller_version_of_a_sweep_file(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path, GRID)
+    small = load_sweep(path, {"replications": 1, "fixed": {"population.scale": 0.01},
+                              "parameters": {"instruments.so2.trading.scope": ["city"]}})
+    assert len(expand(small.spec).runs) == 2  # 1 scope x 2 declines x 1 replication
+    assert small.spec.fixed == {"population.scale": 0.01}
+    kept = small.spec.parameters["instruments.so2.cap.annual_decline"]
+    assert kept == [0.02, 0.05]  # tables merge key by key
+    with pytest.raises(Exception, match="replications"):
+        load_sweep(path, {"replications": 0})
+
+
 def test_sweep_folder_layout_and_contract(reference: Path) -> None:
     runs = pd.read_parquet(reference / "runs.parquet")
     assert list(runs.columns) == ["run_id", "point", "replication", "seed",

@@ -224,11 +224,15 @@ def _translate(exc: ValidationError, source: str) -> InputErrors:
     return InputErrors(errors)
 
 
-def load_sweep(path: str | Path) -> LoadedSweep:
+def load_sweep(path: str | Path, changes: dict[str, Any] | None = None) -> LoadedSweep:
     """Read and validate a sweep file.
 
     Args:
         path: The sweep TOML file.
+        changes: Top-level keys to change before validation, e.g. a smaller version of
+            the same sweep: ``{"replications": 1, "sampler": {"n": 8}, "fixed":
+            {"population.scale": 0.02}}``. Tables are merged key by key; other values
+            replace the file's.
 
     Returns:
         The validated sweep with its scenario path resolved.
@@ -249,8 +253,12 @@ def load_sweep(path: str | Path) -> LoadedSweep:
         raise InputError(source, "", f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise InputError(source, "", "not UTF-8 text", "a UTF-8 encoded TOML file") from None
+    data = _normalise(data)
+    for key, value in _normalise(dict(changes or {})).items():
+        merge = isinstance(value, dict) and isinstance(data.get(key), dict)
+        data[key] = {**data[key], **value} if merge else value
     try:
-        spec = SweepSpec.model_validate(_normalise(data))
+        spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
         raise _translate(exc, source) from None
     scenario_path = (path.parent / spec.scenario).resolve()
