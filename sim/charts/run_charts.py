@@ -109,6 +109,7 @@ def price_paths(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fi
     session = (prices["year"].astype(int) - years[0]) * per_year + prices["period"].astype(int) - 1
     prices = prices.assign(session=session)
     styles, handles = _zone_styles(list(prices["zone"].astype(str).unique()), t.cluster_of, lang)
+    handles += reserve_handles(t, instruments, lang)
     n = len(instruments)
     ncols = 1 if n == 1 else 2
     nrows = math.ceil(n / ncols)
@@ -127,7 +128,9 @@ def price_paths(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fi
                             marker="o" if markers else None, ms=2.5, **styles[zone])
             ax.set_title(st.instrument_name(inst, lang), loc="left")
             ax.set_ylabel(st.label("price_axis", lang))
+            reserve_band(ax, *t.reserve_band(inst))
             low, high = data["price_cny_per_t"].min(), data["price_cny_per_t"].max()
+            high = max([high, *(v for v in t.reserve_band(inst) if v is not None)])
             if low >= 0 and high > 0:
                 ax.set_ylim(0, high * 1.1)
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
@@ -143,6 +146,33 @@ def price_paths(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fi
         if not spare_cell:
             _legend_below(main, handles, len(handles))
         return st.finish_figure(fig, title, t.summary, lang)
+
+
+_RESERVE_LINES: tuple[tuple[str, tuple[float, float]], ...] = (
+    ("reserve_ceiling", (4.0, 2.0)), ("reserve_floor", (1.0, 1.5)))
+
+
+def reserve_band(ax: Any, floor: float | None, ceiling: float | None) -> None:
+    """Shade the reserve's price corridor on a price axis and dash its edges.
+
+    Args:
+        ax: The price axes.
+        floor: Reserve floor in CNY/t, or ``None``.
+        ceiling: Reserve ceiling in CNY/t, or ``None``.
+    """
+    if floor is not None and ceiling is not None:
+        ax.axhspan(floor, ceiling, color=st.BAND_GREY, lw=0, zorder=0)
+    for value, (_, dashes) in zip((ceiling, floor), _RESERVE_LINES, strict=True):
+        if value is not None:
+            ax.axhline(value, color=st.MUTED, lw=1.0, dashes=dashes, zorder=1)
+
+
+def reserve_handles(t: RunTables, instruments: list[str], lang: str) -> list[Line2D]:
+    """Legend entries for the reserve floor and ceiling lines, if any instrument has them."""
+    bands = [t.reserve_band(i) for i in instruments]
+    has = (any(c is not None for _, c in bands), any(f is not None for f, _ in bands))
+    return [Line2D([], [], color=st.MUTED, lw=1.0, dashes=dashes, label=st.label(key, lang))
+            for (key, dashes), shown in zip(_RESERVE_LINES, has, strict=True) if shown]
 
 
 # ------------------------------------------------------------------ emissions vs cap

@@ -83,6 +83,8 @@ NOTE_IN = 0.19
 """Extra height in inches for each line of notes above the source line."""
 MUTED = "#555555"
 """Colour of secondary text (source line, notes)."""
+BAND_GREY = "#E8E8E8"
+"""Fill of the reserve's price corridor (light enough to sit behind any line)."""
 
 CJK_FONT_FILE = "SimHei.ttf"
 CJK_FONT_FAMILY = "SimHei"
@@ -100,6 +102,8 @@ _INSTRUMENT_NAMES: dict[str, tuple[str, str]] = {
 STRINGS: dict[str, tuple[str, str]] = {
     "prices_title": ("Clearing prices by trading zone", "各交易区出清价格"),
     "price_axis": ("Price (CNY/t)", "价格（元/吨）"),
+    "reserve_floor": ("Reserve floor", "储备托底价"),
+    "reserve_ceiling": ("Reserve ceiling", "储备封顶价"),
     "session_axis": ("Trading session, by compliance year", "交易场次（按履约年度）"),
     "cities_of": ("{name}: cities", "{name}：各市"),
     "emissions_title": ("Emissions and allocation by city, {year}", "{year}年各市排放量与分配量"),
@@ -126,8 +130,33 @@ STRINGS: dict[str, tuple[str, str]] = {
                   "注：仅列出交易量最大的{n}个出让方与受让方，其余合并为“其他城市”。"),
     "other_cities": ("Other cities", "其他城市"),
     "no_flows": ("No inter-city trades in this run", "本次运行无跨市交易"),
+    "flow_map_title": ("{instrument}: net inter-city trades", "{instrument}：跨市净交易"),
+    "flow_map_title_plain": ("Net inter-city trades", "跨市净交易"),
+    "flow_map_note_all": (
+        "Arrows: net selling city → net buying city, {years}; width proportional to tonnes.",
+        "箭头：净出让城市→净受让城市，{years}年合计；宽度与交易吨数成正比。"),
+    "flow_map_note": (
+        "Arrows: net selling city → net buying city, {years}; width proportional to tonnes;\n"
+        "the {n} largest drawn.",
+        "箭头：净出让城市→净受让城市，{years}年合计；宽度与交易吨数成正比；\n仅绘制最大的{n}条。"),
+    "no_coordinates": ("The run's cities have no map coordinates", "本次运行的城市无地理坐标"),
+    "longitude": ("Longitude (°E)", "经度（°E）"),
+    "latitude": ("Latitude (°N)", "纬度（°N）"),
     "no_data": ("No data for this chart in this run", "本次运行无此图所需数据"),
     "other": ("Other", "其他"),
+    "year_axis": ("Compliance year", "履约年度"),
+    "cluster_title": ("Emissions and allocation by city cluster", "各城市群排放量与分配量"),
+    "compliance_title": ("Compliance and penalties", "履约与罚款"),
+    "met_title": ("Obligations met", "履约完成率"),
+    "met_axis": ("Surrendered / owed (%)", "已清缴/应清缴（%）"),
+    "penalty_title": ("Penalties", "罚款"),
+    "penalty_axis": ("Penalties (million CNY)", "罚款（百万元）"),
+    "no_penalties": ("No penalties in this run", "本次运行无罚款"),
+    "reserve_title": ("Government reserve operations", "政府储备操作"),
+    "reserve_bought": ("Bought (at the floor)", "托底买入"),
+    "reserve_sold": ("Sold (at the ceiling)", "封顶卖出"),
+    "reserve_stock": ("Stock at year end", "年末储备量"),
+    "no_reserve": ("The reserve did not act in this run", "本次运行储备未进行操作"),
     "province": ("Province", "全省"),
     "source": (
         "Source: etsim {version}, scenario {scenario}, seed {seed}",

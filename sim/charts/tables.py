@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ COLUMNS: dict[str, list[str]] = {
     "emissions": ["year", "city", "instrument", "emissions_t", "allocation_t", "abatement_t",
                   "abatement_cost_cny"],
     "flows": ["year", "instrument", "from_city", "to_city", "quantity_t", "value_cny"],
+    "accounts": ["year", "instrument", "issued_t", "surrendered_t", "reserve_sold_t",
+                 "reserve_bought_t", "reserve_stock_t", "shortfall_t", "penalties_cny"],
 }
 """Columns the charts read from each run-folder table."""
 
@@ -35,6 +37,10 @@ class RunTables:
         flows: ``flows.parquet``.
         cluster_of: City name to cluster id, in canonical city order: Hubei's table, or
             the custom ``regions.clusters`` recorded in ``manifest.json``.
+        accounts: ``accounts.parquet``, the rights ledger per year and instrument (empty
+            with the columns charts read if absent).
+        scenario: The resolved scenario from ``manifest.json`` (empty if absent).
+        folder: The run folder the tables came from (``None`` if built in memory).
     """
 
     summary: dict[str, Any]
@@ -42,6 +48,9 @@ class RunTables:
     emissions: pd.DataFrame
     flows: pd.DataFrame
     cluster_of: dict[str, str]
+    accounts: pd.DataFrame = field(default_factory=lambda: _empty("accounts"))
+    scenario: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None
 
     @property
     def instruments(self) -> list[str]:
@@ -51,21 +60,52 @@ class RunTables:
             found.update(table["instrument"].astype(str).unique())
         return [i for i in INSTRUMENTS if i in found] + sorted(found - set(INSTRUMENTS))
 
+    def instrument_settings(self, instrument: str) -> dict[str, Any]:
+        """The resolved scenario's settings of one instrument (empty if unknown)."""
+        settings = (self.scenario.get("instruments") or {}).get(instrument)
+        return settings if isinstance(settings, dict) else {}
+
+    def reserve_band(self, instrument: str) -> tuple[float | None, float | None]:
+        """The reserve's ``(floor, ceiling)`` price in CNY/t; ``None`` where not set."""
+        reserve = self.instrument_settings(instrument).get("reserve") or {}
+
+        def price(key: str) -> float | None:
+            value = reserve.get(key)
+            return float(value) if isinstance(value, int | float) else None
+
+        return price("floor_cny_per_t"), price("ceiling_cny_per_t")
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[name]})
+
 
 def _read_table(run_dir: Path, name: str) -> pd.DataFrame:
     path = run_dir / f"{name}.parquet"
     if not path.exists():
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[name]})
+        return _empty(name)
     return pd.read_parquet(path)
 
 
-def _custom_clusters(manifest: dict[str, Any]) -> dict[str, str] | None:
-    for key in ("scenario", "resolved_scenario", "resolved"):
+def read_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """``manifest.json`` of a run folder, or an empty dict if it has none."""
+    path = Path(run_dir) / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def resolved_scenario(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The resolved scenario recorded in a manifest (empty if absent)."""
+    for key in ("resolved_scenario", "resolved", "scenario"):
         scenario = manifest.get(key)
         if isinstance(scenario, dict):
-            clusters = (scenario.get("regions") or {}).get("clusters")
-            if isinstance(clusters, dict) and clusters:
-                return {c: str(k) for k, cities in clusters.items() for c in cities}
+            return scenario
+    return {}
+
+
+def _custom_clusters(scenario: dict[str, Any]) -> dict[str, str] | None:
+    clusters = (scenario.get("regions") or {}).get("clusters")
+    if isinstance(clusters, dict) and clusters:
+        return {c: str(k) for k, cities in clusters.items() for c in cities}
     return None
 
 
@@ -83,14 +123,14 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunTables:
     """
     run_dir = Path(run_dir)
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    manifest_path = run_dir / "manifest.json"
-    custom = None
-    if manifest_path.exists():
-        custom = _custom_clusters(json.loads(manifest_path.read_text(encoding="utf-8")))
+    scenario = resolved_scenario(read_manifest(run_dir))
     table = load_city_table()
-    cluster_of = custom or dict(zip(table["name_en"], table["cluster"], strict=True))
+    cluster_of = (_custom_clusters(scenario)
+                  or dict(zip(table["name_en"], table["cluster"], strict=True)))
     return RunTables(summary, _read_table(run_dir, "prices"), _read_table(run_dir, "emissions"),
-                     _read_table(run_dir, "flows"), cluster_of)
+                     _read_table(run_dir, "flows"), cluster_of,
+                     accounts=_read_table(run_dir, "accounts"), scenario=scenario,
+                     folder=run_dir)
 
 
 def as_tables(run: str | os.PathLike[str] | RunTables) -> RunTables:
