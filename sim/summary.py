@@ -32,16 +32,29 @@ def _ratio(least: float, actual: float) -> float | None:
     return 1.0 if least <= 0 else None
 
 
+def _covered_totals_by_year(model: EmissionsTradingModel) -> dict[str, np.ndarray]:
+    """Yearly totals over covered enterprises, (years, K), straight from the recorded arrays.
+
+    Equal to summing the enterprise table by year and instrument, without filtering its
+    millions of rows once per instrument.
+    """
+    covered = model.covered
+    return {name: np.array([np.where(covered, rows[name], 0.0).sum(axis=0)
+                            for rows in model.recorder.year_rows]).reshape(-1, covered.shape[1])
+            for name in ("emissions_t", "abatement_cost_cny", "penalty_cny")}
+
+
 def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame]) -> dict:
     """The summary.json contract (DESIGN.md), plus a few extra figures per instrument."""
-    prices, firms = tables["prices"], tables["enterprises"]
+    prices = tables["prices"]
     start = model.scenario.time.start_year
     instruments: dict[str, Any] = {}
     imbalance_total = 0.0
     zones, _ = solve_benchmarks(model)
+    firm_totals = _covered_totals_by_year(model)
     for k, inst in enumerate(model.instruments):
         p = prices[prices["instrument"] == inst]
-        f = firms[firms["instrument"] == inst]
+        f = {name: by_year[:, k] for name, by_year in firm_totals.items()}
         bench = zones[zones["instrument"] == inst]
         last_session = p[(p["year"] == p["year"].max()) & (p["period"] == p["period"].max())]
         weights = np.array([model.zone_budget_t[k][model.zone_names[k].index(z)]
@@ -56,9 +69,9 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
                      - ledger["surrendered_t"][k] - held - ledger["retired_t"][k]
                      - ledger["reserve_bought_t"][k])
         imbalance_total += abs(imbalance)
-        firm_years = len(f)
         shortfall = np.concatenate([y["shortfall_t"][model.covered[:, k], k]
                                     for y in model.recorder.year_rows])
+        firm_years = len(shortfall)
         abatement_cost = float(f["abatement_cost_cny"].sum())
         instruments[inst] = {
             "mean_price_cny_per_t": _num(weighted_mean(p["price_cny_per_t"].to_numpy(),
@@ -67,8 +80,8 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
             "price_by_year_cny_per_t": _by_year(p),
             "zone_price_by_year_cny_per_t": {zone: _by_year(g) for zone, g in
                                              p.groupby("zone", sort=False)},
-            "emissions_by_year_t": {str(y): float(v) for y, v in
-                                    f.groupby("year")["emissions_t"].sum().items()},
+            "emissions_by_year_t": {str(start + y): float(v)
+                                    for y, v in enumerate(f["emissions_t"])},
             "cap_by_year_t": {str(start + i): float(c) for i, c in enumerate(model.caps_t[k])},
             "traded_volume_t": float(p["volume_t"].sum()),
             "abatement_cost_cny": abatement_cost,
