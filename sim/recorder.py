@@ -224,16 +224,6 @@ class Recorder:
             previous = closed
         return _typed(pd.concat(frames, ignore_index=True))
 
-    def reserve_operations_table(self) -> pd.DataFrame:
-        """The reserve's trades and intervention triggers, one row per zone and session:
-        year, period, instrument, zone, operation, quantity_t, price_cny_per_t
-        (operations listed in ``sim.levers``)."""
-        return _typed(self.model.levers.operations_table())
-
-    def offsets_table(self) -> pd.DataFrame:
-        """Offsets used per year by origin: year, instrument, origin, quantity_t, value_cny."""
-        return _typed(self.model.levers.offsets_table())
-
 
 def weighted_mean(prices: np.ndarray, volumes: np.ndarray) -> float:
     """Volume-weighted mean price; the plain mean of finite prices where nothing traded."""

@@ -30,8 +30,7 @@ from sim.population import Population
 from sim.scenario.loader import LoadedScenario, scenario_hash
 from sim.summary import build_summary
 
-TABLES = ("prices", "emissions", "flows", "enterprises", "accounts", "reserve_operations",
-          "offsets")
+TABLES = ("prices", "emissions", "flows", "enterprises", "accounts")
 
 
 @dataclass(frozen=True)
@@ -67,9 +66,7 @@ def run_model(model: EmissionsTradingModel,
     recorder = model.recorder
     tables = {"prices": recorder.prices_table(), "emissions": recorder.emissions_table(),
               "flows": recorder.flows_table(), "enterprises": recorder.enterprises_table(),
-              "accounts": recorder.accounts_table(),
-              "reserve_operations": recorder.reserve_operations_table(),
-              "offsets": recorder.offsets_table()}
+              "accounts": recorder.accounts_table()}
     summary = build_summary(model, tables)
     manifest = build_manifest(model, time.perf_counter() - started)
     return RunResult(summary, manifest, tables)
