@@ -158,6 +158,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "reserve_stock": ("Stock at year end", "年末储备量"),
     "no_reserve": ("The reserve did not act in this run", "本次运行储备未进行操作"),
     "province": ("Province", "全省"),
+    "bands_title": ("Clearing prices across replicated runs: median and {low}–{high}% band",
+                    "多次重复运行的出清价格：中位数与{low}%–{high}%区间"),
+    "median": ("Median", "中位数"),
+    "sweep_point": ("Sweep point: {setting}", "参数组合：{setting}"),
+    "band": ("{low}–{high}% of runs", "{low}%–{high}%分位区间"),
+    "zones_mean": ("Mean over zones (volume-weighted)", "各交易区成交量加权均价"),
+    "bands_note": ("{n} runs of the same scenario with different random seeds.",
+                   "同一情景、不同随机种子的{n}次运行。"),
+    "bands_note_pooled": (
+        "{n} runs, different seeds; more than {zones} zones: their volume-weighted mean.",
+        "{n}次运行，随机种子不同；交易区多于{zones}个时取成交量加权均价。"),
+    "source_runs": (
+        "Source: etsim {version}, scenario {scenario}, {n} runs",
+        "来源：etsim {version}，情景 {scenario}，{n}次运行",
+    ),
     "source": (
         "Source: etsim {version}, scenario {scenario}, seed {seed}",
         "来源：etsim {version}，情景 {scenario}，随机种子 {seed}",
@@ -373,15 +388,17 @@ def new_figure(height_in: float, notes: int = 0) -> tuple[Figure, SubFigure]:
 
 
 def finish_figure(fig: Figure, title: str, summary: dict[str, Any], lang: str,
-                  note: str | None = None) -> Figure:
+                  note: str | None = None, source: str | None = None) -> Figure:
     """Add the title, an optional note and the source line, then lay out in the style.
 
     Drawing once here creates tick labels under the chart style, so the figure looks the
-    same when it is saved later outside :func:`chart_style`.
+    same when it is saved later outside :func:`chart_style`. ``source`` replaces the
+    one-run source line built from ``summary`` (charts of several runs name them all).
     """
     main, foot = fig.subfigs
     main.suptitle(title, x=0.01, ha="left")
-    text = source_line(summary, lang) if note is None else f"{note}\n{source_line(summary, lang)}"
+    source = source or source_line(summary, lang)
+    text = source if note is None else f"{note}\n{source}"
     foot.text(0.01, 0.5, text, ha="left", va="center", fontsize=9, color=MUTED,
               linespacing=1.5)
     fig.draw_without_rendering()
