@@ -7,7 +7,12 @@ Enterprises are drawn per city x industry from the tables in ``sim/data`` (see
   output value and heavy-pollution-weather grade shares per industry;
 - ``industry_instruments.csv``: per (industry, instrument) the median firm's baseline
   emissions and the ranges the linear marginal-abatement-cost (MAC) curve is drawn from;
-- ``city_industry_weights.csv``: multipliers encoding where each industry sits.
+- ``city_industry_weights.csv``: multipliers encoding where each industry sits;
+- ``city_control.csv``: each city's pollution-control history as multipliers on the MAC
+  of air (SO2, NOx) and water (COD, NH3-N) pollutants: cities whose plants were
+  controlled earlier and harder have used their cheap options, so their remaining
+  abatement costs more. This is what gives cities different autarky prices, and
+  trading across city lines its gains.
 
 The expected number of firms of industry k in city c is
 ``scale * firms_per_100bn_cny_gdp[k] * gdp_2023_bn_cny[c] / 100 * weight[c, k]``; it is
@@ -31,6 +36,7 @@ import pandas as pd
 
 from sim import INSTRUMENTS
 from sim.geography import Geography, load_city_table
+from sim.networks import MEDIUM
 from sim.population import Population
 
 CO2_THRESHOLD_T: float = 13_000.0
@@ -109,6 +115,34 @@ def load_city_industry_weights() -> pd.DataFrame:
     return table
 
 
+@cache
+def load_city_control() -> pd.DataFrame:
+    """Per-city MAC multipliers for air and water pollutants, validated."""
+    table = _read_csv("city_control.csv")
+    cities = list(load_city_table()["name_en"])
+    if sorted(table["city"]) != sorted(cities):
+        raise ValueError(f"city_control.csv: needs exactly one row for each of {cities}")
+    factors = table[["air_mac_factor", "water_mac_factor"]].to_numpy(float)
+    if not (np.isfinite(factors).all() and (factors > 0).all()):
+        raise ValueError("city_control.csv: MAC factors must be positive numbers")
+    return table
+
+
+def city_mac_factors(cities: tuple[str, ...]) -> np.ndarray:
+    """MAC multiplier per city (English names) and instrument, shape (n_cities, 5).
+
+    Air pollutants take the city's ``air_mac_factor``, water pollutants its
+    ``water_mac_factor``; carbon, traded province-wide under one set of rules, takes 1.
+    """
+    table = load_city_control().set_index("city")
+    out = np.ones((len(cities), len(INSTRUMENTS)))
+    for j, instrument in enumerate(INSTRUMENTS):
+        medium = MEDIUM.get(instrument)
+        if medium is not None:
+            out[:, j] = table.loc[list(cities), f"{medium}_mac_factor"].to_numpy(float)
+    return out
+
+
 def _hubei_names(cities: tuple[str, ...]) -> list[str | None]:
     """English Hubei name for each city (English any case, or Chinese); None if not Hubei."""
     table = load_city_table()
@@ -159,7 +193,8 @@ def _enterprise_ids(cities: tuple[str, ...], industry_ids: list[str],
     return np.char.add(np.repeat(prefixes, flat), numbers)
 
 
-def generate_hubei(geography: Geography, scale: float, seed: int) -> Population:
+def generate_hubei(geography: Geography, scale: float, seed: int,
+                   city_control: bool = True) -> Population:
     """Draw the synthetic Hubei enterprise population.
 
     Args:
@@ -168,6 +203,9 @@ def generate_hubei(geography: Geography, scale: float, seed: int) -> Population:
         scale: Multiplier on the number of enterprises (1.0 = calibrated size, about
             5,000 firms); must be positive.
         seed: Seed of ``numpy.random.default_rng``; the same seed gives identical arrays.
+        city_control: Apply each city's control-history MAC multipliers
+            (``city_control.csv``); False gives every city the same MAC distribution per
+            industry (for measuring what city heterogeneity contributes).
 
     Returns:
         The population, cities in ``geography.cities`` order, enterprises sorted by city,
@@ -219,8 +257,9 @@ def generate_hubei(geography: Geography, scale: float, seed: int) -> Population:
     def draw(lo: str, hi: str) -> np.ndarray:
         return p[lo][industry] + (p[hi] - p[lo])[industry] * rng.random((n, n_ins))
 
-    intercept = draw("mac_intercept_lo_cny", "mac_intercept_hi_cny")
-    at_max = draw("mac_at_max_lo_cny", "mac_at_max_hi_cny")
+    level = city_mac_factors(tuple(english))[city] if city_control else 1.0
+    intercept = level * draw("mac_intercept_lo_cny", "mac_intercept_hi_cny")
+    at_max = level * draw("mac_at_max_lo_cny", "mac_at_max_hi_cny")
     share = draw("max_abatement_share_lo", "max_abatement_share_hi")
     max_abatement_t = share * baseline_t
     with np.errstate(divide="ignore", invalid="ignore"):
