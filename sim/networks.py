@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.geography import Geography
-from sim.scenario.schema import TradingConfig
+from sim.scenario.schema import ANY_CITY, TradingConfig
 
 MEDIUM = {"so2": "air", "nox": "air", "cod": "water", "nh3n": "water"}
 """Which attainment status limits imports of each pollutant (carbon has none)."""
@@ -49,8 +49,15 @@ def link_rules(trading: TradingConfig, instrument: str, geography: Geography,
     zone_of = geography.zone_of(trading.scope)
     pools = list(dict.fromkeys(zone_of[c] for c in cities))
     index = {c: i for i, c in enumerate(cities)}
-    blocked = frozenset((index[geography.resolve(p.from_)], index[geography.resolve(p.to)])
-                        for p in trading.blocked)
+
+    def ends(name: str) -> list[int]:
+        if name == ANY_CITY:
+            return list(range(len(cities)))
+        city = geography.resolve(name)
+        return [index[city]] if city in index else []  # a city without enterprises
+
+    blocked = frozenset((a, b) for p in trading.blocked
+                        for a in ends(p.from_) for b in ends(p.to) if a != b)
     no_imports = np.zeros(len(cities), dtype=bool)
     medium = MEDIUM.get(instrument)
     if trading.block_import_if_nonattainment and medium is not None:

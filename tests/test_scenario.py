@@ -167,3 +167,12 @@ def test_import_blocking_by_attainment_needs_the_hubei_geography(tmp_path):
     message = error_of(path)
     assert "instruments.so2.trading.block_import_if_nonattainment" in message
     assert "no attainment data" in message
+
+
+def test_blocked_accepts_any_city_and_suggests_a_near_name(tmp_path):
+    path = write(tmp_path / "s.toml", "[instruments.cod.trading]\nscope = 'province'\n"
+                 "blocked = [{from = '*', to = 'Shiyan'}]\n")
+    assert load_scenario(path).scenario.instruments["cod"].trading.blocked[0].from_ == "*"
+    message = error_of(path, ("instruments.cod.trading.blocked=[{from='*', to='Shiyn'}]",))
+    assert "instruments.cod.trading.blocked[0].to" in message
+    assert "did you mean 'Shiyan'" in message

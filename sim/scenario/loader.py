@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.errors import InputError, InputErrors
 from sim.geography import Geography, hubei_geography
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import ANY_CITY, Scenario
 
 Path_ = tuple[str, ...]
 SET_SOURCE = "--set"
@@ -234,6 +234,11 @@ def _geography_for(scenario: Scenario, main: str) -> Geography:
     return Geography.custom(clusters, scenario.regions.basins)
 
 
+def _unknown_city(city: str, geo: Geography) -> str:
+    close = difflib.get_close_matches(city, geo.cities, n=1, cutoff=0.6)
+    return f"unknown city {city!r}" + (f"; did you mean '{close[0]}'?" if close else "")
+
+
 def _check_cities(scenario: Scenario, geo: Geography, prov: dict[Path_, str], main: str):
     """City names used in instrument settings must exist (Chinese names are aliases)."""
     accepted = ", ".join(geo.cities)
@@ -242,14 +247,14 @@ def _check_cities(scenario: Scenario, geo: Geography, prov: dict[Path_, str], ma
             if geo.resolve(city) is None:
                 loc = ("instruments", inst_id, "city_caps_t", city)
                 raise InputError(_source_of(loc, prov, main), ".".join(loc),
-                                 f"unknown city {city!r}", accepted)
+                                 _unknown_city(city, geo), accepted)
         for n, pair in enumerate(inst.trading.blocked):
             for end, city in (("from", pair.from_), ("to", pair.to)):
-                if geo.resolve(city) is None:
+                if city != ANY_CITY and geo.resolve(city) is None:
                     loc = ("instruments", inst_id, "trading", "blocked")
                     raise InputError(_source_of(loc, prov, main),
                                      f"{'.'.join(loc)}[{n}].{end}",
-                                     f"unknown city {city!r}", accepted)
+                                     _unknown_city(city, geo), f"'*' (any city), {accepted}")
 
 
 def _check_horizon(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
@@ -263,18 +268,6 @@ def _check_horizon(scenario: Scenario, prov: dict[Path_, str], main: str) -> Non
         raise InputError(main, "instruments", "no instrument declared",
                          "at least one of [instruments.co2], [instruments.so2], "
                          "[instruments.nox], [instruments.cod], [instruments.nh3n]")
-
-
-def _check_flow_limits(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
-    """Refuse yearly flow limits, which the linked clearing cannot yet apply exactly."""
-    for inst_id, inst in scenario.instruments.items():
-        for key in ("max_import_share", "max_export_share"):
-            if getattr(inst.trading, key) is not None:
-                loc = ("instruments", inst_id, "trading", key)
-                raise InputError(_source_of(loc, prov, main), ".".join(loc),
-                                 "city import and export limits are not available in this "
-                                 "version yet", "remove the key (interzone_ratio, blocked and "
-                                 "block_import_if_nonattainment are available)")
 
 
 def _check_band(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
@@ -327,6 +320,5 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     geography = _geography_for(scenario, main)
     _check_cities(scenario, geography, prov, main)
     _check_attainment(scenario, geography, prov, main)
-    _check_flow_limits(scenario, prov, main)
     _check_band(scenario, prov, main)
     return LoadedScenario(scenario, path, prov, geography)

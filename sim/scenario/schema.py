@@ -138,11 +138,16 @@ class PenaltyConfig(_Strict):
     )
 
 
+ANY_CITY = "*"
+"""Stands for every city in a blocked pair: ``{from = "*", to = "Shiyan"}``."""
+
+
 class BlockedPair(_Strict):
     """A trade direction that is not allowed: rights may not flow from `from` to `to`."""
 
-    from_: str = Field(..., alias="from", description="Exporting (selling) city.")
-    to: str = Field(..., description="Importing (buying) city.")
+    from_: str = Field(..., alias="from",
+                       description="Exporting (selling) city, or '*' for every city.")
+    to: str = Field(..., description="Importing (buying) city, or '*' for every city.")
 
 
 class TradingConfig(_Strict):
@@ -171,7 +176,8 @@ class TradingConfig(_Strict):
     )
     blocked: list[BlockedPair] = Field(
         default_factory=list,
-        description="Forbidden directions, e.g. [{from='Wuhan', to='Shiyan'}].",
+        description="Forbidden directions, e.g. [{from='Wuhan', to='Shiyan'}]; '*' stands "
+        "for every city: [{from='*', to='Shiyan'}] keeps all rights out of Shiyan.",
     )
     mechanism: Literal["call_auction"] = Field(
         "call_auction", description="Clearing mechanism (sim.market registry key)."
