@@ -1,26 +1,48 @@
 """Least-cost benchmark and the uniform-standard counterfactual, independent of the ABM.
 
-For each instrument, year and trading zone, the least-cost outcome with linear marginal
-abatement costs is the price at which the enterprises' aggregate abatement
-``A(p) = sum_i clip((p - c0_i) / c1_i, 0, max_i)`` covers the abatement the cap requires
-(Montgomery 1972). A reserve floor keeps the price from falling below it (the reserve
-buys the surplus), a reserve ceiling adds the reserve's stock at that price, and the
-penalty caps the price (beyond it, paying the fine is cheaper than abating). Solved by a
-one-dimensional root search (scipy's ``brentq``); no order book or agent is involved, so
-agreement with the market is evidence, not tautology.
+The least-cost outcome meets the same caps at the least abatement cost (Montgomery 1972):
+every market (a trading zone, or a city where trading ratios, flow limits or blocked
+directions give cities their own prices) in every year is a node of a network whose net
+supply curve is its enterprises' aggregate abatement on their linear marginal abatement
+cost (MAC) curves less what the cap requires; reserve ceilings and auctions are sellers at
+their price, a reserve floor the lowest price and the penalty the highest (beyond it,
+paying the fine is cheaper than abating). Links carry rights between cities at the
+trading ratio within flow limits and, with banking, from each year to the next at the
+discount rate (no borrowing): prices then rise at the discount rate while the bank is
+positive (Rubin 1996). ``sim.equilibrium_solver`` finds the optimum exactly (an LP for the
+structure, exact prices on the piecewise-linear curves, a certificate of optimality);
+no order book or agent is involved, so agreement with the market is evidence, not
+tautology.
+
+Costs are reported per year in current CNY. With banking the plan minimises their present
+value at the discount rate; ``least_cost_cny`` is then the undiscounted sum of that plan's
+yearly costs (comparable with the market's abatement cost) and ``least_cost_pv_cny`` its
+present value.
 
 The uniform standard is the command-and-control counterfactual: every enterprise cuts
 the same share of its emissions (up to its abatement limit) to meet the same cap.
 
-This version treats years separately (no intertemporal banking in the benchmark).
+Not in the benchmark: penalty multiples of the market price and fine caps (the
+per-tonne penalty bounds the price), deductions from next year's allocation; reserve
+purchases at the floor are retired rather than resold at the ceiling.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import brentq
+
+from sim import INSTRUMENTS, allocation
+from sim.equilibrium_solver import Curve, Links, solve_network
+from sim.networks import is_linked, link_rules
+
+if TYPE_CHECKING:
+    from sim.population import Population
+    from sim.scenario.loader import LoadedScenario
 
 
 @dataclass(frozen=True)
@@ -56,7 +78,7 @@ def least_cost_pool(emissions_t: np.ndarray, rights_t: float, intercept: np.ndar
                     floor_cny_per_t: float | None = None,
                     ceiling_cny_per_t: float | None = None,
                     reserve_stock_t: float = 0.0) -> PoolOutcome:
-    """Least-cost abatement of one pool.
+    """Least-cost abatement of one pool in one year (a network of one node).
 
     Args:
         emissions_t: Emissions at zero abatement, t/yr.
@@ -69,32 +91,28 @@ def least_cost_pool(emissions_t: np.ndarray, rights_t: float, intercept: np.ndar
         ceiling_cny_per_t: Reserve ceiling price, if any.
         reserve_stock_t: What the reserve can sell at the ceiling, t.
     """
-    required = float(emissions_t.sum() - rights_t)
-
-    def abated(price: float) -> float:
-        return float(abatement_at(price, intercept, slope, max_abatement_t).sum())
-
-    def solve(target: float, lo: float, hi: float) -> float:
-        if abated(lo) >= target:
-            return lo
-        if abated(hi) < target:
-            return hi
-        return brentq(lambda p: abated(p) - target, lo, hi, xtol=1e-10, rtol=1e-13)
-
-    floor = floor_cny_per_t or 0.0
-    top = penalty_cny_per_t
-    if ceiling_cny_per_t is not None and ceiling_cny_per_t < top:
-        price = solve(required, floor, ceiling_cny_per_t)
-        if abated(price) < required - 1e-9 * max(1.0, abs(required)):
-            after_reserve = required - reserve_stock_t
-            price = solve(after_reserve, ceiling_cny_per_t, top) if abated(
-                ceiling_cny_per_t) < after_reserve else ceiling_cny_per_t
-            required = after_reserve
-    else:
-        price = solve(required, floor, top)
+    steps = ([ceiling_cny_per_t], [reserve_stock_t]) if ceiling_cny_per_t is not None \
+        else ([], [])
+    curve = _market_curve(rights_t - float(np.sum(emissions_t)), intercept, slope,
+                          max_abatement_t, np.asarray(steps[0], float),
+                          np.asarray(steps[1], float), floor_cny_per_t, penalty_cny_per_t)
+    solution = solve_network([curve], Links.of([]))
+    price = float(solution.price[0])
     abatement = abatement_at(price, intercept, slope, max_abatement_t)
-    shortfall = max(required - float(abatement.sum()), 0.0)
-    return PoolOutcome(price, abatement, cost_of(abatement, intercept, slope), shortfall)
+    return PoolOutcome(price, abatement, cost_of(abatement, intercept, slope),
+                       float(solution.shortfall_t[0]))
+
+
+def _market_curve(constant_t: float, intercept: np.ndarray, slope: np.ndarray,
+                  max_abatement_t: np.ndarray, step_price: np.ndarray, step_t: np.ndarray,
+                  floor: float | None, penalty: float, scale: float = 1.0) -> Curve:
+    """Net supply of one market: enterprises' abatement ramps, sellers' steps, a floor
+    (lowest price, else zero) and the penalty (highest), prices times ``scale``."""
+    slope = np.where(slope > 0, slope, 1.0)
+    return Curve.build(constant_t, scale * intercept,
+                       scale * (intercept + slope * max_abatement_t), max_abatement_t,
+                       scale * step_price, step_t, lo=scale * (floor or 0.0),
+                       hi=scale * penalty)
 
 
 def uniform_standard_pool(emissions_t: np.ndarray, rights_t: float, intercept: np.ndarray,
@@ -116,3 +134,292 @@ def uniform_standard_pool(emissions_t: np.ndarray, rights_t: float, intercept: n
         lambda s: abated(s) - required, 0.0, 1.0, xtol=1e-14)
     abatement = np.minimum(share * emissions_t, max_abatement_t)
     return cost_of(abatement, intercept, slope), share
+
+
+# ---- one instrument over the horizon: the network of markets ---------------------------
+
+
+@dataclass(frozen=True)
+class InstrumentInputs:
+    """Everything the least-cost benchmark of one instrument needs, year by year.
+
+    Markets ("nodes") are the trading zones, or the cities where the instrument is linked
+    (trading ratio, flow limits, blocked directions).
+
+    Attributes:
+        instrument: Instrument id.
+        years: Calendar years, (Y,).
+        node_names: Name of each market (zone or city), (N,).
+        node_of_enterprise: Market of each enterprise, -1 where not covered, (n,).
+        intercept_cny: MAC of the first tonne, CNY/t, (n,).
+        slope_cny: MAC increase per tonne, CNY/t per t, (n,).
+        emissions_t: Emissions at zero abatement, (Y, n).
+        max_abatement_t: Abatement limits, (Y, n).
+        rights_t: Rights issued free to each market's enterprises, (Y, N).
+        auction_t: Rights the government auctions in each market, (Y, N).
+        auction_price_cny_per_t: Auction reserve price, CNY/t.
+        reserve_stock_t: Reserve holdings when each year opens, (Y, N) (per-year basis).
+        reserve_added_t: Rights the reserve withholds each year, (Y, N) (intertemporal).
+        floor_cny_per_t, ceiling_cny_per_t: Reserve floor and ceiling, CNY/t, or None.
+        penalty_cny_per_t: Fine per tonne short, CNY/t.
+        banking: Unused rights carry over to the next year.
+        pool_of_node: Scope zone of each market (links stay inside it), (N,).
+        linked: Markets are cities linked by the rules below (else separate zones).
+        ratio: Trading ratio between cities.
+        blocked: Forbidden (exporter, importer) market pairs.
+        no_imports: Markets barred from importing, (N,) bool.
+        import_limit_t, export_limit_t: Yearly limits per city, (Y, N), or None.
+    """
+
+    instrument: str
+    years: np.ndarray
+    node_names: tuple[str, ...]
+    node_of_enterprise: np.ndarray
+    intercept_cny: np.ndarray
+    slope_cny: np.ndarray
+    emissions_t: np.ndarray
+    max_abatement_t: np.ndarray
+    rights_t: np.ndarray
+    auction_t: np.ndarray
+    auction_price_cny_per_t: float
+    reserve_stock_t: np.ndarray
+    reserve_added_t: np.ndarray
+    floor_cny_per_t: float | None
+    ceiling_cny_per_t: float | None
+    penalty_cny_per_t: float
+    banking: bool
+    pool_of_node: np.ndarray
+    linked: bool = False
+    ratio: float = 1.0
+    blocked: frozenset[tuple[int, int]] = frozenset()
+    no_imports: np.ndarray | None = None
+    import_limit_t: np.ndarray | None = None
+    export_limit_t: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class InstrumentOutcome:
+    """Least-cost outcome of one instrument.
+
+    Attributes:
+        price_cny_per_t: Shadow price per year and market, current CNY/t (NaN: no
+            enterprise), (Y, N).
+        abatement_t: Each enterprise's abatement per year, (Y, n).
+        cost_cny: Abatement cost per year and market, current CNY, (Y, N).
+        shortfall_t: Emissions without rights (fined) per year and market, (Y, N).
+        banked_t: Rights carried into the next year per year and market, (Y, N).
+        exact: Every optimality condition verified at the exact prices.
+        intertemporal: Solved over the horizon with banking (else year by year).
+    """
+
+    price_cny_per_t: np.ndarray
+    abatement_t: np.ndarray
+    cost_cny: np.ndarray
+    shortfall_t: np.ndarray
+    banked_t: np.ndarray
+    exact: bool
+    intertemporal: bool
+
+
+def solve_instrument(inputs: InstrumentInputs, intertemporal: bool,
+                     discount_rate: float = 0.0) -> InstrumentOutcome:
+    """Least cost of one instrument, year by year or over the horizon with banking.
+
+    Args:
+        inputs: The instrument's markets, enterprises and rules.
+        intertemporal: Link each year's markets to the next by banking (no borrowing) and
+            minimise the present value of costs; else each year stands alone with the
+            reserve stock it opened with.
+        discount_rate: Yearly rate for present values (intertemporal only).
+    """
+    years, n_nodes = inputs.rights_t.shape
+    bank = intertemporal and inputs.banking and years > 1
+    pv = (1.0 + discount_rate) ** -np.arange(years) if bank else np.ones(years)
+    covered = inputs.node_of_enterprise >= 0
+    active = np.bincount(inputs.node_of_enterprise[covered], minlength=n_nodes) > 0
+    curves: list[Curve] = []
+    reserve_chain = bank and inputs.ceiling_cny_per_t is not None
+    members = [np.nonzero(inputs.node_of_enterprise == j)[0] for j in range(n_nodes)]
+    for y in range(years):
+        for j, rows in enumerate(members):
+            step_price, step_t = [], []
+            if inputs.auction_t[y, j] > 0:
+                step_price.append(inputs.auction_price_cny_per_t)
+                step_t.append(inputs.auction_t[y, j])
+            if inputs.ceiling_cny_per_t is not None and not reserve_chain:
+                step_price.append(inputs.ceiling_cny_per_t)
+                step_t.append(inputs.reserve_stock_t[y, j])
+            rights = inputs.rights_t[y, j] if active[j] else 0.0
+            curves.append(_market_curve(
+                rights - float(inputs.emissions_t[y, rows].sum()), inputs.intercept_cny[rows],
+                inputs.slope_cny[rows], inputs.max_abatement_t[y, rows],
+                np.asarray(step_price, float), np.asarray(step_t, float),
+                inputs.floor_cny_per_t, inputs.penalty_cny_per_t, pv[y]))
+    rows_: list[tuple[int, int, float, float, float]] = []
+    if inputs.linked:
+        for y in range(years):
+            _city_links(inputs, y, active, curves, rows_)
+    if bank:
+        for y in range(years - 1):
+            rows_.extend((y * n_nodes + j, (y + 1) * n_nodes + j, 1.0, 0.0, np.inf)
+                         for j in range(n_nodes) if active[j])
+    if reserve_chain:
+        first = len(curves)
+        for y in range(years):
+            curves.extend(Curve.constant(float(inputs.reserve_added_t[y, j]), lo=0.0)
+                          for j in range(n_nodes))
+        for y in range(years):
+            for j in np.nonzero(active)[0]:
+                here = first + y * n_nodes + j
+                rows_.append((here, y * n_nodes + j, 1.0,
+                              pv[y] * inputs.ceiling_cny_per_t, np.inf))
+                if y + 1 < years:
+                    rows_.append((here, here + n_nodes, 1.0, 0.0, np.inf))
+    links = Links.of(rows_)
+    solution = solve_network(curves, links)
+
+    market = solution.price[:years * n_nodes].reshape(years, n_nodes) / pv[:, None]
+    price = np.where(active[None, :], market, np.nan)
+    node = np.where(covered, inputs.node_of_enterprise, 0)
+    slope = np.where(inputs.slope_cny > 0, inputs.slope_cny, 1.0)
+    abatement = np.where(covered[None, :], np.clip(
+        (market[:, node] - inputs.intercept_cny[None, :]) / slope[None, :], 0.0,
+        inputs.max_abatement_t), 0.0)
+    firm_cost = inputs.intercept_cny * abatement + 0.5 * slope * abatement**2
+    cost = np.stack([np.bincount(node[covered], weights=firm_cost[y, covered],
+                                 minlength=n_nodes) for y in range(years)])
+    shortfall = solution.shortfall_t[:years * n_nodes].reshape(years, n_nodes)
+    banked = np.zeros((years, n_nodes))
+    if bank:
+        is_bank = (links.end == links.start + n_nodes) & (links.start < years * n_nodes)
+        np.add.at(banked, (links.start[is_bank] // n_nodes, links.start[is_bank] % n_nodes),
+                  solution.flow_t[is_bank])
+    return InstrumentOutcome(price, abatement, cost, shortfall, banked, solution.exact, bank)
+
+
+def _city_links(inputs: InstrumentInputs, y: int, active: np.ndarray, curves: list[Curve],
+                rows: list[tuple[int, int, float, float, float]]) -> None:
+    """Year y's links between cities of a pool; a flow limit is a gate node (no supply)
+    between a city and its links, joined to it by one link whose capacity is the limit."""
+    n_nodes = len(inputs.node_names)
+    base = y * n_nodes
+    allowed = (inputs.pool_of_node[:, None] == inputs.pool_of_node[None, :]) \
+        & ~np.eye(n_nodes, dtype=bool) & active[:, None] & active[None, :]
+    for a, b in inputs.blocked:
+        allowed[a, b] = False
+    if inputs.no_imports is not None:
+        allowed[:, inputs.no_imports] = False
+    out_node = base + np.arange(n_nodes)
+    in_node = base + np.arange(n_nodes)
+    for limits, gate, exporting in ((inputs.export_limit_t, out_node, True),
+                                    (inputs.import_limit_t, in_node, False)):
+        if limits is None:
+            continue
+        for c in np.nonzero(np.isfinite(limits[y]))[0]:
+            if not (allowed[c].any() if exporting else allowed[:, c].any()):
+                continue
+            gate[c] = len(curves)
+            curves.append(Curve.constant())
+            capacity = max(float(limits[y, c]), 0.0)
+            rows.append((base + c, gate[c], 1.0, 0.0, capacity) if exporting
+                        else (gate[c], base + c, 1.0, 0.0, capacity))
+    i, j = np.nonzero(allowed)
+    rows.extend((int(out_node[a]), int(in_node[b]), inputs.ratio, 0.0, np.inf)
+                for a, b in zip(i, j, strict=True))
+
+
+# ---- from a scenario: the expected path (perfect foresight) ----------------------------
+
+
+def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
+                    ) -> list[InstrumentInputs]:
+    """Each instrument's benchmark inputs at expected (baseline) output, from the scenario
+    alone: caps, city budgets, reserve and auction shares as the regulators set them."""
+    from sim.population.sources import build_population
+
+    scenario = loaded.scenario
+    pop = population if population is not None else build_population(loaded)
+    years = scenario.time.years
+    calendar = scenario.time.start_year + np.arange(years)
+    out = []
+    for inst in scenario.instrument_ids:
+        col = INSTRUMENTS.index(inst)
+        cfg = scenario.instruments[inst]
+        baseline = pop.baseline_t[:, col]
+        covered = baseline > 0
+        linked = is_linked(cfg.trading)
+        zone_of = {c: c for c in pop.cities} if linked else loaded.geography.zone_of(
+            cfg.trading.scope)
+        names = tuple(dict.fromkeys(zone_of[c] for c in pop.cities))
+        node_of_city = np.array([names.index(zone_of[c]) for c in pop.cities])
+        weights = allocation.allocation_weights(cfg.allocation.method, baseline, pop.industry,
+                                                pop.output_value_cny, pop.allocation_t[:, col])
+        city_weight = np.bincount(pop.city, weights=weights, minlength=len(pop.cities))
+        caps = allocation.annual_caps_t(cfg, float(baseline.sum()), years, float(np.nansum(
+            np.where(covered, pop.allocation_t[:, col], 0.0))))
+        city_caps = {pop.cities.index(loaded.geography.resolve(c)): v
+                     for c, v in (cfg.city_caps_t or {}).items()}
+        budget = np.stack([allocation.city_budgets_t(caps[y], city_caps, city_weight)
+                           for y in range(years)])  # (Y, cities)
+        city_in_node = np.eye(len(names))[node_of_city]  # (cities, nodes): sums by node
+
+        share = cfg.reserve.share
+        firm_budget = (1.0 - share) * budget
+        auction = cfg.allocation.method == "auction"
+        allocated = np.where(city_weight[None, :] > 0, firm_budget, 0.0)
+        reserve_added = (share * budget) @ city_in_node
+        rules = link_rules(cfg.trading, inst, loaded.geography, pop.cities) if linked else None
+        trading = cfg.trading
+        out.append(InstrumentInputs(
+            instrument=inst, years=calendar, node_names=names,
+            node_of_enterprise=np.where(covered, node_of_city[pop.city], -1),
+            intercept_cny=pop.mac_intercept_cny[:, col], slope_cny=pop.mac_slope_cny[:, col],
+            emissions_t=np.broadcast_to(baseline, (years, pop.size)),
+            max_abatement_t=np.broadcast_to(pop.max_abatement_t[:, col], (years, pop.size)),
+            rights_t=np.zeros((years, len(names))) if auction else (allocated) @ city_in_node,
+            auction_t=(firm_budget) @ city_in_node if auction else np.zeros((years, len(names))),
+            auction_price_cny_per_t=cfg.allocation.reserve_price_cny_per_t,
+            reserve_stock_t=np.cumsum(reserve_added, axis=0), reserve_added_t=reserve_added,
+            floor_cny_per_t=cfg.reserve.floor_cny_per_t,
+            ceiling_cny_per_t=cfg.reserve.ceiling_cny_per_t,
+            penalty_cny_per_t=cfg.penalty.per_tonne_cny, banking=cfg.banking,
+            pool_of_node=rules.pool_of_city if linked else np.arange(len(names)),
+            linked=linked, ratio=trading.interzone_ratio,
+            blocked=rules.blocked if linked else frozenset(),
+            no_imports=rules.no_imports if linked else None,
+            import_limit_t=None if not linked or trading.max_import_share is None
+            else trading.max_import_share * budget,
+            export_limit_t=None if not linked or trading.max_export_share is None
+            else trading.max_export_share * budget))
+    return out
+
+
+def least_cost_price_path(loaded: LoadedScenario, population: Population | None = None
+                          ) -> pd.DataFrame:
+    """The intertemporal least-cost price path: what perfect foresight expects.
+
+    Every instrument is solved over the whole horizon at expected (baseline) output, with
+    banking (where the instrument allows it) at ``behavior.discount_rate`` and no
+    borrowing, so prices rise at the discount rate while the bank is positive.
+
+    Args:
+        loaded: A validated scenario.
+        population: Its enterprises (built from the scenario when omitted).
+
+    Returns:
+        Columns year, instrument, zone (the model's price zones: cities where the
+        instrument is linked), price_cny_per_t (current CNY/t; NaN for a zone without
+        covered enterprises).
+    """
+    rate = loaded.scenario.behavior.discount_rate
+    frames = []
+    for inputs in scenario_inputs(loaded, population):
+        outcome = solve_instrument(inputs, intertemporal=True, discount_rate=rate)
+        years, n_nodes = outcome.price_cny_per_t.shape
+        frames.append(pd.DataFrame({
+            "year": np.repeat(inputs.years, n_nodes), "instrument": inputs.instrument,
+            "zone": np.tile(np.array(inputs.node_names, dtype=object), years),
+            "price_cny_per_t": outcome.price_cny_per_t.ravel()}))
+    columns = ["year", "instrument", "zone", "price_cny_per_t"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(
+        columns=columns)

@@ -1,0 +1,498 @@
+"""Exact least cost on a network of markets: separable convex costs, solved through prices.
+
+Every market (a zone or city in one year, a reserve account, a flow-limit gate) is a
+**node** with a net supply curve ``S(P)``: the tonnes it frees at price ``P``. With linear
+marginal abatement costs the curve is piecewise linear (ramps) with steps (orders at one
+price), and its integral is the node's piecewise-quadratic cost. Nodes trade over
+**links** ``a -> b``: ``ratio`` tonnes leave ``a`` per tonne arriving at ``b``, each
+arriving tonne costs ``cost`` (present-value CNY, e.g. the reserve's ceiling), and at most
+``capacity`` tonnes leave ``a``. Banking is a link from one year to the next.
+
+Least cost is the optimum of this convex problem, and its optimality conditions are in
+prices: on a link that carries trade below capacity ``P_b = ratio * P_a + cost``; an idle
+link has ``P_b <= ratio * P_a + cost``; a full one ``>=``. The solver finds them exactly:
+
+1. **Structure**: a linear programme (scipy's HiGHS) over each curve cut into priced
+   increments says which links carry trade and which are full.
+2. **Exact prices**: the links that carry trade tie their nodes' prices affinely,
+   ``P_n = w_n L + v_n``; each tied component's balance ``sum w_n (S_n(P_n) - fixed_n) = 0``
+   is a monotone piecewise-linear equation in ``L``, solved exactly between breakpoints.
+   Flows on the tied links follow from the node balances (an LP, as cycles may appear).
+3. **Certificate**: every link's condition is checked at the exact prices; a violated one
+   changes status and step 2 repeats. The result is returned only when every condition
+   holds (``exact = True``), otherwise with the LP's approximate answer and ``exact =
+   False``.
+
+Pure numpy/scipy; it shares no code with the exchange (``sim.market``), so agreement of
+the two is evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix, hstack
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+_GRID = 96  # price points per node in the structure LP (curves with more are sampled)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A node's net supply: piecewise linear between breakpoints, with steps at them.
+
+    Attributes:
+        x: Breakpoint prices, sorted, (K,).
+        left: Supply just below each breakpoint, t, (K,).
+        right: Supply just above each breakpoint, t, (K,).
+        lo: Lowest price: below it nothing clears, at it the node absorbs any surplus
+            (disposal at zero, or a reserve floor). ``-inf`` for none.
+        hi: Highest price: at it the node supplies any shortfall (the penalty). ``inf``
+            for none.
+    """
+
+    x: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    lo: float = 0.0
+    hi: float = np.inf
+
+    @classmethod
+    def build(cls, constant_t: float, ramp_lo: np.ndarray, ramp_hi: np.ndarray,
+              ramp_t: np.ndarray, step_price: np.ndarray, step_t: np.ndarray,
+              lo: float = 0.0, hi: float = np.inf) -> Curve:
+        """Curve of a constant, ramps and steps.
+
+        Args:
+            constant_t: Supply at every price (rights held less emissions), t.
+            ramp_lo, ramp_hi, ramp_t: Ramps rising by ``ramp_t`` from ``ramp_lo`` to
+                ``ramp_hi`` (an enterprise's abatement on its linear MAC), (m,).
+            step_price, step_t: Steps of ``step_t`` at ``step_price`` (sellers > 0,
+                buyers < 0), (s,).
+            lo, hi: Price domain (see the class).
+        """
+        keep = ramp_t > 0
+        ramp_lo, ramp_hi, ramp_t = ramp_lo[keep], ramp_hi[keep], ramp_t[keep]
+        flat = ramp_hi <= ramp_lo
+        step_price = np.concatenate([step_price, ramp_lo[flat]])
+        step_t = np.concatenate([step_t, ramp_t[flat]])
+        ramp_lo, ramp_hi, ramp_t = ramp_lo[~flat], ramp_hi[~flat], ramp_t[~flat]
+        rate = ramp_t / (ramp_hi - ramp_lo)
+        x, where = np.unique(np.concatenate([ramp_lo, ramp_hi, step_price]),
+                             return_inverse=True)
+        m = len(ramp_lo)
+        slope_change = np.bincount(where[:2 * m], weights=np.concatenate([rate, -rate]),
+                                   minlength=len(x))
+        jump = np.bincount(where[2 * m:], weights=step_t, minlength=len(x))
+        slope = np.cumsum(slope_change)  # slope just above each breakpoint
+        rise = np.concatenate([[0.0], slope[:-1] * np.diff(x)])
+        # Supply just above breakpoint j: the constant plus all rises and jumps up to j.
+        right = constant_t + np.cumsum(rise + jump)
+        left = right - jump
+        return cls(x, left, right, float(lo), float(hi))
+
+    @classmethod
+    def constant(cls, supply_t: float = 0.0, lo: float = -np.inf, hi: float = np.inf
+                 ) -> Curve:
+        """A node with a fixed supply at every price (a gate, or a reserve's stock)."""
+        return cls(np.zeros(0), np.zeros(0), np.zeros(0), lo, hi) if supply_t == 0 else \
+            cls(np.array([lo if np.isfinite(lo) else 0.0]), np.array([supply_t]),
+                np.array([supply_t]), lo, hi)
+
+    def limits(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Supply just below and just above each price (equal off the breakpoints)."""
+        prices = np.asarray(prices, dtype=float)
+        if len(self.x) == 0:
+            zero = np.zeros_like(prices)
+            return zero, zero.copy()
+        x = self.x
+        j = np.searchsorted(x, prices, side="left")  # first breakpoint >= price
+        k = np.clip(j, 0, len(x) - 1)
+        near = np.abs(x[k] - prices) <= 1e-12 * np.maximum(1.0, np.abs(prices))
+        prev = np.clip(j - 1, 0, len(x) - 1)
+        alt = np.abs(x[prev] - prices) <= 1e-12 * np.maximum(1.0, np.abs(prices))
+        at = np.where(near, k, np.where(alt, prev, -1))
+        # Interior value between breakpoints prev (= j - 1) and j.
+        span = np.where(j < len(x), x[k] - x[prev], 1.0)
+        frac = np.where((j > 0) & (j < len(x)) & (span > 0),
+                        (prices - x[prev]) / np.where(span > 0, span, 1.0), 0.0)
+        inside = self.right[prev] + frac * (self.left[k] - self.right[prev])
+        inside = np.where(j == 0, self.left[0], np.where(j >= len(x), self.right[-1], inside))
+        below = np.where(at >= 0, self.left[np.maximum(at, 0)], inside)
+        above = np.where(at >= 0, self.right[np.maximum(at, 0)], inside)
+        return below, above
+
+    def value(self, price: float) -> float:
+        """Supply at a price (midway up a step that sits exactly on it)."""
+        below, above = self.limits(np.array([price]))
+        return float(0.5 * (below[0] + above[0]))
+
+
+@dataclass(frozen=True)
+class Links:
+    """Directed links between nodes.
+
+    Attributes:
+        start, end: Node indices, (L,).
+        ratio: Tonnes leaving ``start`` per tonne arriving at ``end`` (> 0), (L,).
+        cost: Cost per arriving tonne, in the nodes' price units, (L,).
+        capacity_t: Largest flow, tonnes leaving ``start`` (inf: none), (L,).
+    """
+
+    start: np.ndarray
+    end: np.ndarray
+    ratio: np.ndarray
+    cost: np.ndarray
+    capacity_t: np.ndarray
+
+    @classmethod
+    def of(cls, rows: list[tuple[int, int, float, float, float]]) -> Links:
+        """Links from (start, end, ratio, cost, capacity_t) rows."""
+        if not rows:
+            empty = np.zeros(0)
+            return cls(empty.astype(int), empty.astype(int), empty, empty, empty)
+        a = np.array(rows, dtype=float)
+        return cls(a[:, 0].astype(int), a[:, 1].astype(int), a[:, 2], a[:, 3], a[:, 4])
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def take(self, mask: np.ndarray) -> Links:
+        """The links where ``mask`` holds."""
+        return Links(self.start[mask], self.end[mask], self.ratio[mask], self.cost[mask],
+                     self.capacity_t[mask])
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Least-cost prices and trades of a network.
+
+    Attributes:
+        price: Each node's price, (N,).
+        export_t: Each node's net supply at the optimum (its curve's value, plus what a
+            bound absorbs), (N,).
+        flow_t: Each link's flow, tonnes leaving its start, (L,).
+        shortfall_t: Supply taken at a node's ``hi`` beyond its curve (penalised), (N,).
+        disposed_t: Surplus a node absorbs at its ``lo`` (retired, or bought by a floor), (N,).
+        exact: True when every optimality condition was verified at the exact prices.
+    """
+
+    price: np.ndarray
+    export_t: np.ndarray
+    flow_t: np.ndarray
+    shortfall_t: np.ndarray
+    disposed_t: np.ndarray
+    exact: bool
+
+
+def solve_network(curves: list[Curve], links: Links) -> Solution:
+    """Least-cost prices and flows of a network (see the module docstring)."""
+    n = len(curves)
+    if not len(links):
+        return _combine(n, [(np.arange(n)[[i]], _solve_alone(c)) for i, c in enumerate(curves)],
+                        links, [])
+    graph = coo_matrix((np.ones(len(links)), (links.start, links.end)), shape=(n, n))
+    n_comp, label = connected_components(graph, directed=False)
+    parts, flow_parts = [], []
+    for comp in range(n_comp):
+        nodes = np.nonzero(label == comp)[0]
+        inside = label[links.start] == comp
+        if len(nodes) == 1:
+            parts.append((nodes, _solve_alone(curves[nodes[0]])))
+            continue
+        local = np.full(n, -1)
+        local[nodes] = np.arange(len(nodes))
+        sub = links.take(inside)
+        sub = Links(local[sub.start], local[sub.end], sub.ratio, sub.cost, sub.capacity_t)
+        solution = _solve_connected([curves[i] for i in nodes], sub)
+        parts.append((nodes, solution))
+        flow_parts.append((np.nonzero(inside)[0], solution.flow_t))
+    return _combine(n, parts, links, flow_parts)
+
+
+def _combine(n: int, parts, links: Links, flow_parts) -> Solution:
+    price, export, short, disposed = (np.zeros(n) for _ in range(4))
+    exact = True
+    for nodes, s in parts:
+        price[nodes], export[nodes] = s.price, s.export_t
+        short[nodes], disposed[nodes] = s.shortfall_t, s.disposed_t
+        exact &= s.exact
+    flow = np.zeros(len(links))
+    for rows, f in flow_parts:
+        flow[rows] = f
+    return Solution(price, export, flow, short, disposed, bool(exact))
+
+
+def _solve_alone(curve: Curve) -> Solution:
+    level, export, short, disposed = _component_level([curve], np.ones(1), np.zeros(1),
+                                                      np.zeros(1))
+    return Solution(np.array([level]), export, np.zeros(0), short, disposed, True)
+
+
+# ---- the exact stage -------------------------------------------------------------------
+
+
+def _component_level(curves: list[Curve], w: np.ndarray, v: np.ndarray, fixed: np.ndarray
+                     ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Level L with ``sum w_n (S_n(w_n L + v_n) - fixed_n) = 0`` on the nodes' domains.
+
+    The balance H(L) is nondecreasing and piecewise linear between the nodes' breakpoints
+    (mapped to levels), so the root is exact: at a breakpoint where H steps over zero, or
+    by linear interpolation between two. A flat stretch at zero is priced at its midpoint
+    (the exchange's convention). At the lowest level a node absorbs any surplus, at the
+    highest one supplies any shortfall.
+
+    Returns:
+        (L, each node's net supply, shortfall taken at ``hi``, surplus absorbed at ``lo``).
+    """
+    lo = max((c.lo - vv) / ww for c, ww, vv in zip(curves, w, v, strict=True))
+    hi = min((c.hi - vv) / ww for c, ww, vv in zip(curves, w, v, strict=True))
+    hi = max(hi, lo)  # an impossible tie: the caller's certificate rejects it
+    points = np.concatenate([[lo, hi]] + [(c.x - vv) / ww for c, ww, vv in
+                                          zip(curves, w, v, strict=True)])
+    levels = np.unique(points[np.isfinite(points) & (points >= lo) & (points <= hi)])
+    if not len(levels):
+        levels = np.array([0.0])
+    below, above = np.zeros(len(levels)), np.zeros(len(levels))
+    for c, ww, vv, f in zip(curves, w, v, fixed, strict=True):
+        b, a = c.limits(ww * levels + vv)
+        below += ww * (b - f)
+        above += ww * (a - f)
+    tol = 1e-11 * max(1.0, float(np.max(np.abs(np.concatenate([below, above])))))
+    if np.isfinite(lo):
+        below[0] = -np.inf  # a node absorbs any surplus at the lowest price
+    if np.isfinite(hi) and levels[-1] == hi:
+        above[-1] = np.inf  # and supplies any shortfall at the highest
+    reach = np.nonzero(above >= -tol)[0]
+    if not len(reach):
+        level = levels[-1]
+    elif below[reach[0]] > tol:
+        j = reach[0]
+        if j == 0:
+            level = levels[0]
+        else:
+            level = levels[j - 1] + (levels[j] - levels[j - 1]) * (-above[j - 1]) / (
+                below[j] - above[j - 1])
+    else:
+        j = end = reach[0]
+        if above[j] <= tol:  # H is zero from here: price the flat stretch at its middle
+            while end + 1 < len(levels) and below[end + 1] <= tol and above[end] <= tol:
+                end += 1
+            if end == len(levels) - 1 and above[end] <= tol:
+                end = j  # zero all the way up: the lowest clearing price
+        level = 0.5 * (levels[j] + levels[end])
+    return (float(level),) + _node_supplies(curves, w, v, fixed, float(level))
+
+
+def _node_supplies(curves, w, v, fixed, level: float):
+    """Each node's supply at the level, with steps and bounds filled to balance."""
+    n = len(curves)
+    below, above = np.zeros(n), np.zeros(n)
+    for i, c in enumerate(curves):
+        b, a = c.limits(np.array([w[i] * level + v[i]]))
+        below[i], above[i] = b[0], a[0]
+    gap = float(np.dot(w, above - below))
+    need = -float(np.dot(w, below - fixed))
+    theta = float(np.clip(need / gap, 0.0, 1.0)) if gap > 0 else 0.0
+    supply = below + theta * (above - below)
+    residual = need - theta * gap  # > 0: still short; < 0: surplus left
+    short, disposed = np.zeros(n), np.zeros(n)
+    price = w * level + v
+    scale = max(1.0, float(np.max(np.abs(np.concatenate([below, above, fixed])))))
+    if residual > 1e-12 * scale:
+        at_hi = [i for i, c in enumerate(curves)
+                 if np.isfinite(c.hi) and abs(price[i] - c.hi) <= 1e-9 * max(1.0, abs(c.hi))]
+        if at_hi:
+            short[at_hi[0]] = residual / w[at_hi[0]]
+    elif residual < -1e-12 * scale:
+        at_lo = [i for i, c in enumerate(curves)
+                 if np.isfinite(c.lo) and abs(price[i] - c.lo) <= 1e-9 * max(1.0, abs(c.lo))]
+        if at_lo:
+            disposed[at_lo[0]] = -residual / w[at_lo[0]]
+    return supply + short - disposed, short, disposed
+
+
+def _solve_connected(curves: list[Curve], links: Links) -> Solution:
+    """Structure LP, then exact prices with the certificate, repaired until it holds."""
+    m = len(links)
+    lp_flow = _structure(curves, links)
+    scale = max(1.0, max((float(np.max(np.abs(np.concatenate([c.left, c.right]))))
+                          for c in curves if len(c.x)), default=1.0))
+    tol = 1e-9 * scale
+    capped = np.isfinite(links.capacity_t)
+    full = capped & (lp_flow >= links.capacity_t - tol) & (links.capacity_t > 0)
+    tied = (lp_flow > tol) & ~full
+    best = None
+    for iteration in range(4 * m + 20):
+        tied, full, state = _exact(curves, links, tied, full, tol)
+        price, supply, short, disposed, flow = state
+        gain = price[links.end] - links.ratio * price[links.start] - links.cost
+        level = 1e-9 * np.maximum(1.0, np.abs(price[links.end]))
+        want_open = ~tied & ~full & (gain > level) & (links.capacity_t > tol)
+        want_close = full & (gain < -level)
+        over = tied & capped & (flow > links.capacity_t + tol)
+        violations = want_open | want_close | over
+        if not violations.any():
+            return Solution(price, supply, flow, short, disposed, True)
+        best = state
+        if over.any():
+            full, tied = full | over, tied & ~over
+        elif iteration < 6:
+            tied = tied | want_open | want_close
+            full = full & ~want_close
+        else:  # one change at a time once bulk changes stop converging
+            score = np.where(violations, np.abs(gain), -np.inf)
+            pick = int(np.argmax(score))
+            tied[pick], full[pick] = True, False
+    price, supply, short, disposed, flow = best
+    return Solution(price, supply, flow, short, disposed, False)
+
+
+def _exact(curves, links: Links, tied: np.ndarray, full: np.ndarray, tol: float):
+    """Exact prices for a link status; flows on tied links routed within capacity.
+
+    Tied links that cannot be kept (an inconsistent cycle, a flow that would have to run
+    backwards) are released, and the status returned is the one the prices belong to.
+    """
+    n = len(curves)
+    while True:
+        w_all, v_all, tied = _tie_prices(curves, links, tied, full)
+        price = np.zeros(n)
+        fixed = np.zeros(n)
+        np.add.at(fixed, links.start[full], links.capacity_t[full])
+        np.add.at(fixed, links.end[full], -links.capacity_t[full] / links.ratio[full])
+        graph = coo_matrix((np.ones(tied.sum()), (links.start[tied], links.end[tied])),
+                           shape=(n, n))
+        n_comp, label = connected_components(graph, directed=False)
+        supply, short, disposed = np.zeros(n), np.zeros(n), np.zeros(n)
+        for comp in range(n_comp):
+            nodes = np.nonzero(label == comp)[0]
+            level, s, sh, d = _component_level([curves[i] for i in nodes], w_all[nodes],
+                                               v_all[nodes], fixed[nodes])
+            price[nodes] = w_all[nodes] * level + v_all[nodes]
+            supply[nodes], short[nodes], disposed[nodes] = s, sh, d
+        flow, backwards = _route(links, tied, full, supply - fixed, tol)
+        if backwards is None or not backwards.any():
+            return tied, full, (price, supply, short, disposed, flow)
+        tied = tied & ~backwards
+
+
+def _tie_prices(curves, links: Links, tied: np.ndarray, full: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Affine price map ``P = w L + v`` per tied component; inconsistent cycles released."""
+    n = len(curves)
+    w, v = np.ones(n), np.zeros(n)
+    graph = coo_matrix((np.ones(tied.sum()), (links.start[tied], links.end[tied])),
+                       shape=(n, n)).tocsr()
+    undirected = (graph + graph.T).tocsr()
+    seen = np.zeros(n, dtype=bool)
+    index = {(int(a), int(b)): i for i, (a, b) in
+             enumerate(zip(links.start, links.end, strict=True)) if tied[i]}
+    tree = np.zeros(len(links), dtype=bool)
+    for root in range(n):
+        if seen[root]:
+            continue
+        order, parent = breadth_first_order(undirected, root, directed=False)
+        seen[order] = True
+        for node in order[1:]:
+            p = parent[node]
+            if (p, node) in index:
+                i = index[(p, node)]
+                w[node], v[node] = links.ratio[i] * w[p], links.ratio[i] * v[p] + links.cost[i]
+            else:
+                i = index[(node, p)]
+                w[node], v[node] = w[p] / links.ratio[i], (v[p] - links.cost[i]) / links.ratio[i]
+            tree[i] = True
+    # A tied cycle must agree with the tree's prices; a link that does not is released.
+    tied = tied.copy()
+    for i in np.nonzero(tied & ~tree)[0]:
+        a, b = links.start[i], links.end[i]
+        tied[i] = abs(w[b] - links.ratio[i] * w[a]) <= 1e-12 * max(1.0, abs(w[b])) and \
+            abs(v[b] - links.ratio[i] * v[a] - links.cost[i]) <= 1e-9 * max(1.0, abs(v[b]))
+    return w, v, tied
+
+
+def _route(links: Links, tied: np.ndarray, full: np.ndarray, target_t: np.ndarray,
+           tol: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Flows on tied links meeting each node's net export, fewest tonnes moved.
+
+    Flows may run backwards at a high cost, so that the LP always balances and says which
+    ties cannot hold.
+
+    Returns:
+        (flows, links that would have to run backwards, or None).
+    """
+    flow = np.where(full, links.capacity_t, 0.0)
+    rows = np.nonzero(tied)[0]
+    if not len(rows):
+        return flow, None
+    n, k = len(target_t), len(rows)
+    touched = np.unique(np.concatenate([links.start[rows], links.end[rows]]))
+    cols = np.arange(k)
+    a = coo_matrix((np.concatenate([np.ones(k), -1.0 / links.ratio[rows]]),
+                    (np.concatenate([links.start[rows], links.end[rows]]),
+                     np.concatenate([cols, cols]))), shape=(n, k)).tocsr()[touched]
+    result = linprog(np.concatenate([np.ones(k), np.full(k, 1e3)]),
+                     A_eq=hstack([a, -a]).tocsr(), b_eq=target_t[touched],
+                     bounds=(0, None), method="highs")
+    if result.status != 0:
+        return flow, None
+    forward, back = result.x[:k], result.x[k:]
+    backwards = np.zeros(len(links), dtype=bool)
+    backwards[rows] = back > tol
+    flow[rows] = np.clip(forward - back, 0.0, None)
+    return flow, backwards if backwards.any() else None
+
+
+# ---- the structure stage ---------------------------------------------------------------
+
+
+def _structure(curves: list[Curve], links: Links) -> np.ndarray:
+    """LP over priced curve increments and link flows: the flow on each link.
+
+    Each curve becomes increments sold at grid prices (a step approximation); ``hi`` adds
+    unlimited supply at ``hi`` and ``lo`` unlimited absorption at ``lo``.
+    """
+    n = len(curves)
+    cost, upper, row, sign = [], [], [], []
+    base = np.zeros(n)
+
+    def add(node: int, price: np.ndarray, amount: np.ndarray, direction: float) -> None:
+        cost.extend(direction * price)
+        upper.extend(amount)
+        row.extend([node] * len(price))
+        sign.extend([direction] * len(price))
+
+    for i, c in enumerate(curves):
+        if len(c.x):
+            base[i] = c.left[0]
+            grid = c.x if len(c.x) <= _GRID else np.unique(np.concatenate([
+                np.quantile(c.x, np.linspace(0, 1, _GRID)),
+                c.x[np.argsort(c.left - c.right)[:8]]]))  # keep the largest steps exact
+            below, above = c.limits(grid)
+            previous = np.concatenate([[c.left[0]], above[:-1]])
+            mid = np.concatenate([[grid[0]], 0.5 * (grid[:-1] + grid[1:])])
+            for amount, price in ((below - previous, mid), (above - below, grid)):
+                keep = amount > 0
+                add(i, price[keep], amount[keep], 1.0)
+        if np.isfinite(c.hi):
+            add(i, np.array([c.hi]), np.array([np.inf]), 1.0)
+        if np.isfinite(c.lo):
+            add(i, np.array([c.lo]), np.array([np.inf]), -1.0)
+    pieces = len(cost)
+    link_cols = pieces + np.arange(len(links))
+    a = coo_matrix((np.concatenate([-np.array(sign), np.ones(len(links)), -1.0 / links.ratio]),
+                    (np.concatenate([np.array(row, dtype=int), links.start, links.end]),
+                     np.concatenate([np.arange(pieces), link_cols, link_cols]))),
+                   shape=(n, pieces + len(links))).tocsr()
+    scale = max(1.0, float(np.max(np.abs(cost))) if cost else 1.0)
+    link_cost = links.cost / links.ratio + 1e-9 * scale  # idle cycles cost a little
+    result = linprog(np.concatenate([cost, link_cost]), A_eq=a, b_eq=base,
+                     bounds=np.column_stack([np.zeros(pieces + len(links)),
+                                             np.concatenate([upper, links.capacity_t])]),
+                     method="highs")
+    if result.status != 0:
+        return np.zeros(len(links))
+    return np.clip(result.x[pieces:], 0.0, None)
