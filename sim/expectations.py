@@ -1,0 +1,192 @@
+"""Price expectations: what enterprises expect a right to cost in the years ahead.
+
+One expected price per instrument, trading zone and future year, formed once a year
+when the year opens (``behavior.expectations``):
+
+* ``myopic``: the last observed price persists (static expectations). A myopic
+  enterprise sees no price growth, so by the Hotelling rule it never holds rights for
+  later years: its bank is worth nothing to it.
+* ``adaptive``: exponential smoothing of the price observed at each year's close,
+  ``E_t = w p_(t-1) + (1 - w) E_(t-1)`` with ``w = behavior.adaptive_weight``; the
+  expected level holds for every later year.
+* ``perfect_foresight``: the least-cost intertemporal price path with banking at the
+  discount rate, ``sim.equilibrium.least_cost_price_path``. Where that function is not
+  available, the path of per-year least-cost prices (no banking) is used instead and a
+  warning says so.
+
+Before any price is observed, myopic and adaptive enterprises expect the first year's
+least-cost price (what an analyst would forecast from the cap). The observed price of
+a year is the zone's price at its last session (carried when nothing traded).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import allocation
+from sim.equilibrium import least_cost_pool
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.model import EmissionsTradingModel
+    from sim.scenario.loader import LoadedScenario
+
+KINDS: tuple[str, ...] = ("myopic", "adaptive", "perfect_foresight")
+
+
+@dataclass
+class PriceExpectations:
+    """Expected prices per instrument and zone.
+
+    Attributes:
+        kind: ``myopic``, ``adaptive`` or ``perfect_foresight``.
+        weight: Adaptive smoothing weight of the latest observation, (0, 1].
+        level_cny_per_t: Expected price level per instrument, one array per zone (myopic
+            and adaptive).
+        path_cny_per_t: Expected price per instrument as (years, zones) arrays (perfect
+            foresight), None otherwise.
+        source: Where the expectations come from, for the record (e.g. the fallback).
+    """
+
+    kind: str
+    weight: float
+    level_cny_per_t: list[np.ndarray]
+    path_cny_per_t: list[np.ndarray] | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown expectations {self.kind!r} (accepted: {KINDS})")
+        if self.kind == "perfect_foresight" and self.path_cny_per_t is None:
+            raise ValueError("perfect_foresight expectations need a price path")
+
+    def observe_year(self, observed_cny_per_t: list[np.ndarray]) -> None:
+        """Update with the prices observed at a year's close (NaN: zone never priced)."""
+        w = 1.0 if self.kind == "myopic" else self.weight
+        for k, observed in enumerate(observed_cny_per_t):
+            seen = np.isfinite(observed)
+            level = self.level_cny_per_t[k]
+            level[seen] = w * observed[seen] + (1.0 - w) * level[seen]
+
+    def zone_path_cny_per_t(self, k: int, year_index: int, years: int) -> np.ndarray:
+        """Expected prices of instrument k for years ``year_index ...`` , (zones, years).
+
+        Perfect foresight beyond the path's end repeats its last year.
+        """
+        if self.path_cny_per_t is None:
+            return np.repeat(self.level_cny_per_t[k][:, None], years, axis=1)
+        path = self.path_cny_per_t[k]
+        rows = np.minimum(np.arange(year_index, year_index + years), len(path) - 1)
+        return path[rows].T
+
+    def next_year_cny_per_t(self, k: int, year_index: int) -> np.ndarray:
+        """Price expected for the year after ``year_index`` per zone, for banking, CNY/t.
+
+        Zero where holding rights is worth nothing: for myopic enterprises (no expected
+        growth), and under perfect foresight in the path's last year (the least-cost
+        bank is empty at the horizon's end).
+        """
+        if self.kind == "myopic":
+            return np.zeros_like(self.level_cny_per_t[k])
+        if self.path_cny_per_t is not None:
+            path = self.path_cny_per_t[k]
+            if year_index + 1 >= len(path):
+                return np.zeros(path.shape[1])
+            return path[year_index + 1].copy()
+        return self.level_cny_per_t[k].copy()
+
+    def present_value_cny_per_t(self, k: int, year_index: int, start: int, length: int,
+                                rate: float) -> np.ndarray:
+        """Present value per zone of one tonne a year from ``start`` years ahead for
+        ``length`` years, at the expected prices, discounted at ``rate``, CNY per (t/yr)."""
+        if length <= 0:
+            return np.zeros(len(self.level_cny_per_t[k]))
+        discount = (1.0 + rate) ** -np.arange(start, start + length, dtype=float)
+        return self.zone_path_cny_per_t(k, year_index + start, length) @ discount
+
+
+def per_year_least_cost_cny_per_t(model: EmissionsTradingModel, years: int) -> list[np.ndarray]:
+    """Least-cost price per instrument, year and model zone at baseline output, no banking.
+
+    Each zone's enterprises face the share of the year's cap their cities would get
+    (less the reserve share) with baseline emissions and abatement limits; the reserve
+    floor, ceiling and the penalty bound the price as in ``sim.equilibrium``.
+
+    Returns:
+        One (years, zones) array per instrument, CNY/t.
+    """
+    out = []
+    for k, cfg in enumerate(model.configs):
+        zones = model.enterprise_zone[k]
+        n_zones = len(model.zone_names[k])
+        slope = np.where(model.mac_slope_cny[:, k] > 0, model.mac_slope_cny[:, k], 1.0)
+        prices = np.zeros((years, n_zones))
+        for y in range(years):
+            budget = allocation.city_budgets_t(model.caps_t[k, y], model.city_caps[k],
+                                               model.city_weight[k])
+            rights = (1.0 - cfg.reserve.share) * np.bincount(
+                model.city_zone[k], weights=budget, minlength=n_zones)
+            for z in range(n_zones):
+                rows = model.covered[:, k] & (zones == z)
+                if not rows.any():
+                    prices[y, z] = np.nan
+                    continue
+                prices[y, z] = least_cost_pool(
+                    model.baseline_t[rows, k], float(rights[z]),
+                    model.mac_intercept_cny[rows, k], slope[rows],
+                    model.max_abatement_base_t[rows, k], cfg.penalty.per_tonne_cny,
+                    cfg.reserve.floor_cny_per_t, cfg.reserve.ceiling_cny_per_t).price_cny_per_t
+        out.append(prices)
+    return out
+
+
+def _path_from_table(model: EmissionsTradingModel, table: pd.DataFrame) -> list[np.ndarray]:
+    """(years, zones) arrays per instrument from a least-cost path table; zones the table
+    does not name get the instrument's mean price of that year."""
+    start = model.scenario.time.start_year
+    out = []
+    for k, inst in enumerate(model.instruments):
+        path = np.full((model.years, len(model.zone_names[k])), np.nan)
+        rows = table[table["instrument"] == inst]
+        index = {name: z for z, name in enumerate(model.zone_names[k])}
+        for year, zone, price in zip(rows["year"], rows["zone"], rows["price_cny_per_t"],
+                                     strict=True):
+            y = int(year) - start
+            if 0 <= y < model.years and zone in index:
+                path[y, index[zone]] = price
+        mean = np.nanmean(np.where(np.isfinite(path), path, np.nan), axis=1, keepdims=True) \
+            if np.isfinite(path).any() else np.zeros((model.years, 1))
+        out.append(np.where(np.isfinite(path), path, np.nan_to_num(mean)))
+    return out
+
+
+def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario
+                       ) -> PriceExpectations:
+    """The model's expectations, as ``behavior.expectations`` asks."""
+    behavior = model.scenario.behavior
+    kind = behavior.expectations
+    if kind != "perfect_foresight":
+        first = per_year_least_cost_cny_per_t(model, 1)
+        return PriceExpectations(kind, behavior.adaptive_weight, [p[0].copy() for p in first],
+                                 source="first-year least-cost price, then observed prices")
+    try:
+        from sim.equilibrium import least_cost_price_path
+    except ImportError:
+        least_cost_price_path = None
+    if least_cost_price_path is not None:
+        path = _path_from_table(model, least_cost_price_path(loaded, model.population))
+        source = "sim.equilibrium.least_cost_price_path (intertemporal, with banking)"
+    else:
+        path = per_year_least_cost_cny_per_t(model, model.years)
+        source = "per-year least-cost prices (fallback: no intertemporal path available)"
+        warnings.warn("perfect_foresight: sim.equilibrium.least_cost_price_path is not "
+                      "available; enterprises expect the per-year least-cost prices "
+                      "(no banking in the path)", stacklevel=2)
+    path = [np.nan_to_num(p) for p in path]
+    return PriceExpectations(kind, behavior.adaptive_weight, [p[0].copy() for p in path],
+                             path, source)

@@ -1,0 +1,221 @@
+"""Discrete abatement technologies: which enterprises adopt which, and what they remove.
+
+The menu is ``sim/data/technologies.csv`` (every number explained in
+``technologies.md``): per technology the industries it fits (``*`` = all), a primary
+instrument, capex per t/yr of primary-pollutant reduction, yearly operating cost per
+tonne of it, the share of each instrument's emission intensity it removes, lead time,
+lifetime, a cost dispersion and whether it is an ultra-low-emission retrofit.
+
+Each enterprise's cost of a technology is scaled to its own primary-pollutant baseline
+times a site factor ``exp(cost_sigma x N(0, 1))`` drawn once per population (retrofit
+costs differ between sites). Once a year every enterprise x technology is evaluated as
+arrays: the net present value at the enterprise's hurdle rate of the rights it would no
+longer need, valued at its expected prices over the technology's lifetime after the lead
+time, less capex and discounted operating costs. Positive-NPV technologies are taken in
+order of NPV while the year's finance lasts (greedy, re-valued after each pick so that
+two technologies never count the same tonnes twice). A technology works from
+``lead_time_years`` after adoption for ``lifetime_years``, then may be chosen again.
+Reductions of several technologies compound: remaining intensity = prod(1 - r_j).
+Only enterprises covered for a technology's primary instrument can adopt it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+
+from sim import INSTRUMENTS
+
+COST_STREAM: int = 4_102
+"""Stream id mixed with the population seed for the site cost factors (any fixed number)."""
+
+
+@cache
+def load_technology_table() -> pd.DataFrame:
+    """The technology menu (``sim/data/technologies.csv``), validated."""
+    with (files("sim") / "data" / "technologies.csv").open(encoding="utf-8") as fh:
+        table = pd.read_csv(fh)
+    reductions = table[[f"{i}_reduction" for i in INSTRUMENTS]].to_numpy(float)
+    ok = ((reductions >= 0).all(axis=1) & (reductions < 1).all(axis=1)
+          & table["primary_instrument"].isin(INSTRUMENTS)
+          & (table["capex_cny_per_t_yr"] >= 0) & (table["lead_time_years"] >= 0)
+          & (table["lifetime_years"] >= 1) & (table["cost_sigma"] >= 0))
+    if not ok.all() or table["technology"].duplicated().any():
+        raise ValueError(f"technologies.csv: bad rows {(table.index[~ok] + 2).tolist()} "
+                         "or duplicate ids")
+    primary = [INSTRUMENTS.index(i) for i in table["primary_instrument"]]
+    if (reductions[np.arange(len(table)), primary] <= 0).any():
+        raise ValueError("technologies.csv: each technology must reduce its primary instrument")
+    return table
+
+
+@dataclass(frozen=True)
+class TechnologyMenu:
+    """The menu restricted to the scenario's instruments, as arrays.
+
+    Attributes:
+        ids: Technology ids, (J,).
+        reduction: Share of intensity removed per instrument, (J, K).
+        primary: Column of the primary instrument, (J,); -1 if not simulated.
+        capex_cny_per_t_yr: Capex per t/yr of primary reduction, (J,).
+        opex_cny_per_t: Yearly operating cost per tonne of primary reduction, (J,).
+        lead_time_years, lifetime_years: (J,) ints.
+        cost_sigma: Site cost dispersion (log-normal sigma), (J,).
+        ultra_low: Whether the technology is an ultra-low-emission retrofit, (J,).
+        industries: Industry names each fits; None = all.
+    """
+
+    ids: tuple[str, ...]
+    reduction: np.ndarray
+    primary: np.ndarray
+    capex_cny_per_t_yr: np.ndarray
+    opex_cny_per_t: np.ndarray
+    lead_time_years: np.ndarray
+    lifetime_years: np.ndarray
+    cost_sigma: np.ndarray
+    ultra_low: np.ndarray
+    industries: tuple[frozenset[str] | None, ...]
+
+    @classmethod
+    def for_instruments(cls, instruments: tuple[str, ...]) -> TechnologyMenu:
+        """The menu with reductions in the order of ``instruments``."""
+        t = load_technology_table()
+        primary = np.array([instruments.index(i) if i in instruments else -1
+                            for i in t["primary_instrument"]])
+        return cls(
+            ids=tuple(t["technology"]),
+            reduction=t[[f"{i}_reduction" for i in instruments]].to_numpy(float),
+            primary=primary,
+            capex_cny_per_t_yr=t["capex_cny_per_t_yr"].to_numpy(float),
+            opex_cny_per_t=t["opex_cny_per_t"].to_numpy(float),
+            lead_time_years=t["lead_time_years"].to_numpy(int),
+            lifetime_years=t["lifetime_years"].to_numpy(int),
+            cost_sigma=t["cost_sigma"].to_numpy(float),
+            ultra_low=t["ultra_low_emission"].to_numpy(int) == 1,
+            industries=tuple(None if s.strip() == "*" else frozenset(s.split(";"))
+                             for s in t["industries"]),
+        )
+
+
+@dataclass
+class TechnologyPortfolio:
+    """Every enterprise's technologies: costs, adoption years and their effect.
+
+    Attributes:
+        menu: The technologies.
+        primary_reduction_t: Tonnes/yr of primary pollutant each would remove at baseline
+            output, (n, J); 0 where the technology does not fit the enterprise.
+        capex_cny: Each enterprise's capex per technology, (n, J).
+        opex_cny: Its yearly operating cost per technology, (n, J).
+        adopted_year: Year index of adoption, (n, J); -1 if not adopted (or expired).
+        capex_spent_cny: Capex spent per enterprise, cumulative over the run, (n,).
+    """
+
+    menu: TechnologyMenu
+    primary_reduction_t: np.ndarray
+    capex_cny: np.ndarray
+    opex_cny: np.ndarray
+    adopted_year: np.ndarray
+    capex_spent_cny: np.ndarray
+
+    @classmethod
+    def for_population(cls, menu: TechnologyMenu, industry: np.ndarray,
+                       industries: tuple[str, ...], baseline_t: np.ndarray,
+                       population_seed: int) -> TechnologyPortfolio:
+        """Costs of every technology at every enterprise (rows of ``baseline_t``)."""
+        n, j_count = len(industry), len(menu.ids)
+        fits = np.zeros((n, j_count), dtype=bool)
+        for j, allowed in enumerate(menu.industries):
+            ok_industry = np.array([allowed is None or name in allowed for name in industries])
+            fits[:, j] = ok_industry[industry] if len(industries) else False
+        primary_base = np.where(menu.primary >= 0,
+                                baseline_t[:, np.maximum(menu.primary, 0)], 0.0)
+        fits &= primary_base > 0
+        reduction_primary = menu.reduction[np.arange(j_count), np.maximum(menu.primary, 0)]
+        primary_t = np.where(fits, primary_base * reduction_primary, 0.0)
+        rng = np.random.default_rng([population_seed, COST_STREAM])
+        site = np.exp(menu.cost_sigma * rng.standard_normal((n, j_count)))
+        return cls(menu, primary_t, primary_t * menu.capex_cny_per_t_yr * site,
+                   primary_t * menu.opex_cny_per_t * site, np.full((n, j_count), -1),
+                   np.zeros(n))
+
+    def active(self, year_index: int) -> np.ndarray:
+        """Technologies working in the year, (n, J) bool."""
+        since = year_index - self.adopted_year - self.menu.lead_time_years
+        return (self.adopted_year >= 0) & (since >= 0) & (since < self.menu.lifetime_years)
+
+    def open_year(self, year_index: int) -> None:
+        """Retire technologies whose lifetime is over, so they can be chosen again."""
+        ended = (self.adopted_year >= 0) & (
+            year_index - self.adopted_year
+            >= self.menu.lead_time_years + self.menu.lifetime_years)
+        self.adopted_year[ended] = -1
+
+    def reduction_share(self, year_index: int) -> np.ndarray:
+        """Share of each instrument's baseline intensity removed this year, (n, K)."""
+        return self.reduction_share_of(self.active(year_index))
+
+    def operating_cost_cny(self, year_index: int) -> np.ndarray:
+        """Yearly operating cost of the technologies working this year, CNY, (n,)."""
+        return (self.opex_cny * self.active(year_index)).sum(axis=1)
+
+    def ultra_low(self, year_index: int) -> np.ndarray:
+        """True where an ultra-low-emission retrofit is working, (n,)."""
+        return (self.active(year_index) & self.menu.ultra_low).any(axis=1)
+
+    def invest(self, year_index: int, baseline_t: np.ndarray, eligible: np.ndarray,
+               price_value: Callable[[int, int], np.ndarray], hurdle_rate: float,
+               finance_limit_cny: np.ndarray) -> np.ndarray:
+        """Adopt the technologies worth it this year (vectorised over enterprises).
+
+        Args:
+            year_index: Year of the decision.
+            baseline_t: Emissions at baseline output before technologies, (n, K).
+            eligible: Enterprises that may invest (operating ones), (n,).
+            price_value: ``(lead, life) -> (n, K)``: present value at the hurdle rate of
+                one tonne a year over years ``lead .. lead + life - 1`` ahead at each
+                enterprise's expected prices, CNY per (t/yr).
+            hurdle_rate: Discount rate of the enterprise's investments, per year.
+            finance_limit_cny: Capex each enterprise can fund this year, (n,).
+
+        Returns:
+            Technologies adopted this year, (n, J) bool.
+        """
+        menu = self.menu
+        n, j_count = self.capex_cny.shape
+        taken = self.adopted_year >= 0  # working or on order
+        remaining = baseline_t * (1.0 - self.reduction_share_of(taken))
+        keys = list(zip(menu.lead_time_years.tolist(), menu.lifetime_years.tolist(),
+                        strict=True))
+        values = {key: price_value(*key) for key in set(keys)}
+        pv_per_t = np.stack([values[key] for key in keys], axis=1)  # (n, J, K)
+        annuity = np.array([((1.0 + hurdle_rate) ** -np.arange(lead, lead + life)).sum()
+                            for lead, life in keys])
+        budget = np.where(eligible, finance_limit_cny, 0.0)
+        chosen = np.zeros((n, j_count), dtype=bool)
+        open_ = (~taken) & (self.primary_reduction_t > 0) & eligible[:, None]
+        for _ in range(j_count):
+            value = (pv_per_t * menu.reduction[None] * remaining[:, None, :]).sum(axis=2)
+            npv = value - self.capex_cny - self.opex_cny * annuity
+            npv = np.where(open_ & (self.capex_cny <= budget[:, None]), npv, 0.0)
+            best = npv.argmax(axis=1)
+            rows = np.nonzero(npv[np.arange(n), best] > 0)[0]
+            if len(rows) == 0:
+                break
+            picks = best[rows]
+            chosen[rows, picks] = True
+            open_[rows, picks] = False
+            budget[rows] -= self.capex_cny[rows, picks]
+            remaining[rows] *= 1.0 - menu.reduction[picks]
+        self.adopted_year[chosen] = year_index
+        self.capex_spent_cny += (self.capex_cny * chosen).sum(axis=1)
+        return chosen
+
+    def reduction_share_of(self, mask: np.ndarray) -> np.ndarray:
+        """Share of intensity removed by the technologies in ``mask`` (n, J), (n, K)."""
+        return 1.0 - np.exp(mask.astype(float) @ np.log1p(-self.menu.reduction))
