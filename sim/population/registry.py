@@ -9,6 +9,8 @@ shows it, header = row 1) and the column.
 
 from __future__ import annotations
 
+import csv
+import difflib
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +31,14 @@ def _numbers(table: pd.DataFrame, column: str, source: str, errors: list[InputEr
              required: np.ndarray) -> np.ndarray:
     """Parse a column of non-negative numbers; blanks are NaN (allowed where not required)."""
     raw = table[column].str.strip()
-    values = pd.to_numeric(raw.replace("", np.nan), errors="coerce").to_numpy(dtype=float)
-    bad = (raw != "") & np.isnan(values)
+    values = pd.to_numeric(raw.replace("", np.nan), errors="coerce").to_numpy(dtype=float,
+                                                                              copy=True)
+    bad = (raw != "") & ~np.isfinite(values)  # words, and inf or overflowing numbers
     for row in np.nonzero(bad)[0][:_MAX_ERRORS]:
+        kind = "a finite number" if np.isinf(values[row]) else "a number"
         errors.append(InputError(source, f"row {row + 2}, column {column}",
-                                 f"{raw.iloc[row]!r} is not a number", "a number >= 0"))
+                                 f"{raw.iloc[row]!r} is not {kind}", "a number >= 0"))
+    values[bad] = np.nan
     for row in np.nonzero(values < 0)[0][:_MAX_ERRORS]:
         errors.append(InputError(source, f"row {row + 2}, column {column}",
                                  f"{values[row]:g} is negative", "a number >= 0"))
@@ -42,6 +47,57 @@ def _numbers(table: pd.DataFrame, column: str, source: str, errors: list[InputEr
                                  "blank, but the enterprise has a baseline for this instrument",
                                  "a number >= 0"))
     return values
+
+
+def _read_table(path: str | Path, source: str) -> pd.DataFrame:
+    """The CSV as text columns (blank cells are ""), refusing what a lenient reader would
+    silently reinterpret: a duplicated or blank column name, a row with more fields than
+    the header. Rows with fewer fields are padded with blanks; blank lines are skipped."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = [row for row in csv.reader(fh) if row]
+    except FileNotFoundError:
+        raise InputError(source, "", "registry file not found",
+                         "population.registry = path to a CSV, relative to the scenario") from None
+    except OSError as exc:  # a folder, no permission
+        raise InputError(source, "", f"cannot be read: {exc.strerror or exc}",
+                         "a CSV file") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(source, "", f"not a readable CSV: {exc}",
+                         "a UTF-8 comma-separated file") from None
+    if not rows:
+        raise InputError(source, "", "empty file", "a header row, then one row per enterprise")
+    names = [c.strip() for c in rows[0]]
+    for number, name in enumerate(names, start=1):
+        if not name:
+            raise InputError(source, f"row 1, column {number}", "blank column name",
+                             "a name for every column of the header")
+        if names.index(name) != number - 1:
+            raise InputError(source, f"row 1, column {number}",
+                             f"column {name!r} appears twice", "each column once")
+    width = len(names)
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            raise InputError(source, f"row {number}",
+                             f"{len(row)} fields, but the header names {width} columns",
+                             "one field per column (quote fields that contain commas)")
+    body = [row[:width] + [""] * (width - len(row)) for row in rows[1:]]
+    return pd.DataFrame(body, columns=names, dtype=str) if body else pd.DataFrame(
+        columns=names, dtype=str)
+
+
+def _check_misspelt_columns(columns, source: str) -> None:
+    """A column one typo away from a per-instrument column would be ignored silently."""
+    known = [f"{i}_{col}" for i in INSTRUMENTS for col in (*PER_INSTRUMENT, "allocation_t")]
+    for column in columns:
+        if column in known:
+            continue
+        close = difflib.get_close_matches(column, known, n=1, cutoff=0.85)
+        if close:
+            raise InputError(source, f"column {column}",
+                             f"unknown column; did you mean {close[0]!r}?",
+                             "the per-instrument columns <id>_" + ", <id>_".join(
+                                 (*PER_INSTRUMENT, "allocation_t")))
 
 
 def load_registry(path: str | Path, geography: Geography, instruments: tuple[str, ...]
@@ -54,24 +110,22 @@ def load_registry(path: str | Path, geography: Geography, instruments: tuple[str
         instruments: Instruments the scenario declares; their columns are required.
 
     Raises:
-        InputError: Missing file or column, unknown city, bad number, duplicate id; up to
+        InputError: Missing, unreadable or empty file, missing, duplicated or misspelt
+            column, unknown city, bad number, duplicate id, blank required value; up to
             twenty problems are reported together.
     """
     source = str(path)
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(source, "", "registry file not found",
-                         "population.registry = path to a CSV, relative to the scenario") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(source, "", f"not a readable CSV: {exc}") from None
-    table.columns = [c.strip() for c in table.columns]
+    table = _read_table(path, source)
     needed = [*REQUIRED, *(f"{i}_{col}" for i in instruments for col in PER_INSTRUMENT)]
     missing = [c for c in needed if c not in table.columns]
     if missing:
         raise InputError(source, f"column {missing[0]}", "missing",
                          f"a header with {', '.join(needed)}"
                          + (f" (also missing: {', '.join(missing[1:])})" if missing[1:] else ""))
+    _check_misspelt_columns(table.columns, source)
+    if table.empty:
+        raise InputError(source, "", "no enterprise rows below the header",
+                         "one row per enterprise")
     errors: list[InputError] = []
     ids = table["id"].str.strip()
     for row in np.nonzero((ids == "").to_numpy())[0][:_MAX_ERRORS]:
@@ -79,11 +133,15 @@ def load_registry(path: str | Path, geography: Geography, instruments: tuple[str
     for row in np.nonzero(ids.duplicated().to_numpy() & (ids != "").to_numpy())[0][:_MAX_ERRORS]:
         errors.append(InputError(source, f"row {row + 2}, column id",
                                  f"duplicate id {ids.iloc[row]!r}", "a unique id per row"))
+    for row in np.nonzero((table["industry"].str.strip() == "").to_numpy())[0][:_MAX_ERRORS]:
+        errors.append(InputError(source, f"row {row + 2}, column industry", "blank",
+                                 "an industry name"))
     resolved = [geography.resolve(c.strip()) for c in table["city"]]
     for row, (name, canon) in enumerate(zip(table["city"], resolved, strict=True)):
         if canon is None and len(errors) < _MAX_ERRORS:
             errors.append(InputError(source, f"row {row + 2}, column city",
-                                     f"unknown city {name!r}", ", ".join(geography.cities)))
+                                     f"unknown city {name!r}" if name.strip() else "blank",
+                                     ", ".join(geography.cities)))
     n = len(table)
     columns = {}
     for column in ("output_value_cny",):
