@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,8 @@ def parse_override(text: str) -> tuple[Path_, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise InputError(SET_SOURCE, text, "expected dotted.key=value",
+        raise InputError(SET_SOURCE, text if text.isprintable() else repr(text),
+                         "expected dotted.key=value",
                          "e.g. --set instruments.so2.trading.scope=city")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
@@ -147,6 +149,20 @@ def _apply_override(data: dict[str, Any], prov: dict[Path_, str], text: str) -> 
         cursor = cursor.setdefault(part, {})
     cursor[path[-1]] = value
     _merge(data, top, prov, SET_SOURCE)
+
+
+def _check_finite(data: Any, prov: dict[Path_, str], main: str, path: Path_ = ()
+                  ) -> list[InputError]:
+    """nan and inf are valid TOML but no scenario quantity can take them."""
+    if isinstance(data, dict):
+        return [e for key, value in data.items()
+                for e in _check_finite(value, prov, main, (*path, str(key)))]
+    if isinstance(data, list):
+        return [e for value in data for e in _check_finite(value, prov, main, path)]
+    if isinstance(data, float) and not math.isfinite(data):
+        return [InputError(_source_of(path, prov, main), ".".join(path),
+                           f"{data} is not a finite number", "a finite number")]
+    return []
 
 
 def _fields_at(loc: tuple) -> dict[str, Any] | None:
@@ -312,6 +328,9 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     prov = {k: (main if v == str(path.resolve()) else v) for k, v in prov.items()}
     for text in overrides:
         _apply_override(data, prov, text)
+    not_finite = _check_finite(data, prov, main)
+    if not_finite:
+        raise InputErrors(not_finite[:20])
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
