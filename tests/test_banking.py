@@ -1,0 +1,115 @@
+"""Banking: reservation values in the orders and the Hotelling price path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim.equilibrium
+from sim.banking import reservation_value_cny_per_t, with_bank_demand
+from sim.market import clear_call_auction
+from sim.market.orders import BUY, SELL, OrderBook
+from sim.model import EmissionsTradingModel
+from sim.results import run_model
+from sim.scenario import load_scenario
+
+RATE = 0.05
+CAPS_T = (1900.0, 1800.0, 1700.0)
+# Two firms (conftest: A 100 + a, B 200 + 2a CNY/t, 2,000 t a year together). Above
+# 200 CNY/t they abate A(p) = 1.5 p - 200. With prices rising at 5% and the whole
+# 600 t the caps require abated over three years: 1.5 p1 (1 + 1.05 + 1.05^2) = 1,200.
+P1 = 1200 / (1.5 * (1 + 1.05 + 1.05**2))
+HOTELLING_CNY_PER_T = (P1, P1 * 1.05, P1 * 1.05**2)  # 253.77, 266.45, 279.78
+# The bank after each year: cap - (emissions - abatement).
+HOTELLING_BANK_T = (CAPS_T[0] - 2000 + 1.5 * P1 - 200,)
+
+
+def three_year_model(two_firm_scenario, expectations: str) -> EmissionsTradingModel:
+    loaded = load_scenario(two_firm_scenario(), [
+        "time.years=3", f"instruments.so2.cap_t={list(CAPS_T)}",
+        f"behavior.expectations={expectations}", f"behavior.discount_rate={RATE}"])
+    return EmissionsTradingModel(loaded)
+
+
+def yearly(model: EmissionsTradingModel) -> pd.DataFrame:
+    prices = model.recorder.prices_table()
+    accounts = model.recorder.accounts_table().set_index("year")
+    out = prices.groupby("year")["price_cny_per_t"].agg(["min", "max"])
+    out["held_t"] = accounts["held_t"]
+    return out
+
+
+def hand_path(loaded, population=None) -> pd.DataFrame:
+    return pd.DataFrame({"year": [2026, 2027, 2028], "instrument": "so2", "zone": "east",
+                         "price_cny_per_t": HOTELLING_CNY_PER_T})
+
+
+def test_reservation_value_discounts_next_years_price_and_respects_the_rules():
+    expected = np.array([105.0, 0.0, 1e6])
+    assert reservation_value_cny_per_t(expected, 0.05, 500.0, True) == pytest.approx(
+        [100.0, 0.0, 500.0])
+    assert (reservation_value_cny_per_t(expected, 0.05, 500.0, False) == 0).all()
+
+
+def test_bank_demand_holds_surplus_and_bids_at_the_reservation_value():
+    # Trader 0 sells a 10 t surplus at 0 and 20 t along 50..150; trader 1 bids 30 t
+    # along 150..50. Reservation value 100 for both.
+    book = OrderBook(np.array([0, 0, 1]), np.zeros(3, int),
+                     np.array([SELL, SELL, BUY], np.int8), np.array([10.0, 20.0, 30.0]),
+                     np.array([0.0, 50.0, 50.0]), np.array([0.0, 150.0, 150.0]))
+    banked = with_bank_demand(book, np.array([100.0, 100.0]))
+    assert (banked.price_lo_cny_per_t >= 100.0).all()  # nobody sells below what banking pays
+    step = banked.price_hi_cny_per_t == banked.price_lo_cny_per_t
+    # Trader 0: surplus and the ramp's lower half (10 t) become one 20 t sell at 100.
+    sells_at_v = banked.quantity_t[step & (banked.trader == 0) & (banked.side == SELL)]
+    assert sells_at_v.sum() == pytest.approx(20.0)
+    # Trader 1: the lower half of its bid (15 t) plus a bank bid for all the zone offers.
+    bids_at_v = banked.quantity_t[step & (banked.trader == 1) & (banked.side == BUY)]
+    assert bids_at_v.sum() == pytest.approx(15.0 + 30.0)
+    # Net demand above the value is unchanged: at 125 the market still clears at 100
+    # (excess supply there is banked), and trader 1 ends up with every tonne offered at 100.
+    result = clear_call_auction(banked, 1, 2)
+    assert result.price_cny_per_t[0] == pytest.approx(100.0)
+    assert result.net_t[1] == pytest.approx(20.0)
+
+
+def test_no_reservation_value_leaves_orders_alone():
+    book = OrderBook(np.array([0]), np.zeros(1, int), np.array([SELL], np.int8),
+                     np.array([5.0]), np.array([0.0]), np.array([0.0]))
+    assert with_bank_demand(book, np.zeros(1)) is book
+
+
+def test_hand_given_foresight_reproduces_the_hotelling_path(two_firm_scenario, monkeypatch):
+    monkeypatch.setattr(sim.equilibrium, "least_cost_price_path", hand_path, raising=False)
+    model = three_year_model(two_firm_scenario, "perfect_foresight")
+    run_model(model)
+    years = yearly(model)
+    assert years["min"].to_numpy() == pytest.approx(HOTELLING_CNY_PER_T, rel=1e-6)
+    assert years["max"].to_numpy() == pytest.approx(HOTELLING_CNY_PER_T, rel=1e-6)
+    held = years["held_t"].to_numpy()
+    assert held[0] == pytest.approx(HOTELLING_BANK_T[0], rel=1e-6)
+    assert held[1] > 0 and held[2] == pytest.approx(0.0, abs=1e-6)
+    growth = years["min"].to_numpy()[1:] / years["min"].to_numpy()[:-1] - 1
+    assert growth == pytest.approx([RATE, RATE], rel=1e-6)  # Hotelling while the bank is positive
+
+
+@pytest.mark.skipif(not hasattr(sim.equilibrium, "least_cost_price_path"),
+                    reason="needs the intertemporal least-cost path (issue 6)")
+def test_least_cost_path_foresight_reproduces_the_closed_form_path(two_firm_scenario):
+    model = three_year_model(two_firm_scenario, "perfect_foresight")
+    run_model(model)
+    years = yearly(model)
+    assert years["min"].to_numpy() == pytest.approx(HOTELLING_CNY_PER_T, rel=1e-5)
+    assert years["max"].to_numpy() == pytest.approx(HOTELLING_CNY_PER_T, rel=1e-5)
+    assert years["held_t"].iloc[-1] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_myopic_price_takers_sell_their_surplus_each_year(two_firm_scenario):
+    model = three_year_model(two_firm_scenario, "myopic")
+    run_model(model)
+    years = yearly(model)
+    # Each year alone: 1.5 p - 200 = 2,000 - cap.
+    per_year = [(2200 - cap) / 1.5 for cap in CAPS_T]
+    assert years["min"].to_numpy() == pytest.approx(per_year, rel=1e-9)
+    assert years["held_t"].to_numpy() == pytest.approx([0, 0, 0], abs=1e-6)

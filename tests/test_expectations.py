@@ -1,0 +1,61 @@
+"""Price expectations: the smoothing formula, foresight paths and present values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.expectations import PriceExpectations
+from sim.model import EmissionsTradingModel
+from sim.results import run_model
+from sim.scenario import load_scenario
+
+
+def test_adaptive_expectations_follow_the_smoothing_formula():
+    beliefs = PriceExpectations("adaptive", 0.3, [np.array([100.0, 50.0])])
+    beliefs.observe_year([np.array([200.0, np.nan])])  # the second zone saw no price
+    assert beliefs.level_cny_per_t[0] == pytest.approx([0.3 * 200 + 0.7 * 100, 50.0])
+    beliefs.observe_year([np.array([130.0, 80.0])])
+    assert beliefs.level_cny_per_t[0] == pytest.approx([130.0, 0.3 * 80 + 0.7 * 50])
+    assert beliefs.next_year_cny_per_t(0, 5) == pytest.approx([130.0, 59.0])
+
+
+def test_myopic_expectations_take_the_last_price_and_value_no_bank():
+    beliefs = PriceExpectations("myopic", 0.3, [np.array([100.0])])
+    beliefs.observe_year([np.array([180.0])])
+    assert beliefs.zone_path_cny_per_t(0, 0, 3) == pytest.approx(np.array([[180.0] * 3]))
+    assert beliefs.next_year_cny_per_t(0, 0) == pytest.approx([0.0])
+
+
+def test_perfect_foresight_reads_the_path_and_holds_its_last_year():
+    path = np.array([[10.0], [20.0], [40.0]])
+    beliefs = PriceExpectations("perfect_foresight", 0.5, [path[0].copy()], [path])
+    expected = np.array([[20.0, 40.0, 40.0, 40.0]])
+    assert beliefs.zone_path_cny_per_t(0, 1, 4) == pytest.approx(expected)
+    assert beliefs.next_year_cny_per_t(0, 1) == pytest.approx([40.0])
+    assert beliefs.next_year_cny_per_t(0, 2) == pytest.approx([0.0])  # bank empty at the end
+    # One tonne a year in years 1 and 2 ahead of year 0, at 10%: 20/1.1 + 40/1.21.
+    assert beliefs.present_value_cny_per_t(0, 0, 1, 2, 0.10) == pytest.approx(
+        [20 / 1.1 + 40 / 1.21])
+
+
+def test_flat_expectations_value_a_stream_as_an_annuity():
+    beliefs = PriceExpectations("adaptive", 0.5, [np.array([100.0])])
+    annuity = sum(1.05**-s for s in range(2, 12))
+    assert beliefs.present_value_cny_per_t(0, 3, 2, 10, 0.05) == pytest.approx([100 * annuity])
+
+
+def test_adaptive_model_starts_at_the_least_cost_price_and_learns(two_firm_scenario):
+    loaded = load_scenario(two_firm_scenario(), [
+        "behavior.profile=realistic", "behavior.expectations=adaptive",
+        "behavior.adaptive_weight=0.25", "behavior.investment.enabled=false",
+        "behavior.production.enabled=false"])
+    model = EmissionsTradingModel(loaded)
+    beliefs = model.decisions.expectations
+    assert beliefs.level_cny_per_t[0] == pytest.approx([700 / 3])  # conftest's hand price
+    model.step()
+    for _ in range(model.periods_per_year - 1):
+        model.step()
+    observed = model.last_price[0][0]
+    assert beliefs.level_cny_per_t[0][0] == pytest.approx(0.25 * observed + 0.75 * 700 / 3)
+    run_model(model)
