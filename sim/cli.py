@@ -147,7 +147,7 @@ def charts_command(
     lang: Annotated[str, typer.Option(help="Language of labels: en or zh.")] = "en",
     fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf.")] = "png",
 ) -> None:
-    """Draw the default chart set of a run folder into RUN_DIR/charts."""
+    """Draw a run folder's full chart set into RUN_DIR/charts."""
     with _input_errors():
         if lang not in ("en", "zh"):
             raise InputError("argument", "--lang", f"{lang!r} is not a language", "en, zh")
@@ -156,9 +156,9 @@ def charts_command(
         if not (run_dir / "summary.json").is_file():
             raise InputError(str(run_dir), "", "not a run folder (no summary.json)",
                              "a folder written by etsim run")
-        from sim.charts import render_default_charts
+        from sim.charts.chart_set import render_all_charts
 
-        paths = render_default_charts(run_dir, run_dir / "charts", lang=lang, fmt=fmt)
+        paths = render_all_charts(run_dir, run_dir / "charts", lang=lang, fmt=fmt)
     for path in paths:
         typer.echo(str(path))
 
@@ -171,6 +171,16 @@ def _register_sweep_commands() -> None:
 
 
 _register_sweep_commands()
+
+
+def _register_chart_commands() -> None:
+    """compare and report live with the charts package."""
+    from sim.charts.commands import register
+
+    register(app)
+
+
+_register_chart_commands()
 
 
 def main() -> None:

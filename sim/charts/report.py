@@ -1,0 +1,433 @@
+"""The briefing report: a multi-page A4 PDF of one or more saved runs, in English or Chinese.
+
+Pages, in order (see :func:`report_contents`):
+
+1. ``summary``: a short generated text of the main numbers of each run (prices, emissions
+   against the cap, cost against least cost, cross-city flows, penalties);
+2. ``headlines``: a table of headline figures, one column per run (six runs per page);
+3. ``settings``: the scenario settings that differ between runs (one run: its main
+   settings per instrument);
+4. charts: one run gets its full chart set (a flow map per instrument with inter-city
+   trades); several runs get the comparison charts (with price bands when they are
+   replicates of one scenario), then each run's price paths and its first flow map.
+
+Charts are vector graphics; fonts are embedded as TrueType (SimHei for Chinese).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
+
+import sim
+from sim.charts import style as st
+from sim.charts.chart_set import FULL_CHARTS
+from sim.charts.compare import (
+    COMPARE_CHARTS,
+    flatten,
+    headline_table,
+    is_replicate_set,
+    last_cap_use,
+    load_runs,
+    run_labels,
+    settings_diff,
+)
+from sim.charts.flow_map import flow_map, flow_map_instruments, net_flows
+from sim.charts.replicates import price_bands
+from sim.charts.run_charts import price_paths
+from sim.charts.tables import RunTables
+
+A4_IN = (8.27, 11.69)
+"""Page size (portrait), inches."""
+MARGIN_IN = 0.8
+"""Top margin of every page; charts are centred horizontally."""
+RUNS_PER_TABLE = 6
+"""Runs (columns) per page of the headline table."""
+
+
+Page = tuple[str, Callable[[], Figure]]
+
+
+def report_contents(runs: Sequence[RunTables]) -> list[str]:
+    """Names of the report's pages, in order (one PDF page each)."""
+    return [key for key, _ in _pages(runs, "en")]
+
+
+def _pages(runs: Sequence[RunTables], lang: str) -> list[Page]:
+    pages: list[Page] = [("summary", lambda: summary_page(runs, lang))]
+    for start in range(0, len(runs), RUNS_PER_TABLE):
+        chunk = runs[start:start + RUNS_PER_TABLE]
+        key = "headlines" if start == 0 else f"headlines_{start // RUNS_PER_TABLE + 1}"
+        pages.append((key, lambda chunk=chunk: headline_page(chunk, lang)))
+    pages.append(("settings", lambda: settings_page(runs, lang)))
+    if len(runs) == 1:
+        t = runs[0]
+        for key, chart in FULL_CHARTS.items():
+            pages.append((key, lambda chart=chart: chart(t, lang)))
+            if key == "flows":
+                pages += [(f"flow_map_{i}", lambda i=i: flow_map(t, lang, i))
+                          for i in flow_map_instruments(t)]
+        return pages
+    for key, chart in COMPARE_CHARTS.items():
+        pages.append((key, lambda chart=chart: chart(runs, lang)))
+    if is_replicate_set(runs) and all(t.folder for t in runs):
+        pages.append(("price_bands", lambda: price_bands([t.folder for t in runs], lang)))
+    for k, t in enumerate(runs, start=1):
+        pages.append((f"prices_{k}", lambda t=t: price_paths(t, lang)))
+        maps = flow_map_instruments(t)
+        if maps:
+            pages.append((f"flow_map_{k}", lambda t=t, i=maps[0]: flow_map(t, lang, i)))
+    return pages
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _tonnes(value: float, lang: str) -> str:
+    divisor, unit = st.quantity_unit(value, lang)
+    return f"{st.format_numbers([value / divisor])[0]} {unit}" if lang == "en" else \
+        f"{st.format_numbers([value / divisor])[0]}{unit}"
+
+
+def _money(value_cny: float, lang: str) -> str:
+    if not math.isfinite(value_cny):
+        return "–"
+    text = st.format_numbers([value_cny / 1e6])[0]
+    return f"{text} million CNY" if lang == "en" else f"{text}百万元"
+
+
+def run_text(t: RunTables, lang: str) -> list[str]:
+    """Sentences on one run's main numbers: prices, emissions against the cap, cost
+    against least cost, cross-city flows and penalties."""
+    s = t.summary
+    info = s.get("instruments", {})
+    sep = "; " if lang == "en" else "；"
+    prices = []
+    for inst in t.instruments:
+        figures = info.get(inst, {})
+        mean, final = figures.get("mean_price_cny_per_t"), figures.get("final_price_cny_per_t")
+        if mean is not None and final is not None:
+            prices.append(st.label("text_price", lang, inst=st.instrument_name(inst, lang),
+                                   mean=st.format_numbers([mean, final])[0],
+                                   final=st.format_numbers([mean, final])[1]))
+    caps = []
+    for inst in t.instruments:
+        use = last_cap_use(info.get(inst, {}))
+        if math.isfinite(use):
+            caps.append(st.label("text_cap_item", lang, inst=st.instrument_name(inst, lang),
+                                 pct=f"{use:.1f}"))
+    years = sorted(int(y) for y in t.emissions["year"].dropna().unique())
+    sentences = []
+    if prices:
+        sentences.append(st.label("text_prices", lang, items=sep.join(prices)))
+    if caps and years:
+        sentences.append(st.label("text_caps", lang, year=years[-1], items=sep.join(caps)))
+    ratio = s.get("efficiency_ratio")
+    sentences.append(st.label(
+        "text_costs", lang, cost=_money(_float(s.get("total_abatement_cost_cny")), lang),
+        least=_money(_float(s.get("least_cost_cny")), lang),
+        uniform=_money(_float(s.get("uniform_standard_cost_cny")), lang),
+        ratio="–" if ratio is None else f"{float(ratio):.3f}"))
+    sentences.append(_flows_text(t, lang, sep))
+    penalties = sum(_float(i.get("penalties_cny")) for i in info.values())
+    sentences.append(st.label("text_penalties", lang, value=_money(penalties, lang))
+                     if penalties > 0 else st.label("text_no_penalties", lang))
+    return sentences
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _flows_text(t: RunTables, lang: str, sep: str) -> str:
+    f = t.flows[(t.flows["from_city"].astype(str) != t.flows["to_city"].astype(str))
+                & (t.flows["quantity_t"].fillna(0) > 0)]
+    items = []
+    for inst in t.instruments:
+        rows = f[f["instrument"] == inst]
+        if rows.empty:
+            continue
+        traded = _float(t.summary.get("instruments", {}).get(inst, {}).get("traded_volume_t"))
+        total = float(rows["quantity_t"].sum())
+        top = net_flows(rows).iloc[0]
+        share = f"{100 * total / traded:.0f}" if traded > 0 else "–"
+        items.append(st.label("text_flow_item", lang, inst=st.instrument_name(inst, lang),
+                              total=_tonnes(total, lang), share=share,
+                              origin=st.zone_name(top["from_city"], lang),
+                              to=st.zone_name(top["to_city"], lang),
+                              top=_tonnes(float(top["quantity_t"]), lang)))
+    if not items:
+        return st.label("text_no_flows", lang)
+    return st.label("text_flows", lang, items=sep.join(items))
+
+
+def wrap(text: str, width_in: float, size_pt: float = 10, split_words: bool = False
+         ) -> list[str]:
+    """Greedy line breaks for ``text`` at ``size_pt``: at spaces in English, between any
+    characters in Chinese (never before closing punctuation); ``split_words`` also
+    breaks inside words (names like ``co2_tight_cap``)."""
+    scale = size_pt / 9
+    lines, line = [], ""
+    cjk = split_words or any(ord(ch) >= 0x2E80 for ch in text)
+    tokens, joiner = (list(text), "") if cjk else (text.split(" "), " ")
+    for token in tokens:
+        candidate = f"{line}{joiner}{token}" if line else token
+        if line and st.text_width_in(candidate) * scale > width_in and token not in "，。；：）、":
+            lines.append(line)
+            line = token
+        else:
+            line = candidate
+    if line:
+        lines.append(line)
+    return [line.strip() for line in lines]
+
+
+def summary_page(runs: Sequence[RunTables], lang: str) -> Figure:
+    """Page 1: title and the generated text of each run's main numbers."""
+    labels = run_labels(runs)
+    width = A4_IN[0] - 2 * 1.0
+    with st.chart_style(lang):
+        fig = Figure(figsize=A4_IN)
+        y = A4_IN[1] - MARGIN_IN
+        y = _put(fig, st.label("report_title", lang), y, size=16, weight=_bold(lang))
+        names = ", ".join(dict.fromkeys(str(t.summary.get("scenario", "?")) for t in runs))
+        y = _put(fig, st.label("report_subtitle", lang, n=len(runs), names=names,
+                               version=sim.__version__), y - 0.05, size=10, color=st.MUTED)
+        y -= 0.25
+        for label, t in zip(labels, runs, strict=True):
+            if len(runs) > 1:
+                y = _put(fig, label, y, size=11, weight=_bold(lang)) - 0.03
+            for sentence in run_text(t, lang):
+                for line in wrap(sentence, width):
+                    y = _put(fig, line, y, size=10)
+                y -= 0.08
+            y -= 0.15
+            if y < MARGIN_IN:
+                break  # the headline table carries the rest
+        fig.draw_without_rendering()
+        return fig
+
+
+def _bold(lang: str) -> str:
+    return "bold" if lang == "en" else "normal"
+
+
+def _put(fig: Figure, text: str, y_in: float, size: float = 10, **kwargs: Any) -> float:
+    """Write one line at ``y_in`` inches from the bottom, 1 in from the left; return the
+    position of the next line."""
+    fig.text(1.0 / A4_IN[0], y_in / A4_IN[1], text, fontsize=size, va="top", ha="left",
+             **kwargs)
+    return y_in - size / 72 * 1.45
+
+
+_HEADLINE_ROWS: tuple[tuple[str, str], ...] = (
+    ("abatement_cost_mcny", "row_cost"), ("least_cost_mcny", "row_least"),
+    ("uniform_standard_cost_mcny", "row_uniform"), ("efficiency_ratio", "row_ratio"),
+    ("penalties_mcny", "row_penalties"))
+_INSTRUMENT_ROWS: tuple[tuple[str, str], ...] = (
+    ("mean_price_cny_per_t", "row_mean_price"), ("final_price_cny_per_t", "row_final_price"),
+    ("emissions_over_cap_pct", "row_cap"), ("traded_volume_t", "row_traded"),
+    ("intercity_t", "row_intercity"))
+
+
+def headline_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[str]]]:
+    """Row labels (with units, in ``lang``) and formatted cells of the headline table."""
+    labels, cells = [], []
+    for column, key in _HEADLINE_ROWS:
+        labels.append(st.label(key, lang))
+        values = table[column].to_numpy(dtype=float)
+        cells.append([f"{v:.3f}" if math.isfinite(v) else "–" for v in values]
+                     if column == "efficiency_ratio" else st.format_numbers(values))
+    instruments = list(dict.fromkeys(c.split(".")[0] for c in table.columns if "." in c))
+    for inst in instruments:
+        for metric, key in _INSTRUMENT_ROWS:
+            column = f"{inst}.{metric}"
+            if column not in table:
+                continue
+            values = table[column].to_numpy(dtype=float)
+            unit_divisor, unit = 1.0, ""
+            if metric in ("traded_volume_t", "intercity_t"):
+                unit_divisor, unit = st.quantity_unit(float(np.nanmax(np.abs(values),
+                                                                      initial=0.0)), lang)
+            labels.append(st.label(key, lang, inst=st.instrument_name(inst, lang), unit=unit))
+            cells.append(st.format_numbers(values / unit_divisor))
+    return labels, cells
+
+
+def headline_page(runs: Sequence[RunTables], lang: str) -> Figure:
+    """A table of headline figures, one column per run."""
+    table = headline_table(runs)
+    labels, cells = headline_rows(table, lang)
+    with st.chart_style(lang):
+        fig = Figure(figsize=A4_IN)
+        y = _put(fig, st.label("headlines_title", lang), A4_IN[1] - MARGIN_IN, size=14,
+                 weight=_bold(lang))
+        _table(fig, y - 0.15, labels, list(table.index), cells)
+        fig.draw_without_rendering()
+        return fig
+
+
+ROW_IN = 0.24
+"""Height of a table row, inches."""
+LABEL_COLUMN_IN = 3.0
+"""Width of a table's label column, inches."""
+
+
+def _table(fig: Figure, top_in: float, labels: list[str], header: list[str],
+           cells: list[list[str]], label_in: float = LABEL_COLUMN_IN) -> float:
+    """A plain table 1 in from the left: labels left-aligned, values right-aligned and
+    wrapped to their column (run names over up to three header lines).
+
+    Returns:
+        The position of the table's bottom edge, inches from the page bottom.
+    """
+    value_in = min(1.4, (A4_IN[0] - 2.0 - label_in) / max(1, len(header)))
+
+    def fit(text: str, lines: int = 3) -> str:
+        return "\n".join(wrap(text, value_in - 0.1, 9, split_words=True)[:lines])
+
+    rows = [["", *(fit(h) for h in header)],
+            *([label, *(fit(c) for c in row)] for label, row in zip(labels, cells, strict=True))]
+    heights = [ROW_IN + 0.15 * max(c.count("\n") for c in row) for row in rows]
+    width_in = label_in + value_in * len(header)
+    height_in = sum(heights)
+    ax = fig.add_axes((1.0 / A4_IN[0], (top_in - height_in) / A4_IN[1], width_in / A4_IN[0],
+                       height_in / A4_IN[1]))
+    ax.set_axis_off()
+    grid = ax.table(cellText=rows, bbox=(0, 0, 1, 1),
+                    colWidths=[label_in / width_in] + [value_in / width_in] * len(header))
+    grid.auto_set_font_size(False)
+    grid.set_fontsize(9)
+    for (row, col), cell in grid.get_celld().items():
+        cell.set_edgecolor("#BBBBBB")
+        cell.set_linewidth(0.5)
+        cell.set_height(heights[row] / height_in)
+        cell.get_text().set_horizontalalignment("left" if col == 0 else "right")
+        cell.PAD = 0.04
+        if row == 0:
+            cell.set_facecolor("#F0F0F0")
+    return top_in - height_in
+
+
+def settings_page(runs: Sequence[RunTables], lang: str) -> Figure:
+    """The scenario settings that differ between runs (one run: its main settings)."""
+    general: dict[str, str] = {}
+    if len(runs) > 1:
+        diff = settings_diff(runs)
+        title = st.label("settings_diff_title", lang)
+        empty = st.label("settings_same", lang)
+    else:
+        general, diff = main_settings(runs[0])
+        title = st.label("settings_title", lang)
+        empty = st.label("no_data", lang)
+    with st.chart_style(lang):
+        fig = Figure(figsize=A4_IN)
+        y = _put(fig, title, A4_IN[1] - MARGIN_IN, size=14, weight=_bold(lang))
+        y = _put(fig, st.label("settings_note", lang), y - 0.02, size=9, color=st.MUTED)
+        if general:
+            y = _table(fig, y - 0.15, list(general), [st.label("value", lang)],
+                       [[v] for v in general.values()], label_in=2.4) - 0.1
+        if diff.empty:
+            _put(fig, empty, y - 0.2, size=10)
+        else:
+            rows = diff.head(int((y - MARGIN_IN - 0.8) / ROW_IN))
+            label_in = min(3.8, max(2.4, 0.15 + max(map(st.text_width_in, rows.index))))
+            _table(fig, y - 0.15, list(rows.index), [str(c) for c in rows.columns],
+                   rows.to_numpy().tolist(), label_in=label_in)
+        fig.draw_without_rendering()
+        return fig
+
+
+_MAIN_SETTINGS: tuple[str, ...] = (
+    "cap.share", "cap.annual_decline", "cap_t", "allocation.method", "trading.scope",
+    "trading.interzone_ratio", "reserve.share", "reserve.floor_cny_per_t",
+    "reserve.ceiling_cny_per_t", "penalty.per_tonne_cny", "banking")
+
+
+def main_settings(t: RunTables) -> tuple[dict[str, str], pd.DataFrame]:
+    """A run's main settings.
+
+    Returns:
+        ``(general, instruments)``: horizon, population and behaviour keys with their
+        values, and per instrument (columns) the keys of :data:`_MAIN_SETTINGS`.
+    """
+    scenario = t.scenario
+    general = {k: str(v) for k, v in flatten(
+        {k: scenario.get(k) for k in ("time", "population", "behavior")}).items()
+        if v is not None}
+    instruments = scenario.get("instruments") or {}
+    rows: dict[str, list[str]] = {}
+    for key in _MAIN_SETTINGS:
+        values = [flatten(settings).get(key) for settings in instruments.values()]
+        if any(v is not None for v in values):
+            rows[key] = ["–" if v is None else str(v) for v in values]
+    return general, pd.DataFrame.from_dict(
+        rows, orient="index", columns=[st.instrument_name(i, "en") for i in instruments])
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def report_figures(runs: Sequence[str | os.PathLike[str] | RunTables], lang: str = "en"
+                   ) -> list[tuple[str, Figure]]:
+    """Every page of the report as ``(name, figure)``, in order."""
+    st.check_lang(lang)
+    tables = load_runs(runs)
+    if not tables:
+        raise ValueError("no runs given")
+    return [(key, make()) for key, make in _pages(tables, lang)]
+
+
+def page_bbox(fig: Figure) -> Bbox | None:
+    """Where a chart sits on an A4 page: centred, :data:`MARGIN_IN` from the top (``None``
+    for figures that already are A4 pages)."""
+    width, height = fig.get_size_inches()
+    if (width, height) == A4_IN:
+        return None
+    return Bbox.from_bounds(-(A4_IN[0] - width) / 2, height + MARGIN_IN - A4_IN[1], *A4_IN)
+
+
+def write_report(runs: Sequence[str | os.PathLike[str] | RunTables],
+                 out: str | os.PathLike[str], lang: str = "en") -> list[str]:
+    """Write the briefing PDF atomically.
+
+    Args:
+        runs: Run folders (or loaded tables).
+        out: PDF file to write (replaced if it exists).
+        lang: ``"en"`` or ``"zh"``.
+
+    Returns:
+        The page names, in order (one PDF page each).
+    """
+    pages = report_figures(runs, lang)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".pdf.tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        metadata = {"Title": st.label("report_title", lang), "Creator": f"etsim {sim.__version__}",
+                    "CreationDate": None}
+        with st.chart_style(lang), PdfPages(tmp, metadata=metadata) as pdf:
+            for _, fig in pages:
+                pdf.savefig(fig, bbox_inches=page_bbox(fig))
+        os.chmod(tmp, 0o666 & ~st._umask())
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return [key for key, _ in pages]
