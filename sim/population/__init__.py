@@ -35,6 +35,8 @@ class Population:
         allocation_t: Registry allocation per year, t/yr, shape (n, 5); NaN where the
             registry gives none (used only by ``allocation.method = "registry"``).
         source: Where the population came from (``hubei`` or the registry path).
+        state_owned: State-owned enterprise, bool (n,), where the source says (a registry's
+            optional ``state_owned`` column); None: the behaviour rules draw it by industry.
     """
 
     ids: np.ndarray
@@ -50,6 +52,7 @@ class Population:
     max_abatement_t: np.ndarray
     allocation_t: np.ndarray
     source: str = field(default="")
+    state_owned: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -60,6 +63,8 @@ class Population:
                      "allocation_t"):
             if getattr(self, name).shape != (n, len(INSTRUMENTS)):
                 raise ValueError(f"Population.{name} must have shape ({n}, {len(INSTRUMENTS)})")
+        if self.state_owned is not None and self.state_owned.shape != (n,):
+            raise ValueError(f"Population.state_owned must have shape ({n},)")
 
     @property
     def size(self) -> int:

@@ -1,6 +1,7 @@
 """Enterprise registry CSV: a real or user-made enterprise list (contract in DESIGN.md).
 
-One row per enterprise: ``id, city, industry``, optional ``output_value_cny, grade``, and
+One row per enterprise: ``id, city, industry``, optional ``output_value_cny, grade,
+state_owned`` (1/0, true/false, yes/no; blank = 0), and
 per instrument ``<id>_baseline_t, <id>_mac_intercept_cny, <id>_mac_slope_cny,
 <id>_max_abatement_t`` and optional ``<id>_allocation_t``. A blank baseline means the
 enterprise is not covered by that instrument. Every error names the row (as a spreadsheet
@@ -24,6 +25,8 @@ from sim.population import Population
 REQUIRED = ("id", "city", "industry")
 PER_INSTRUMENT = ("baseline_t", "mac_intercept_cny", "mac_slope_cny", "max_abatement_t")
 GRADES = ("A", "B", "C", "D")
+TRUE_WORDS = ("1", "true", "yes")
+FALSE_WORDS = ("0", "false", "no", "")
 _MAX_ERRORS = 20
 
 
@@ -170,6 +173,15 @@ def load_registry(path: str | Path, geography: Geography, instruments: tuple[str
             errors.append(InputError(source, f"row {row + 2}, column grade",
                                      f"{table['grade'].iloc[row]!r} is not a grade",
                                      ", ".join(GRADES)))
+    state_owned = None
+    if "state_owned" in table.columns:
+        flags = table["state_owned"].str.strip().str.lower()
+        for row in np.nonzero(~flags.isin([*TRUE_WORDS, *FALSE_WORDS]).to_numpy())[0][
+                :_MAX_ERRORS]:
+            errors.append(InputError(source, f"row {row + 2}, column state_owned",
+                                     f"{table['state_owned'].iloc[row]!r} is not a yes/no",
+                                     "1, 0, true, false, yes, no or blank (= 0)"))
+        state_owned = flags.isin(TRUE_WORDS).to_numpy()
     if errors:
         raise InputErrors(errors[:_MAX_ERRORS])
     cities = geography.cities
@@ -189,4 +201,5 @@ def load_registry(path: str | Path, geography: Geography, instruments: tuple[str
         max_abatement_t=np.minimum(arrays["max_abatement_t"], arrays["baseline_t"]),
         allocation_t=allocation,
         source=source,
+        state_owned=state_owned,
     )
