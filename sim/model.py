@@ -13,6 +13,7 @@ import numpy as np
 from sim import INSTRUMENTS, allocation, behavior
 from sim.agents import CityRegulator, Enterprise
 from sim.errors import InputError
+from sim.levers import MarketLevers
 from sim.market import MECHANISMS, OrderBook, city_flows
 from sim.market.linked import Network, clear_linked
 from sim.market.orders import BUY, SELL
@@ -89,11 +90,15 @@ class EmissionsTradingModel(mesa.Model):
             for k, cfg in enumerate(self.configs)])
         self.city_caps = [{pop.cities.index(self.geography.resolve(c)): v
                            for c, v in (cfg.city_caps_t or {}).items()} for cfg in self.configs]
-        self.weights = np.stack([allocation.allocation_weights(
+        base_weights = np.stack([allocation.allocation_weights(
             cfg.allocation.method, self.baseline_t[:, k], pop.industry, pop.output_value_cny,
             self.registry_allocation_t[:, k]) for k, cfg in enumerate(self.configs)], axis=1)
-        self.city_weight = np.stack([np.bincount(pop.city, weights=self.weights[:, k],
+        # Cities' budgets follow the plain weights; differentiation shifts shares inside them.
+        self.city_weight = np.stack([np.bincount(pop.city, weights=base_weights[:, k],
                                                  minlength=c_count) for k in range(k_count)])
+        self.weights = np.stack([allocation.differentiated_weights(
+            base_weights[:, k], pop.grade, pop.industry, pop.industries, cfg.allocation)
+            for k, cfg in enumerate(self.configs)], axis=1)
 
         # Enterprise state, t (rows enterprises, columns instruments).
         self.holdings_t = np.zeros((n, k_count))
@@ -114,15 +119,12 @@ class EmissionsTradingModel(mesa.Model):
         self.zone_budget_t = [np.zeros(len(z)) for z in self.zone_names]
         self.last_price = [np.full(len(z), np.nan) for z in self.zone_names]
         self.fees_cny = np.zeros(k_count)  # exchange fees paid by enterprises, both sides
-        self.transaction_costs_cny = np.zeros(k_count)  # realistic traders' own trading costs
-        self.trading_traits = (behavior.draw_trading_traits(
-            scenario.behavior.trading, pop.industry, pop.industries, scenario.population.seed,
-            self.run_seed, pop.state_owned) if scenario.behavior.profile == "realistic" else None)
         self.imported_ytd_t = np.zeros((k_count, c_count))  # importer tonnes this year
         self.exported_ytd_t = np.zeros((k_count, c_count))  # exporter tonnes this year
         self.ledger = {name: np.zeros(k_count) for name in (
             "issued_t", "surrendered_t", "retired_t", "reserve_sold_t", "reserve_bought_t",
             "offsets_t")}
+        self.levers = MarketLevers(self, str(loaded.path))
         self.recorder = Recorder(self)
 
         Enterprise.create_agents(self, n, row=list(range(n)))
@@ -170,7 +172,7 @@ class EmissionsTradingModel(mesa.Model):
         self.exported_ytd_t[:] = 0.0
         for k, cfg in enumerate(self.configs):
             budget = allocation.city_budgets_t(self.caps_t[k, year_index], self.city_caps[k],
-                                               self.city_weight[k])
+                                               self.city_weight[k], self.levers.cluster_caps[k])
             self.city_budget_t[k] = budget
             n_zones = len(self.zone_names[k])
             zone_budget = np.bincount(self.city_zone[k], weights=budget, minlength=n_zones)
@@ -179,16 +181,19 @@ class EmissionsTradingModel(mesa.Model):
             if cfg.allocation.method == "auction":
                 self.auction_pool_t[k] = np.bincount(self.city_zone[k], weights=firm_budget,
                                                      minlength=n_zones)
-                alloc = np.zeros(self.population.size)
+                full = np.zeros(self.population.size)
             else:
-                alloc = allocation.allocate_t(firm_budget, city, self.weights[:, k])
-            alloc = np.maximum(alloc - self.deduction_next_t[:, k], 0.0)
+                full = allocation.allocate_t(firm_budget, city, self.weights[:, k])
+            pending = self.levers.expected_true_up_t(k, full)
+            alloc = np.maximum(cfg.allocation.pre_allocation_share * full
+                               - self.deduction_next_t[:, k], 0.0)
             self.deduction_next_t[:, k] = 0.0
             self.allocation_year_t[:, k] = alloc
             self.holdings_t[:, k] += alloc
             self.ledger["issued_t"][k] += alloc.sum()
             self.zone_budget_t[k] = self.auction_pool_t[k] + np.bincount(
-                self.enterprise_zone[k], weights=alloc, minlength=n_zones)
+                self.enterprise_zone[k], weights=alloc + pending, minlength=n_zones)
+            self.levers.open_year(k)
         self.recorder.open_year(year_index)
 
     def regulators_close_year(self, year_index: int) -> None:
@@ -196,6 +201,7 @@ class EmissionsTradingModel(mesa.Model):
         penalties = np.zeros_like(self.holdings_t)
         shortfalls = np.zeros_like(self.holdings_t)
         for k, cfg in enumerate(self.configs):
+            self.levers.settle_allocation(k)
             emitted = self.emissions_ytd_t[:, k]
             surrendered = np.minimum(emitted, self.holdings_t[:, k])
             shortfall = emitted - surrendered
@@ -209,13 +215,15 @@ class EmissionsTradingModel(mesa.Model):
                 fine = np.minimum(fine, cfg.penalty.max_cny)
             penalties[:, k] = fine
             shortfalls[:, k] = shortfall
-            self.deduction_next_t[:, k] = cfg.penalty.deduct_ratio * shortfall
+            self.deduction_next_t[:, k] += cfg.penalty.deduct_ratio * shortfall
             self.holdings_t[:, k] -= surrendered
             self.ledger["surrendered_t"][k] += surrendered.sum()
+            self.levers.retire_unbankable(k, emitted)
             if not cfg.banking:
                 self.ledger["retired_t"][k] += self.holdings_t[:, k].sum()
                 self.holdings_t[:, k] = 0.0
             self.auction_pool_t[k][:] = 0.0  # unsold auction rights are never issued
+        self.levers.close_year(year_index)
         self.recorder.close_year(year_index, penalties, shortfalls)
         for array in (self.emissions_ytd_t, self.abatement_ytd_t, self.abatement_cost_ytd_cny):
             array[:] = 0.0
@@ -225,20 +233,13 @@ class EmissionsTradingModel(mesa.Model):
     def enterprise_orders(self, k: int, period_index: int) -> OrderBook:
         """Every covered enterprise's orders for instrument k (vectorised behaviour rule)."""
         rows = np.nonzero(self.covered[:, k])[0]
-        trading, zone = self.configs[k].trading, self.enterprise_zone[k, rows]
-        schedule_args = (self.remaining_share(period_index), self.mac_intercept_cny[rows, k],
-                         self.mac_slope_cny[rows, k], self.max_abatement_t[rows, k],
-                         self.bid_cap_cny_per_t(k), rows, zone)
-        if self.trading_traits is None:
-            book = behavior.price_taker_orders(self.need_t(k, period_index)[rows],
-                                               *schedule_args)
-        else:
-            frictions = self.scenario.behavior.trading
-            book = behavior.realistic_orders(
-                self.trading_need_t(k, period_index)[rows], *schedule_args,
-                self.trading_traits.take(rows),
-                behavior.deadline_factor(frictions, period_index, self.periods_per_year),
-                self.last_price[k][zone], trading.fee_share, frictions, self.rng)
+        book = behavior.price_taker_orders(
+            self.need_t(k, period_index)[rows], self.remaining_share(period_index),
+            self.mac_intercept_cny[rows, k], self.mac_slope_cny[rows, k],
+            self.max_abatement_t[rows, k],
+            self.bid_cap_cny_per_t(k), rows, self.enterprise_zone[k, rows])
+        book = self.levers.limit_sales(k, book)  # surplus verification
+        trading = self.configs[k].trading
         if trading.min_lot_t > 0:
             book = book.take(book.quantity_t >= trading.min_lot_t)
         return book.net_of_fee(trading.fee_share)
@@ -248,16 +249,11 @@ class EmissionsTradingModel(mesa.Model):
         return (self.periods_per_year - period_index) / self.periods_per_year
 
     def need_t(self, k: int, period_index: int) -> np.ndarray:
-        """Rights each enterprise still needs for the year at zero further abatement, t."""
+        """Rights each enterprise still needs for the year at zero further abatement, t
+        (the true-up still due counts as held)."""
         return (self.emissions_ytd_t[:, k]
                 + self.remaining_share(period_index) * self.expected_emissions_t[:, k]
-                - self.holdings_t[:, k])
-
-    def trading_need_t(self, k: int, period_index: int) -> np.ndarray:
-        """What a realistic enterprise still wants: its need plus its precautionary
-        buffer, a share of its expected yearly emissions, t."""
-        return (self.need_t(k, period_index) + self.scenario.behavior.trading
-                .precautionary_buffer_share * self.expected_emissions_t[:, k])
+                - self.holdings_t[:, k] - self.levers.pending_t[:, k])
 
     def planned_abatement_t(self, k: int, period_index: int, price: np.ndarray,
                             bought_t: np.ndarray) -> np.ndarray:
@@ -266,19 +262,7 @@ class EmissionsTradingModel(mesa.Model):
         Price takers abate until their marginal cost equals what a right is worth to
         them: the price plus the fee if they bought, less the fee if they sold, and,
         where fees kept them out of the market, the cost of covering their own need.
-        Realistic enterprises abate so as to trade later at the zone's last price what
-        they expect to trade, and cover the rest of what they want themselves.
         """
-        if self.trading_traits is not None:
-            frictions, traits = self.scenario.behavior.trading, self.trading_traits
-            return np.where(self.covered[:, k], behavior.realistic_abatement_t(
-                self.trading_need_t(k, period_index), self.remaining_share(period_index),
-                self.last_price[k][self.enterprise_zone[k]], self.configs[k].trading.fee_share,
-                behavior.later_participation_probability(
-                    traits.participation_probability, frictions, period_index,
-                    self.periods_per_year), traits, frictions, self.mac_intercept_cny[:, k],
-                self.mac_slope_cny[:, k], self.max_abatement_t[:, k],
-                self.bid_cap_cny_per_t(k)), 0.0)
         fee = self.configs[k].trading.fee_share
         worth = price
         if fee > 0:
@@ -318,8 +302,8 @@ class EmissionsTradingModel(mesa.Model):
                                                    enterprise_book.quantity_t, 0.0))
             parts.append((n + zones, zones, BUY, offered, reserve.floor_cny_per_t))
         if reserve.ceiling_cny_per_t is not None:
-            parts.append((n + zones, zones, SELL, self.reserve_stock_t[k],
-                          reserve.ceiling_cny_per_t))
+            parts.append((n + zones, zones, SELL, self.reserve_stock_t[k]
+                          - self.levers.intervention_sale_t(k), reserve.ceiling_cny_per_t))
         if cfg.allocation.method == "auction":
             parts.append((n + n_zones + zones, zones, SELL, self.auction_pool_t[k],
                           cfg.allocation.reserve_price_cny_per_t))
@@ -327,6 +311,7 @@ class EmissionsTradingModel(mesa.Model):
                            np.asarray(qty, float), np.full(n_zones, float(price)),
                            np.full(n_zones, float(price)))
                  for trader, zone, side, qty, price in parts]
+        books += self.levers.government_books(k)  # interventions, offsets
         return OrderBook.concat(books) if books else OrderBook.empty()
 
     def exchange_clears(self, k: int, year_index: int, period_index: int) -> None:
@@ -335,14 +320,14 @@ class EmissionsTradingModel(mesa.Model):
         n_zones = len(self.zone_names[k])
         firms = self.enterprise_orders(k, period_index)
         book = OrderBook.concat([firms, self.government_orders(k, firms)])
-        rules = self.link_rules[k]
+        rules, limits, traders = self.link_rules[k], None, self.levers.trader_count(k)
         if rules is None:
             band = cfg.trading.price_band_share
             limits = None if band is None else (self.last_price[k] * (1 - band),
                                                  self.last_price[k] * (1 + band))
-            result = MECHANISMS[cfg.trading.mechanism](book, n_zones, n + 2 * n_zones, limits)
+            result = MECHANISMS[cfg.trading.mechanism](book, n_zones, traders, limits)
         else:
-            result = clear_linked(book, self.network(k), n + 2 * n_zones)
+            result = clear_linked(book, self.network(k), traders)
         net = result.net_t
         # Rights lost to trading ratios (exporter tonnes beyond what importers receive).
         self.ledger["retired_t"][k] += -net.sum()
@@ -351,21 +336,20 @@ class EmissionsTradingModel(mesa.Model):
         self.reserve_stock_t[k] += reserve_net
         self.ledger["reserve_bought_t"][k] += reserve_net.clip(0).sum()
         self.ledger["reserve_sold_t"][k] += (-reserve_net).clip(0).sum()
-        auction_sold = -net[n + n_zones:]
+        auction_sold = -net[n + n_zones:n + 2 * n_zones]
         self.auction_pool_t[k] -= auction_sold
         self.ledger["issued_t"][k] += auction_sold.sum()
+        self.levers.settle_session(k, net, result.price_cny_per_t, limits, year_index,
+                                   period_index)
 
         price = np.nan_to_num(result.price_cny_per_t, nan=0.0)[self.enterprise_zone[k]]
         self.fees_cny[k] += cfg.trading.fee_share * float(np.abs(net[:n]) @ price)
-        if self.trading_traits is not None:
-            self.transaction_costs_cny[k] += behavior.transaction_costs_cny(
-                net[:n], self.scenario.behavior.trading)
+        self.abatement_rate_t[:, k] = self.planned_abatement_t(k, period_index, price, net[:n])
 
         traded = result.volume_t > 1e-9 * np.maximum(self.zone_budget_t[k], 1.0)
         carried = np.where(traded | np.isnan(self.last_price[k]), result.price_cny_per_t,
                            self.last_price[k])
         self.last_price[k] = carried
-        self.abatement_rate_t[:, k] = self.planned_abatement_t(k, period_index, price, net[:n])
         if result.flows_t is None:
             city_net = np.bincount(self.population.city, weights=net[:n],
                                    minlength=len(self.population.cities))

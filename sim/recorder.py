@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from sim.model import EmissionsTradingModel
 
 
+LEDGER_CONTRACT = ("issued_t", "surrendered_t", "retired_t", "reserve_sold_t",
+                   "reserve_bought_t", "offsets_t")
+"""Ledger entries every model keeps, first in accounts.parquet (DESIGN.md order)."""
+
+
 @dataclass
 class YearInputs:
     """What the least-cost benchmark needs to solve one year exactly as the market saw it.
@@ -90,10 +95,12 @@ class Recorder:
             "flows_t": np.stack(self._flows_t),
             "flows_cny": np.stack(self._flows_cny),
         })
-        snapshot = {name: v.copy() for name, v in m.ledger.items()}
+        snapshot = {name: m.ledger[name].copy() for name in LEDGER_CONTRACT}
         snapshot["held_t"] = m.holdings_t.sum(axis=0)
         snapshot["reserve_stock_t"] = np.array([r.sum() for r in m.reserve_stock_t])
         snapshot["fees_cny"] = m.fees_cny.copy()
+        # Breakdowns and money flows other modules add to the ledger follow the contract.
+        snapshot.update({name: v.copy() for name, v in m.ledger.items() if name not in snapshot})
         self._ledger_at_close.append(snapshot)
 
     # ---- tables ----------------------------------------------------------------------
@@ -223,6 +230,16 @@ class Recorder:
             frames.append(pd.DataFrame(columns))
             previous = closed
         return _typed(pd.concat(frames, ignore_index=True))
+
+    def reserve_operations_table(self) -> pd.DataFrame:
+        """The reserve's trades and intervention triggers, one row per zone and session:
+        year, period, instrument, zone, operation, quantity_t, price_cny_per_t
+        (operations listed in ``sim.levers``)."""
+        return _typed(self.model.levers.operations_table())
+
+    def offsets_table(self) -> pd.DataFrame:
+        """Offsets used per year by origin: year, instrument, origin, quantity_t, value_cny."""
+        return _typed(self.model.levers.offsets_table())
 
 
 def weighted_mean(prices: np.ndarray, volumes: np.ndarray) -> float:

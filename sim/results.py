@@ -30,7 +30,8 @@ from sim.population import Population
 from sim.scenario.loader import LoadedScenario, scenario_hash
 from sim.summary import build_summary
 
-TABLES = ("prices", "emissions", "flows", "enterprises", "accounts")
+TABLES = ("prices", "emissions", "flows", "enterprises", "accounts", "reserve_operations",
+          "offsets")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,9 @@ def run_model(model: EmissionsTradingModel,
     recorder = model.recorder
     tables = {"prices": recorder.prices_table(), "emissions": recorder.emissions_table(),
               "flows": recorder.flows_table(), "enterprises": recorder.enterprises_table(),
-              "accounts": recorder.accounts_table()}
+              "accounts": recorder.accounts_table(),
+              "reserve_operations": recorder.reserve_operations_table(),
+              "offsets": recorder.offsets_table()}
     summary = build_summary(model, tables)
     manifest = build_manifest(model, time.perf_counter() - started)
     return RunResult(summary, manifest, tables)

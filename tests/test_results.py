@@ -28,6 +28,9 @@ COLUMNS = {
                     "holdings_t", "abatement_cost_cny", "penalty_cny", "output_value_cny"],
     "accounts": ["year", "instrument", "issued_t", "surrendered_t", "retired_t",
                  "reserve_sold_t", "reserve_bought_t", "offsets_t", "held_t"],
+    "reserve_operations": ["year", "period", "instrument", "zone", "operation", "quantity_t",
+                           "price_cny_per_t"],
+    "offsets": ["year", "instrument", "origin", "quantity_t", "value_cny"],
 }
 
 
@@ -36,8 +39,7 @@ def small_hubei(tmp_path_factory):
     path = tmp_path_factory.mktemp("s") / "small.toml"
     path.write_text('name = "small"\n[time]\nyears = 2\nperiods_per_year = 3\n'
                     "[population]\nscale = 0.1\n[instruments.co2]\n[instruments.so2]\n"
-                    "[instruments.cod]\n[behavior]\nprofile = \"price_taker\"\n",
-                    encoding="utf-8")
+                    "[instruments.cod]\n", encoding="utf-8")
     return run_scenario(load_scenario(path), seed=3)
 
 

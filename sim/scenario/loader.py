@@ -309,6 +309,32 @@ def _check_attainment(scenario: Scenario, geo: Geography, prov: dict[Path_, str]
                              "false, or the built-in Hubei geography")
 
 
+def _check_market_levers(scenario: Scenario, geo: Geography, prov: dict[Path_, str],
+                         main: str) -> None:
+    """Cluster caps name clusters; offsets are carbon-only and name cities; interventions
+    need the price band they count hits of."""
+    def fail(loc: Path_, reason: str, accepted: str) -> None:
+        raise InputError(_source_of(loc, prov, main), ".".join(loc), reason, accepted)
+
+    for inst_id, inst in scenario.instruments.items():
+        base = ("instruments", inst_id)
+        for cluster in inst.cluster_caps_t or {}:
+            if cluster not in geo.clusters:
+                fail((*base, "cluster_caps_t", cluster), f"unknown cluster {cluster!r}",
+                     ", ".join(geo.clusters))
+        if inst.offsets is not None and inst_id != "co2":
+            fail((*base, "offsets"), "offsets (CCER, forestry sinks) are carbon credits",
+                 "offsets under [instruments.co2] only")
+        for origin in (inst.offsets.supply or {}) if inst.offsets else {}:
+            if origin != "outside" and geo.resolve(origin) is None:
+                fail((*base, "offsets", "supply", origin), f"unknown origin {origin!r}",
+                     "a city name or 'outside'")
+        if inst.reserve.intervention is not None and inst.trading.price_band_share is None:
+            fail((*base, "reserve", "intervention"),
+                 "the trigger counts hits of the daily price band, and none is set",
+                 "set trading.price_band_share (Hubei: 0.10)")
+
+
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedScenario:
     """Read, merge, override and validate a scenario file.
 
@@ -340,4 +366,5 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     _check_cities(scenario, geography, prov, main)
     _check_attainment(scenario, geography, prov, main)
     _check_band(scenario, prov, main)
+    _check_market_levers(scenario, geography, prov, main)
     return LoadedScenario(scenario, path, prov, geography)

@@ -113,6 +113,44 @@ class AllocationConfig(_Strict):
     reserve_price_cny_per_t: float = Field(
         0.0, ge=0, description="Auction reserve price, CNY/t (auction method only)."
     )
+    pre_allocation_share: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of the year's allocation issued when the year opens; the rest is "
+        "trued up after the year to verified output (allocation x actual output / baseline "
+        "output), and over-allocation is taken back (Hubei carbon: 0.5, DOMAIN.md). Default "
+        "1: no true-up.",
+    )
+    paid_use_fee_cny_per_t: float = Field(
+        0.0,
+        ge=0,
+        description="Paid-use fee (有偿使用) each enterprise pays the government per tonne "
+        "allocated per year, CNY/t/yr. A lump sum: it moves money, not abatement. Default 0; "
+        "Zhuzhou (Hunan) 2016 charged COD 230, NH3-N 260, SO2 and NOx 200 (DOMAIN.md).",
+    )
+    grade_multipliers: dict[Literal["A", "B", "C", "D"], float] = Field(
+        default_factory=dict,
+        description="Differentiated allocation: allocation weight multiplier per "
+        "heavy-pollution-weather grade, e.g. {A = 1.1, D = 0.9}; grades not named keep 1. "
+        "Budgets stay the same, so favoured enterprises gain at the others' expense. "
+        "Default none (estimate-free).",
+    )
+    strategic_industries: list[str] = Field(
+        default_factory=list,
+        description="Industries favoured by differentiated allocation (names as in "
+        "sim/data/industries.csv, e.g. 'automotive'), weighted by strategic_multiplier.",
+    )
+    strategic_multiplier: float = Field(
+        1.0, gt=0, description="Allocation weight multiplier of strategic_industries (1 = none)."
+    )
+
+    @model_validator(mode="after")
+    def _positive_multipliers(self) -> AllocationConfig:
+        bad = {g: m for g, m in self.grade_multipliers.items() if m <= 0}
+        if bad:
+            raise ValueError(f"grade_multipliers must be > 0, got {bad}")
+        return self
 
 
 class PenaltyConfig(_Strict):
@@ -202,6 +240,85 @@ class TradingConfig(_Strict):
     )
 
 
+class InterventionConfig(_Strict):
+    """Hubei's market intervention: the reserve steps in after repeated band hits."""
+
+    band_hits: int = Field(
+        6, ge=1, description="Sessions at the band's edge (same direction) that trigger an "
+        "intervention (Hubei: 6, DOMAIN.md)."
+    )
+    window_sessions: int = Field(
+        20, ge=1, description="Sessions over which band hits are counted (Hubei: 20, "
+        "DOMAIN.md)."
+    )
+    share_of_budget: float = Field(
+        0.01,
+        gt=0,
+        le=1,
+        description="Tonnes the reserve sells (price hit the upper edge) or buys (lower "
+        "edge) in one intervention, share of the zone's yearly budget (estimate: 0.01). It "
+        "trades at the previous session's price; sales are limited to the reserve's stock.",
+    )
+    bankable: bool = Field(
+        False,
+        description="Whether rights bought in an intervention may be banked; if false, those "
+        "not surrendered for the year are retired at its close (Hubei: not bankable, "
+        "DOMAIN.md).",
+    )
+
+    @model_validator(mode="after")
+    def _window_holds_hits(self) -> InterventionConfig:
+        if self.band_hits > self.window_sessions:
+            raise ValueError(f"band_hits ({self.band_hits}) must be <= window_sessions "
+                             f"({self.window_sessions})")
+        return self
+
+
+class OffsetSupply(_Strict):
+    """One origin's yearly offset supply: a linear supply curve from min to max cost."""
+
+    quantity_t: float = Field(..., ge=0, description="Offsets that can be issued a year, t/yr.")
+    min_cost_cny_per_t: float = Field(
+        ..., ge=0, description="Cost of the cheapest tonne, CNY/t (the supply curve's start)."
+    )
+    max_cost_cny_per_t: float = Field(
+        ..., ge=0, description="Cost of the dearest tonne, CNY/t (>= min_cost_cny_per_t)."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OffsetSupply:
+        if self.max_cost_cny_per_t < self.min_cost_cny_per_t:
+            raise ValueError(f"max_cost_cny_per_t ({self.max_cost_cny_per_t}) must be >= "
+                             f"min_cost_cny_per_t ({self.min_cost_cny_per_t})")
+        return self
+
+
+class OffsetsConfig(_Strict):
+    """CCER and forestry carbon-sink offsets surrendered in place of allowances (co2 only)."""
+
+    limit_share: float = Field(
+        0.10,
+        ge=0,
+        le=1,
+        description="Most offsets a zone's enterprises may surrender in a year, share of the "
+        "rights issued to them (Hubei: 0.10 of allocation, DOMAIN.md).",
+    )
+    local_share_min: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of the usage limit reserved for offsets from Hubei's cities; "
+        "origin 'outside' may fill at most (1 - local_share_min) of it (Hubei: projects in "
+        "the province, DOMAIN.md).",
+    )
+    supply: dict[str, OffsetSupply] | None = Field(
+        None,
+        description="Supply by origin city (English or Chinese name, or 'outside' for "
+        "projects outside Hubei). Default: sim/data/offset_supply.csv (forestry sinks in "
+        "Shennongjia, Shiyan, Enshi and CCER projects; estimates) times population.scale.",
+    )
+
+
 class ReserveConfig(_Strict):
     """Government reserve (储备)."""
 
@@ -213,6 +330,19 @@ class ReserveConfig(_Strict):
     )
     ceiling_cny_per_t: float | None = Field(
         None, ge=0, description="The reserve sells what it holds at this price, CNY/t."
+    )
+    key_project_price_cny_per_t: float | None = Field(
+        None,
+        ge=0,
+        description="Price at which the reserve sells to designated key projects before they "
+        "buy on the market, CNY/t (new projects' rights, see sim.reserve."
+        "sell_to_key_projects). Default none: no such sales.",
+    )
+    intervention: InterventionConfig | None = Field(
+        None,
+        description="Hubei's intervention trigger: when a zone's price hits the daily band "
+        "band_hits times in window_sessions sessions, the reserve trades against the move. "
+        "Needs trading.price_band_share. Default none.",
     )
 
     @model_validator(mode="after")
@@ -239,11 +369,27 @@ class InstrumentConfig(_Strict):
         description="Fixed caps for named cities, t/yr; the rest of the cap goes to the other "
         "cities pro rata to baseline emissions.",
     )
+    cluster_caps_t: dict[str, float] | None = Field(
+        None,
+        description="Fixed caps for named clusters, t/yr, shared among the cluster's cities "
+        "(those without a city cap) pro rata to allocation weights; the rest of the cap goes "
+        "to cities outside these clusters. Cluster ids as in sim/data/cities.csv "
+        "(xiang_shi_sui_shen, wuhan_circle, yi_jing_jing_en) or regions.clusters.",
+    )
     allocation: AllocationConfig = Field(default_factory=AllocationConfig)
     banking: bool = Field(True, description="Unused rights carry over to the next year.")
     penalty: PenaltyConfig
     trading: TradingConfig
     reserve: ReserveConfig = Field(default_factory=ReserveConfig)
+    offsets: OffsetsConfig | None = Field(
+        None, description="Offsets usable for compliance (co2 only). Default none."
+    )
+    sellable_surplus: Literal["abatement_and_production_cuts", "abatement"] = Field(
+        "abatement_and_production_cuts",
+        description="Surplus verification (富余排污权核定): which surplus an enterprise may "
+        "sell. 'abatement': rights freed by output below baseline (production cuts, "
+        "shutdowns) may be used but not sold; default: any surplus may be sold.",
+    )
 
     @model_validator(mode="after")
     def _one_cap(self) -> InstrumentConfig:
@@ -252,78 +398,10 @@ class InstrumentConfig(_Strict):
         values = self.cap_t if isinstance(self.cap_t, list) else [self.cap_t or 0.0]
         if any(v < 0 for v in values):
             raise ValueError("cap_t must be >= 0 t/yr")
-        if any(v < 0 for v in (self.city_caps_t or {}).values()):
-            raise ValueError("city_caps_t values must be >= 0 t/yr")
+        for key in ("city_caps_t", "cluster_caps_t"):
+            if any(v < 0 for v in (getattr(self, key) or {}).values()):
+                raise ValueError(f"{key} values must be >= 0 t/yr")
         return self
-
-
-class TradingBehaviorConfig(_Strict):
-    """Trading frictions of the realistic profile (sim.behavior.trading); price_taker
-    ignores them. Chinese pilot markets were thin, trading bunched before the compliance
-    deadline, firms held surpluses and state-owned firms responded weakly to prices
-    (issue 4; transaction costs: Zhang, Yu & Bi 2010, DOMAIN.md). The numbers are
-    estimates."""
-
-    participation_probability: float = Field(
-        0.3, ge=0, le=1,
-        description="Mean probability that an enterprise sends orders in a session, "
-        "averaged over the year (estimate: thin pilot markets). Default 0.3.",
-    )
-    participation_dispersion: float = Field(
-        0.3, ge=0, lt=1,
-        description="Spread of the per-enterprise participation probability, drawn once per "
-        "run from a beta distribution: its variance as a share of the largest possible, "
-        "p(1-p) (0: all alike; near 1: each either always or never trades). Default 0.3 "
-        "(estimate).",
-    )
-    deadline_window_share: float = Field(
-        0.25, gt=0, le=1,
-        description="The last part of the compliance year that counts as 'before the "
-        "deadline', share of its sessions (rounded to whole sessions, at least one). "
-        "Default 0.25 (estimate).",
-    )
-    deadline_activity_share: float = Field(
-        0.6, ge=0, le=1,
-        description="Share of an enterprise's session participation that falls in the "
-        "deadline window (equal to the window's share of sessions: no bunching). Default "
-        "0.6 (estimate: trading bunched before the compliance deadline).",
-    )
-    precautionary_buffer_share: float = Field(
-        0.03, ge=0, le=1,
-        description="Rights an enterprise keeps above its need, share of its expected "
-        "yearly emissions; what is left at year end is banked (or retired without "
-        "banking). Default 0.03 (estimate).",
-    )
-    seller_markup_share: float = Field(
-        0.1, ge=0,
-        description="Mean markup of asks over the seller's marginal abatement cost, share; "
-        "each enterprise's own markup is drawn once per run (gamma, shape 2: coefficient of "
-        "variation 0.71, estimate). Default 0.1 (estimate).",
-    )
-    transaction_cost_cny_per_trade: float = Field(
-        1000.0, ge=0,
-        description="Fixed cost of trading an instrument in a session (staff, brokerage, "
-        "registry), CNY, on top of trading.fee_share; an enterprise sits out when its "
-        "expected gain at the last price is smaller. Default 1,000 (estimate).",
-    )
-    transaction_cost_cny_per_t: float = Field(
-        0.0, ge=0,
-        description="Cost per tonne traded, CNY/t, on top of trading.fee_share: bids fall "
-        "and asks rise by it. Default 0.",
-    )
-    state_owned_share: float | None = Field(
-        None, ge=0, le=1,
-        description="Share of state-owned enterprises. Default none: by industry, the "
-        "soe_share column of sim/data/industries.csv (estimates; industries not listed "
-        "there get its mean). A registry's state_owned column takes precedence.",
-    )
-    state_owned_price_response: float = Field(
-        0.5, gt=0, le=1,
-        description="Strength of a state-owned enterprise's response to prices relative to "
-        "a private one: it abates and trades as if its marginal abatement cost rose "
-        "1/response times as steeply (its true costs are booked), so it abates less and "
-        "buys more when prices are high (1: like private firms). Default 0.5 (estimate).",
-    )
 
 
 class BehaviorConfig(_Strict):
@@ -332,8 +410,7 @@ class BehaviorConfig(_Strict):
     profile: Literal["realistic", "price_taker"] = Field(
         "realistic",
         description="price_taker: frictionless enterprises bidding their marginal abatement "
-        "cost (validation). realistic: the same schedule with trading frictions "
-        "(behavior.trading) and the behaviour rules of the other behavior sections.",
+        "cost (validation). realistic currently equals price_taker (behaviour issue pending).",
     )
     expectations: Literal["myopic", "adaptive", "perfect_foresight"] = Field(
         "adaptive",
@@ -349,7 +426,6 @@ class BehaviorConfig(_Strict):
         description="Std. dev. of each enterprise's yearly log-output shock (estimate); 0 "
         "makes a run deterministic apart from the population.",
     )
-    trading: TradingBehaviorConfig = Field(default_factory=TradingBehaviorConfig)
 
 
 # Instrument defaults. Penalties: estimate, about 3x the observed price level in DOMAIN.md
