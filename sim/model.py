@@ -119,6 +119,10 @@ class EmissionsTradingModel(mesa.Model):
         self.zone_budget_t = [np.zeros(len(z)) for z in self.zone_names]
         self.last_price = [np.full(len(z), np.nan) for z in self.zone_names]
         self.fees_cny = np.zeros(k_count)  # exchange fees paid by enterprises, both sides
+        self.transaction_costs_cny = np.zeros(k_count)  # realistic traders' own trading costs
+        self.trading_traits = (behavior.draw_trading_traits(
+            scenario.behavior.trading, pop.industry, pop.industries, scenario.population.seed,
+            self.run_seed, pop.state_owned) if scenario.behavior.profile == "realistic" else None)
         self.imported_ytd_t = np.zeros((k_count, c_count))  # importer tonnes this year
         self.exported_ytd_t = np.zeros((k_count, c_count))  # exporter tonnes this year
         self.ledger = {name: np.zeros(k_count) for name in (
@@ -233,13 +237,21 @@ class EmissionsTradingModel(mesa.Model):
     def enterprise_orders(self, k: int, period_index: int) -> OrderBook:
         """Every covered enterprise's orders for instrument k (vectorised behaviour rule)."""
         rows = np.nonzero(self.covered[:, k])[0]
-        book = behavior.price_taker_orders(
-            self.need_t(k, period_index)[rows], self.remaining_share(period_index),
-            self.mac_intercept_cny[rows, k], self.mac_slope_cny[rows, k],
-            self.max_abatement_t[rows, k],
-            self.bid_cap_cny_per_t(k), rows, self.enterprise_zone[k, rows])
+        trading, zone = self.configs[k].trading, self.enterprise_zone[k, rows]
+        schedule_args = (self.remaining_share(period_index), self.mac_intercept_cny[rows, k],
+                         self.mac_slope_cny[rows, k], self.max_abatement_t[rows, k],
+                         self.bid_cap_cny_per_t(k), rows, zone)
+        if self.trading_traits is None:
+            book = behavior.price_taker_orders(self.need_t(k, period_index)[rows],
+                                               *schedule_args)
+        else:
+            frictions = self.scenario.behavior.trading
+            book = behavior.realistic_orders(
+                self.trading_need_t(k, period_index)[rows], *schedule_args,
+                self.trading_traits.take(rows),
+                behavior.deadline_factor(frictions, period_index, self.periods_per_year),
+                self.last_price[k][zone], trading.fee_share, frictions, self.rng)
         book = self.levers.limit_sales(k, book)  # surplus verification
-        trading = self.configs[k].trading
         if trading.min_lot_t > 0:
             book = book.take(book.quantity_t >= trading.min_lot_t)
         return book.net_of_fee(trading.fee_share)
@@ -255,6 +267,12 @@ class EmissionsTradingModel(mesa.Model):
                 + self.remaining_share(period_index) * self.expected_emissions_t[:, k]
                 - self.holdings_t[:, k] - self.levers.pending_t[:, k])
 
+    def trading_need_t(self, k: int, period_index: int) -> np.ndarray:
+        """What a realistic enterprise still wants: its need plus its precautionary
+        buffer, a share of its expected yearly emissions, t."""
+        return (self.need_t(k, period_index) + self.scenario.behavior.trading
+                .precautionary_buffer_share * self.expected_emissions_t[:, k])
+
     def planned_abatement_t(self, k: int, period_index: int, price: np.ndarray,
                             bought_t: np.ndarray) -> np.ndarray:
         """Yearly abatement each enterprise plans after the session, t/yr.
@@ -262,7 +280,19 @@ class EmissionsTradingModel(mesa.Model):
         Price takers abate until their marginal cost equals what a right is worth to
         them: the price plus the fee if they bought, less the fee if they sold, and,
         where fees kept them out of the market, the cost of covering their own need.
+        Realistic enterprises abate so as to trade later at the zone's last price what
+        they expect to trade, and cover the rest of what they want themselves.
         """
+        if self.trading_traits is not None:
+            frictions, traits = self.scenario.behavior.trading, self.trading_traits
+            return np.where(self.covered[:, k], behavior.realistic_abatement_t(
+                self.trading_need_t(k, period_index), self.remaining_share(period_index),
+                self.last_price[k][self.enterprise_zone[k]], self.configs[k].trading.fee_share,
+                behavior.later_participation_probability(
+                    traits.participation_probability, frictions, period_index,
+                    self.periods_per_year), traits, frictions, self.mac_intercept_cny[:, k],
+                self.mac_slope_cny[:, k], self.max_abatement_t[:, k],
+                self.bid_cap_cny_per_t(k)), 0.0)
         fee = self.configs[k].trading.fee_share
         worth = price
         if fee > 0:
@@ -344,12 +374,15 @@ class EmissionsTradingModel(mesa.Model):
 
         price = np.nan_to_num(result.price_cny_per_t, nan=0.0)[self.enterprise_zone[k]]
         self.fees_cny[k] += cfg.trading.fee_share * float(np.abs(net[:n]) @ price)
-        self.abatement_rate_t[:, k] = self.planned_abatement_t(k, period_index, price, net[:n])
+        if self.trading_traits is not None:
+            self.transaction_costs_cny[k] += behavior.transaction_costs_cny(
+                net[:n], self.scenario.behavior.trading)
 
         traded = result.volume_t > 1e-9 * np.maximum(self.zone_budget_t[k], 1.0)
         carried = np.where(traded | np.isnan(self.last_price[k]), result.price_cny_per_t,
                            self.last_price[k])
         self.last_price[k] = carried
+        self.abatement_rate_t[:, k] = self.planned_abatement_t(k, period_index, price, net[:n])
         if result.flows_t is None:
             city_net = np.bincount(self.population.city, weights=net[:n],
                                    minlength=len(self.population.cities))

@@ -97,6 +97,7 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
             "reserve_bought_t": float(ledger["reserve_bought_t"][k]),
             "banked_t": held,
             "fees_cny": float(model.fees_cny[k]),
+            "transaction_costs_cny": float(model.transaction_costs_cny[k]),
             "ledger_imbalance_t": float(imbalance),
             "scope": model.configs[k].trading.scope,
             "least_cost_basis": "each scope zone as one pool" + (

@@ -39,7 +39,8 @@ def small_hubei(tmp_path_factory):
     path = tmp_path_factory.mktemp("s") / "small.toml"
     path.write_text('name = "small"\n[time]\nyears = 2\nperiods_per_year = 3\n'
                     "[population]\nscale = 0.1\n[instruments.co2]\n[instruments.so2]\n"
-                    "[instruments.cod]\n", encoding="utf-8")
+                    "[instruments.cod]\n[behavior]\nprofile = \"price_taker\"\n",
+                    encoding="utf-8")
     return run_scenario(load_scenario(path), seed=3)
 
 

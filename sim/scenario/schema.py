@@ -113,6 +113,7 @@ class AllocationConfig(_Strict):
     reserve_price_cny_per_t: float = Field(
         0.0, ge=0, description="Auction reserve price, CNY/t (auction method only)."
     )
+
     pre_allocation_share: float = Field(
         1.0,
         gt=0,
@@ -331,6 +332,7 @@ class ReserveConfig(_Strict):
     ceiling_cny_per_t: float | None = Field(
         None, ge=0, description="The reserve sells what it holds at this price, CNY/t."
     )
+
     key_project_price_cny_per_t: float | None = Field(
         None,
         ge=0,
@@ -404,13 +406,83 @@ class InstrumentConfig(_Strict):
         return self
 
 
+class TradingBehaviorConfig(_Strict):
+    """Trading frictions of the realistic profile (sim.behavior.trading); price_taker
+    ignores them. Chinese pilot markets were thin, trading bunched before the compliance
+    deadline, firms held surpluses and state-owned firms responded weakly to prices
+    (issue 4; transaction costs: Zhang, Yu & Bi 2010, DOMAIN.md). The numbers are
+    estimates."""
+
+    participation_probability: float = Field(
+        0.3, ge=0, le=1,
+        description="Mean probability that an enterprise sends orders in a session, "
+        "averaged over the year (estimate: thin pilot markets). Default 0.3.",
+    )
+    participation_dispersion: float = Field(
+        0.3, ge=0, lt=1,
+        description="Spread of the per-enterprise participation probability, drawn once per "
+        "run from a beta distribution: its variance as a share of the largest possible, "
+        "p(1-p) (0: all alike; near 1: each either always or never trades). Default 0.3 "
+        "(estimate).",
+    )
+    deadline_window_share: float = Field(
+        0.25, gt=0, le=1,
+        description="The last part of the compliance year that counts as 'before the "
+        "deadline', share of its sessions (rounded to whole sessions, at least one). "
+        "Default 0.25 (estimate).",
+    )
+    deadline_activity_share: float = Field(
+        0.6, ge=0, le=1,
+        description="Share of an enterprise's session participation that falls in the "
+        "deadline window (equal to the window's share of sessions: no bunching). Default "
+        "0.6 (estimate: trading bunched before the compliance deadline).",
+    )
+    precautionary_buffer_share: float = Field(
+        0.03, ge=0, le=1,
+        description="Rights an enterprise keeps above its need, share of its expected "
+        "yearly emissions; what is left at year end is banked (or retired without "
+        "banking). Default 0.03 (estimate).",
+    )
+    seller_markup_share: float = Field(
+        0.1, ge=0,
+        description="Mean markup of asks over the seller's marginal abatement cost, share; "
+        "each enterprise's own markup is drawn once per run (gamma, shape 2: coefficient of "
+        "variation 0.71, estimate). Default 0.1 (estimate).",
+    )
+    transaction_cost_cny_per_trade: float = Field(
+        1000.0, ge=0,
+        description="Fixed cost of trading an instrument in a session (staff, brokerage, "
+        "registry), CNY, on top of trading.fee_share; an enterprise sits out when its "
+        "expected gain at the last price is smaller. Default 1,000 (estimate).",
+    )
+    transaction_cost_cny_per_t: float = Field(
+        0.0, ge=0,
+        description="Cost per tonne traded, CNY/t, on top of trading.fee_share: bids fall "
+        "and asks rise by it. Default 0.",
+    )
+    state_owned_share: float | None = Field(
+        None, ge=0, le=1,
+        description="Share of state-owned enterprises. Default none: by industry, the "
+        "soe_share column of sim/data/industries.csv (estimates; industries not listed "
+        "there get its mean). A registry's state_owned column takes precedence.",
+    )
+    state_owned_price_response: float = Field(
+        0.5, gt=0, le=1,
+        description="Strength of a state-owned enterprise's response to prices relative to "
+        "a private one: it abates and trades as if its marginal abatement cost rose "
+        "1/response times as steeply (its true costs are booked), so it abates less and "
+        "buys more when prices are high (1: like private firms). Default 0.5 (estimate).",
+    )
+
+
 class BehaviorConfig(_Strict):
     """How enterprises decide."""
 
     profile: Literal["realistic", "price_taker"] = Field(
         "realistic",
         description="price_taker: frictionless enterprises bidding their marginal abatement "
-        "cost (validation). realistic currently equals price_taker (behaviour issue pending).",
+        "cost (validation). realistic: the same schedule with trading frictions "
+        "(behavior.trading) and the behaviour rules of the other behavior sections.",
     )
     expectations: Literal["myopic", "adaptive", "perfect_foresight"] = Field(
         "adaptive",
@@ -426,6 +498,7 @@ class BehaviorConfig(_Strict):
         description="Std. dev. of each enterprise's yearly log-output shock (estimate); 0 "
         "makes a run deterministic apart from the population.",
     )
+    trading: TradingBehaviorConfig = Field(default_factory=TradingBehaviorConfig)
 
 
 # Instrument defaults. Penalties: estimate, about 3x the observed price level in DOMAIN.md
