@@ -73,13 +73,16 @@ def net_demand_schedule(need_t: np.ndarray, remaining_share: float,
     covered_by_ramp = np.clip(need_t, 0.0, ramp_t)
     switch = lo + (hi - lo) * np.divide(covered_by_ramp, ramp_t, out=np.zeros_like(ramp_t),
                                         where=ramp_t > 0)
-    zero, cap = np.zeros_like(lo), np.full_like(lo, bid_cap_cny_per_t)
-    return Schedule(
-        quantity_t=np.stack([np.maximum(-need_t, 0.0), covered_by_ramp,
-                             ramp_t - covered_by_ramp, np.maximum(need_t - ramp_t, 0.0)]),
-        price_lo_cny_per_t=np.stack([zero, lo, switch, cap]),
-        price_hi_cny_per_t=np.stack([zero, switch, hi, cap]),
-    )
+    quantity, price_lo, price_hi = (np.empty((4, len(lo))) for _ in range(3))
+    np.maximum(-need_t, 0.0, out=quantity[SURPLUS])
+    quantity[RAMP_BUY] = covered_by_ramp
+    np.subtract(ramp_t, covered_by_ramp, out=quantity[RAMP_SELL])
+    np.maximum(need_t - ramp_t, 0.0, out=quantity[BEYOND_RAMP])
+    price_lo[SURPLUS] = price_hi[SURPLUS] = 0.0
+    price_lo[RAMP_BUY], price_hi[RAMP_BUY] = lo, switch
+    price_lo[RAMP_SELL], price_hi[RAMP_SELL] = switch, hi
+    price_lo[BEYOND_RAMP] = price_hi[BEYOND_RAMP] = bid_cap_cny_per_t
+    return Schedule(quantity, price_lo, price_hi)
 
 
 def schedule_book(schedule: Schedule, trader: np.ndarray, zone: np.ndarray,

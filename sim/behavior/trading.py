@@ -233,15 +233,19 @@ def expected_gain_cny(schedule: Schedule, price_cny_per_t: np.ndarray,
     """
     lo, hi, quantity = (schedule.price_lo_cny_per_t, schedule.price_hi_cny_per_t,
                         schedule.quantity_t)
-    buy = (SCHEDULE_SIDES == BUY)[:, None]
-    x = np.where(buy, price_cny_per_t * (1 + fee_share), price_cny_per_t * (1 - fee_share))
-    # Sellers mirrored: E[(x - V)+] with V in [lo, hi] is E[(W - (-x))+] with W in [-hi, -lo].
-    top, bottom, x = np.where(buy, hi, -lo), np.where(buy, lo, -hi), np.where(buy, x, -x)
-    width = top - bottom
-    ramp = (np.maximum(top - x, 0) ** 2 - np.maximum(bottom - x, 0) ** 2) / np.where(
-        width > 0, 2 * width, 1.0)
-    per_tonne = np.where(width > 0, ramp, np.maximum(top - x, 0))
-    return (quantity * per_tonne).sum(axis=0)
+    buyer_cost = price_cny_per_t * (1 + fee_share)
+    seller_revenue = price_cny_per_t * (1 - fee_share)
+    gain = np.zeros_like(buyer_cost)
+    for row, side in enumerate(SCHEDULE_SIDES):
+        # Sellers mirrored: E[(x - V)+] with V in [lo, hi] is E[(W + x)+], W in [-hi, -lo].
+        top, bottom, x = ((hi[row], lo[row], buyer_cost) if side == BUY
+                          else (-lo[row], -hi[row], -seller_revenue))
+        width = top - bottom
+        over_top = np.maximum(top - x, 0.0)
+        ramp = (over_top**2 - np.maximum(bottom - x, 0.0) ** 2) / np.where(
+            width > 0, 2 * width, 1.0)
+        gain += quantity[row] * np.where(width > 0, ramp, over_top)
+    return gain
 
 
 def later_participation_probability(participation_probability: np.ndarray,
@@ -306,10 +310,13 @@ def realistic_abatement_t(need_t: np.ndarray, remaining_share: float,
     at_price = np.clip(covering, (seller_gets - mac_intercept_cny) / perceived_slope,
                        (buyer_pays - mac_intercept_cny) / perceived_slope)
     weight = np.where(known, later_trade_probability, 0.0)
-    if config.transaction_cost_cny_per_trade > 0 and weight.any():
-        schedule = friction_schedule(need_t, remaining_share, mac_intercept_cny, mac_slope_cny,
-                                     max_abatement_t, bid_cap_cny_per_t, traits, config)
-        weight[priced_out(schedule, reference_price_cny_per_t, fee_share, config)] = 0.0
+    if config.transaction_cost_cny_per_trade > 0:
+        rows = np.nonzero((weight > 0) & (mac_slope_cny > 0))[0]  # whose plan it can change
+        schedule = friction_schedule(need_t[rows], remaining_share, mac_intercept_cny[rows],
+                                     mac_slope_cny[rows], max_abatement_t[rows],
+                                     bid_cap_cny_per_t, traits.take(rows), config)
+        weight[rows[priced_out(schedule, reference_price_cny_per_t[rows], fee_share,
+                               config)]] = 0.0
     planned = weight * at_price + (1 - weight) * covering
     if bank_value_cny_per_t is not None:
         planned = np.maximum(planned, (bank_value_cny_per_t - mac_intercept_cny) / perceived_slope)
