@@ -102,6 +102,9 @@ def instrument_tables(draw, inst: str, total_t: float, years: int) -> str:
         trading.append(f"interzone_ratio = {draw(st.floats(1, 2)):.3g}")
         if draw(st.booleans()):
             trading.append('blocked = [{ from = "A", to = "B" }]')
+        for key in ("max_import_share", "max_export_share"):
+            if draw(st.booleans()):
+                trading.append(f"{key} = {draw(st.floats(0, 1)):.3g}")
     elif draw(st.booleans()):
         trading.append(f"price_band_share = {draw(st.floats(0.01, 0.5)):.3g}")
     if draw(st.booleans()):
