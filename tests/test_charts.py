@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -10,10 +12,13 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from conftest import build_run_dir
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.testing.compare import compare_images
 from matplotlib.text import Text
 from PIL import Image
 
@@ -29,6 +34,15 @@ from sim.charts import (
     save_figure,
 )
 from sim.charts import style as st
+from sim.charts.chart_set import full_chart_stems, render_all_charts
+from sim.charts.flow_map import flow_map, flow_map_instruments, net_flows
+from sim.charts.policy_charts import (
+    compliance,
+    compliance_table,
+    emissions_by_cluster,
+    reserve_operations,
+)
+from sim.charts.replicates import MEAN_ZONE, load_replicates, price_bands, session_prices
 from sim.geography import load_city_table
 
 CHARTS: dict[str, Callable[..., Figure]] = {
@@ -254,3 +268,232 @@ def test_import_leaves_pyplot_and_backend_alone() -> None:
             "import sim.charts\n"
             "assert 'matplotlib.pyplot' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- new charts
+
+BASELINE_DIR = Path(__file__).parent / "baseline_images"
+UPDATE_BASELINES = "ETSIM_UPDATE_BASELINES"
+"""Set this environment variable to rewrite the baseline images instead of comparing."""
+
+
+def add_ledger(run: Path, *, floor: float | None = 40.0, ceiling: float | None = 60.0,
+               shortfall: bool = True, seed: int = 7) -> Path:
+    """Give a synthetic run folder an accounts.parquet and a manifest with a reserve."""
+    rng = np.random.default_rng(seed)
+    emissions = pd.read_parquet(run / "emissions.parquet")
+    rows, last = [], emissions["year"].max()
+    for (year, inst), g in emissions.groupby(["year", "instrument"]):
+        owed = float(g["emissions_t"].sum())
+        short = 0.02 * owed if shortfall and inst == "so2" and year == last else 0.0
+        bought = 0.05 * owed if inst == "co2" else 0.0
+        sold = 0.02 * owed if inst == "co2" and year > 2026 else 0.0
+        rows.append({"year": int(year), "instrument": inst, "issued_t": owed,
+                     "surrendered_t": owed - short, "retired_t": 0.0,
+                     "reserve_sold_t": sold, "reserve_bought_t": bought, "offsets_t": 0.0,
+                     "fees_cny": 0.0, "held_t": 0.0,
+                     "reserve_stock_t": bought * (1 + rng.uniform()), "shortfall_t": short,
+                     "penalties_cny": short * 12000.0})
+    pd.DataFrame(rows).to_parquet(run / "accounts.parquet")
+    reserve = {"share": 0.05, "floor_cny_per_t": floor, "ceiling_cny_per_t": ceiling}
+    manifest = {"scenario": "synthetic", "seed": seed, "resolved_scenario": {
+        "name": "synthetic", "time": {"start_year": 2026, "years": 2},
+        "instruments": {"co2": {"reserve": reserve, "trading": {"scope": "province"}},
+                        "so2": {"reserve": {"share": 0.0}, "trading": {"scope": "city"}}}}}
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return run
+
+
+@pytest.fixture
+def ledger_run(small_run_dir: Path) -> Path:
+    """The small synthetic run with a rights ledger and a CO2 reserve (floor 40, ceiling 60)."""
+    return add_ledger(small_run_dir)
+
+
+NEW_CHARTS: dict[str, Callable[..., Figure]] = {
+    "flow_map": flow_map,
+    "emissions_by_cluster": emissions_by_cluster,
+    "compliance": compliance,
+    "reserve": reserve_operations,
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("name", list(NEW_CHARTS))
+def test_new_charts_render_without_warnings(ledger_run: Path, name: str, lang: str,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="matplotlib"):
+        fig = _render(NEW_CHARTS[name], ledger_run, lang)
+    assert not [r for r in caplog.records if r.name.startswith("matplotlib")]
+    assert fig.get_size_inches()[0] == pytest.approx(st.WIDTH_IN)
+    texts = _texts(fig)
+    source = st.source_line({"scenario": "synthetic", "seed": 7}, lang)
+    assert any(t.endswith(source) for t in texts)  # below any note
+    if lang == "zh":
+        assert CJK.search(fig.subfigs[0].get_suptitle())
+    else:
+        assert not any(CJK.search(t) for t in texts)
+    for ax in fig.subfigs[0].axes:  # every panel with data names its units
+        if ax.get_legend_handles_labels()[0] or ax.lines or ax.patches:
+            assert ax.get_ylabel() and ("(" in ax.get_ylabel() or "（" in ax.get_ylabel())
+
+
+def test_price_paths_show_the_reserve_corridor(ledger_run: Path) -> None:
+    fig = price_paths(ledger_run, "en")
+    co2 = fig.subfigs[0].axes[0]
+    levels = sorted({line.get_ydata()[0] for line in co2.lines
+                     if len(set(line.get_ydata())) == 1 and line.get_xdata()[0] == 0})
+    assert 40.0 in levels and 60.0 in levels
+    assert co2.get_ylim()[1] >= 60.0 * 1.1 - 1e-9  # the ceiling stays in view
+    labels = fig.subfigs[0].legends[0].get_texts()
+    assert {"Reserve floor", "Reserve ceiling"} <= {t.get_text() for t in labels}
+    so2 = fig.subfigs[0].axes[1]  # no reserve: no corridor
+    assert not so2.patches
+
+
+def test_net_flows_subtract_the_reverse_direction() -> None:
+    flows = pd.DataFrame({"from_city": ["A", "B", "A", "C", "C"],
+                          "to_city": ["B", "A", "B", "A", "C"],
+                          "quantity_t": [6.0, 4.0, 3.0, 2.0, 9.0]})
+    net = net_flows(flows)
+    assert net.to_dict("records") == [
+        {"from_city": "A", "to_city": "B", "quantity_t": 5.0},
+        {"from_city": "C", "to_city": "A", "quantity_t": 2.0}]
+
+
+def test_flow_map_draws_cities_at_their_coordinates(ledger_run: Path) -> None:
+    assert flow_map_instruments(ledger_run) == ["co2", "so2"]
+    fig = flow_map(ledger_run, "zh", "so2")
+    ax = fig.subfigs[0].axes[0]
+    table = load_city_table().set_index("name_en")
+    points = {(round(x, 2), round(y, 2)) for line in ax.lines
+              for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)}
+    assert (table.at["Wuhan", "lon"], table.at["Wuhan", "lat"]) in points
+    assert len(points) == 17
+    arrows = [p for p in ax.patches if p.__class__.__name__ == "FancyArrowPatch"]
+    widths = sorted(a.get_linewidth() for a in arrows)
+    assert len(arrows) == 2 and widths[-1] == pytest.approx(5.0)
+    assert widths[0] == pytest.approx(5.0 * 0.02 / 0.05)  # width proportional to tonnes
+    assert {"武汉", "襄阳", "十堰"} <= set(_texts(fig))
+    assert ax.get_xlabel() == "经度（°E）"
+
+
+def test_flow_map_without_coordinates_says_so(make_run_dir: Callable[..., Path]) -> None:
+    run = make_run_dir("custom", instruments=("so2",), cities=("A", "B"))
+    assert "The run's cities have no map coordinates" in _texts(_render(flow_map, run, "en"))
+
+
+def test_compliance_table_is_surrendered_over_owed(ledger_run: Path) -> None:
+    table = compliance_table(load_run(ledger_run).accounts)
+    so2 = table[table["instrument"] == "so2"].set_index("year")
+    assert so2.loc[2026, "met_pct"] == pytest.approx(100.0)
+    assert so2.loc[2027, "met_pct"] == pytest.approx(98.0)
+    assert so2.loc[2027, "penalties_cny"] > 0
+
+
+def test_reserve_chart_is_about_instruments_where_the_reserve_acted(ledger_run: Path,
+                                                                    tmp_path: Path) -> None:
+    fig = reserve_operations(ledger_run, "en")
+    assert [ax.get_title(loc="left") for ax in fig.subfigs[0].axes] == ["CO₂"]
+    quiet = add_ledger(build_run_dir(tmp_path / "quiet"), shortfall=False)
+    pd.read_parquet(quiet / "accounts.parquet").assign(
+        reserve_bought_t=0.0, reserve_sold_t=0.0, reserve_stock_t=0.0).to_parquet(
+        quiet / "accounts.parquet")
+    assert "The reserve did not act in this run" in _texts(reserve_operations(quiet, "en"))
+
+
+def test_runs_without_a_ledger_still_render(small_run_dir: Path) -> None:
+    for chart in (compliance, reserve_operations):
+        assert "No data for this chart in this run" in _texts(_render(chart, small_run_dir, "en")) \
+            or "The reserve did not act in this run" in _texts(chart(small_run_dir, "en"))
+
+
+def test_full_chart_set(ledger_run: Path, tmp_path: Path) -> None:
+    paths = render_all_charts(ledger_run, tmp_path / "all", lang="zh")
+    stems = full_chart_stems(load_run(ledger_run))
+    assert [p.name for p in paths] == [f"{s}_zh.png" for s in stems]
+    assert stems[-2:] == ["flow_map_co2", "flow_map_so2"]
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(p.name for p in paths)
+
+
+# --------------------------------------------------------------------------- price bands
+
+
+def test_session_prices_pool_zones_by_volume() -> None:
+    prices = pd.DataFrame({"run": ["0", "0", "0", "0"], "year": [2026] * 4,
+                           "period": [1, 1, 2, 2], "zone": ["A", "B", "A", "B"],
+                           "price_cny_per_t": [100.0, 200.0, 50.0, 70.0],
+                           "volume_t": [3.0, 1.0, 0.0, 0.0]})
+    pooled = session_prices(prices, None).set_index("period")["price_cny_per_t"]
+    assert pooled[1] == pytest.approx(125.0)  # (3 x 100 + 1 x 200) / 4
+    assert pooled[2] == pytest.approx(60.0)  # no volume: plain mean
+    assert set(session_prices(prices, None)["zone"]) == {MEAN_ZONE}
+
+
+def test_price_bands_from_run_folders(tmp_path: Path) -> None:
+    runs = [add_ledger(build_run_dir(tmp_path / f"r{s}", seed=s), seed=s) for s in (1, 2, 3, 4)]
+    reps = load_replicates(runs)
+    assert reps.seeds == [1, 2, 3, 4] and reps.prices["run"].nunique() == 4
+    for lang in ("en", "zh"):
+        fig = _render(price_bands, runs, lang)
+        source = st.label("source_runs", lang, version=sim.__version__, scenario="synthetic",
+                          n=4)
+        assert any(t.endswith(source) for t in _texts(fig))
+    co2 = fig.subfigs[0].axes[0]
+    median = co2.lines[0].get_ydata()
+    first = np.median([pd.read_parquet(r / "prices.parquet").query(
+        "instrument == 'co2'")["price_cny_per_t"].iloc[0] for r in runs])
+    assert median[0] == pytest.approx(first)
+
+
+def test_price_bands_from_a_sweep_point(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    rows = []
+    for point, floor in enumerate((30.0, 50.0)):
+        for rep in range(3):
+            run_id = f"p{point}r{rep}"
+            run = build_run_dir(tmp_path / run_id, instruments=("co2",), seed=10 * point + rep)
+            part = sweep / "timeseries" / "prices" / f"run_id={run_id}"
+            part.mkdir(parents=True)
+            pd.read_parquet(run / "prices.parquet").to_parquet(part / "part.parquet")
+            rows.append({"run_id": run_id, "point": point, "replication": rep, "seed": rep,
+                         "instruments.co2.reserve.floor_cny_per_t": floor, "status": "ok",
+                         "error": None})
+    pd.DataFrame(rows).to_parquet(sweep / "runs.parquet")
+    base = {"name": "swept", "instruments": {"co2": {"reserve": {"ceiling_cny_per_t": 80.0}}}}
+    (sweep / "sweep.json").write_text(json.dumps({"name": "s", "base_scenario": base}),
+                                      encoding="utf-8")
+    reps = load_replicates([sweep], point=1)
+    assert reps.name == "swept" and reps.seeds == [0, 1, 2]
+    assert reps.tables().reserve_band("co2") == (50.0, 80.0)
+    assert "Sweep point: instruments.co2.reserve.floor_cny_per_t = 50.0" in "\n".join(
+        _texts(_render(lambda s, lang: price_bands(s, lang, point=1), [sweep], "en")))
+    with pytest.raises(ValueError, match="point 5"):
+        load_replicates([sweep], point=5)
+
+
+# --------------------------------------------------------------------------- images
+
+
+IMAGE_CHARTS: dict[str, tuple[Callable[..., Figure], str]] = {
+    "prices_reserve_en": (price_paths, "en"),
+    "flow_map_zh": (flow_map, "zh"),
+    "emissions_by_cluster_en": (emissions_by_cluster, "en"),
+    "reserve_zh": (reserve_operations, "zh"),
+}
+
+
+@pytest.mark.parametrize("name", list(IMAGE_CHARTS))
+def test_chart_matches_baseline_image(ledger_run: Path, tmp_path: Path, name: str) -> None:
+    """Guards the main charts' look; tolerance absorbs font hinting and anti-aliasing."""
+    chart, lang = IMAGE_CHARTS[name]
+    fig = chart(load_run(ledger_run), lang)
+    actual = tmp_path / f"{name}.png"
+    with st.chart_style(lang):
+        fig.savefig(actual, dpi=72)
+    expected = BASELINE_DIR / f"{name}.png"
+    if os.environ.get(UPDATE_BASELINES) or not expected.exists():
+        BASELINE_DIR.mkdir(exist_ok=True)
+        expected.write_bytes(actual.read_bytes())
+        pytest.skip(f"baseline written: {expected}")
+    assert compare_images(str(expected), str(actual), tol=6) is None

@@ -212,7 +212,7 @@ def _map_panel(ax: Any, net: pd.DataFrame, points: dict[str, tuple[float, float]
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
     steps = _nice_steps(top)
-    texts = st.format_numbers(np.array(steps) / divisor)
+    texts = st.ThousandsFormatter().format_ticks(np.array(steps) / divisor)
     handles = [Line2D([], [], color=ARROW_COLOR, alpha=0.65, lw=_width(v, top), label=text)
                for v, text in zip(steps, texts, strict=True)]
     ax.add_artist(ax.figure.legend(
