@@ -42,3 +42,21 @@ def test_no_water_rights_flow_into_shiyan_under_upstream_protection():
     assert into_shiyan.empty or set(into_shiyan["from_city"]) <= {
         "Suizhou", "Shennongjia", "Huangshi", "Ezhou", "Huanggang", "Xianning", "Yichang",
         "Jingzhou", "Enshi"}
+
+
+def test_a_tighter_offset_limit_uses_fewer_offsets_at_no_lower_price():
+    folder = Path(LIBRARY[0]).parent
+    co2 = {limit: run_scenario(load_scenario(folder / f"co2_ccer_{limit}pct.toml", SMALL))
+           .summary["instruments"]["co2"] for limit in (5, 10)}
+    assert 0 < co2[5]["offsets_used_t"] <= co2[10]["offsets_used_t"]
+    assert co2[5]["mean_price_cny_per_t"] >= co2[10]["mean_price_cny_per_t"] * (1 - 1e-9)
+    assert set(co2[10]["offsets_by_origin_t"]) >= {"Shennongjia", "Shiyan", "Enshi"}
+
+
+def test_hubei_reserve_scenario_trues_up_half_the_allocation():
+    result = run_scenario(load_scenario(Path(LIBRARY[0]).parent
+                                        / "hubei_reserve_intervention.toml", SMALL))
+    accounts = result.tables["accounts"]
+    co2 = accounts[accounts["instrument"] == "co2"]
+    assert (co2["true_up_t"] > 0.3 * co2["issued_t"]).all()
+    assert result.summary["ledger_imbalance_t"] == pytest.approx(0, abs=1e-3)
