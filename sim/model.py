@@ -10,8 +10,9 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim import INSTRUMENTS, allocation, behavior
+from sim import INSTRUMENTS, allocation, banking, behavior
 from sim.agents import CityRegulator, Enterprise
+from sim.decisions import EnterpriseDecisions
 from sim.errors import InputError
 from sim.levers import MarketLevers
 from sim.market import MECHANISMS, OrderBook, city_flows
@@ -21,6 +22,7 @@ from sim.networks import LinkRules, is_linked, link_rules
 from sim.population import Population
 from sim.population.sources import build_population
 from sim.recorder import Recorder
+from sim.regional import RegionalLevers, grow_population
 from sim.scenario.loader import LoadedScenario
 
 
@@ -41,6 +43,8 @@ class EmissionsTradingModel(mesa.Model):
         self.scenario = scenario
         self.geography = loaded.geography
         self.population = population if population is not None else build_population(loaded)
+        # New projects (H5b) are extra rows that operate once approved (model.active).
+        self.population, new_projects = grow_population(self.population, loaded)
         self.instruments: tuple[str, ...] = scenario.instrument_ids
         self.periods_per_year = scenario.time.periods_per_year
         self.years = scenario.time.years
@@ -81,7 +85,8 @@ class EmissionsTradingModel(mesa.Model):
             self.city_zone[k] = [names.index(zone_of[c]) for c in pop.cities]
         self.enterprise_zone = self.city_zone[:, pop.city]  # (K, n)
 
-        city_baseline = np.stack([np.bincount(pop.city, weights=self.baseline_t[:, k],
+        city_baseline = np.stack([np.bincount(pop.city, weights=self.baseline_t[:, k]
+                                              * new_projects.existing,
                                               minlength=c_count) for k in range(k_count)])
         self.caps_t = np.stack([
             allocation.annual_caps_t(cfg, city_baseline[k].sum(), self.years,
@@ -92,7 +97,8 @@ class EmissionsTradingModel(mesa.Model):
                            for c, v in (cfg.city_caps_t or {}).items()} for cfg in self.configs]
         base_weights = np.stack([allocation.allocation_weights(
             cfg.allocation.method, self.baseline_t[:, k], pop.industry, pop.output_value_cny,
-            self.registry_allocation_t[:, k]) for k, cfg in enumerate(self.configs)], axis=1)
+            self.registry_allocation_t[:, k]) for k, cfg in enumerate(self.configs)], axis=1
+        ) * new_projects.existing[:, None]  # new projects get entitlements, not shares
         # Cities' budgets follow the plain weights; differentiation shifts shares inside them.
         self.city_weight = np.stack([np.bincount(pop.city, weights=base_weights[:, k],
                                                  minlength=c_count) for k in range(k_count)])
@@ -129,6 +135,8 @@ class EmissionsTradingModel(mesa.Model):
             "issued_t", "surrendered_t", "retired_t", "reserve_sold_t", "reserve_bought_t",
             "offsets_t")}
         self.levers = MarketLevers(self, str(loaded.path))
+        self.decisions = EnterpriseDecisions(self, loaded)  # production, investment, banking
+        self.regional = RegionalLevers(self, new_projects)  # projects, 调剂, alerts, pledge...
         self.recorder = Recorder(self)
 
         Enterprise.create_agents(self, n, row=list(range(n)))
@@ -168,9 +176,10 @@ class EmissionsTradingModel(mesa.Model):
     def regulators_open_year(self, year_index: int) -> None:
         """Draw the year's output, set caps and issue allocations (or fill the auction)."""
         sd = self.scenario.behavior.output_shock_sd
-        self.output_factor = self.rng.lognormal(-0.5 * sd**2, sd, self.population.size)
-        self.expected_emissions_t = self.baseline_t * self.output_factor[:, None]
-        self.max_abatement_t = self.max_abatement_base_t * self.output_factor[:, None]
+        shock = self.rng.lognormal(-0.5 * sd**2, sd, self.population.size)
+        self.regional.open_year(year_index)  # approved projects operate; pledge credit
+        self.decisions.plan_year(year_index, shock * self.active)  # invest, produce, bank
+        self.regional.apply_alerts(year_index)  # alert-day production cuts by grade
         city = self.population.city
         self.imported_ytd_t[:] = 0.0
         self.exported_ytd_t[:] = 0.0
@@ -181,13 +190,16 @@ class EmissionsTradingModel(mesa.Model):
             n_zones = len(self.zone_names[k])
             zone_budget = np.bincount(self.city_zone[k], weights=budget, minlength=n_zones)
             self.reserve_stock_t[k] += cfg.reserve.share * zone_budget
-            firm_budget = (1.0 - cfg.reserve.share) * budget
+            firm_budget = self.regional.budget_for_existing_t(  # net of substitution
+                k, (1.0 - cfg.reserve.share) * budget)
             if cfg.allocation.method == "auction":
                 self.auction_pool_t[k] = np.bincount(self.city_zone[k], weights=firm_budget,
                                                      minlength=n_zones)
                 full = np.zeros(self.population.size)
             else:
-                full = allocation.allocate_t(firm_budget, city, self.weights[:, k])
+                full = allocation.allocate_t(firm_budget, city,
+                                             self.weights[:, k] * self.operating)
+            full = full + self.regional.entitlement_t[:, k]  # approved new projects
             pending = self.levers.expected_true_up_t(k, full)
             alloc = np.maximum(cfg.allocation.pre_allocation_share * full
                                - self.deduction_next_t[:, k], 0.0)
@@ -228,6 +240,8 @@ class EmissionsTradingModel(mesa.Model):
                 self.holdings_t[:, k] = 0.0
             self.auction_pool_t[k][:] = 0.0  # unsold auction rights are never issued
         self.levers.close_year(year_index)
+        self.regional.close_year(year_index)  # eco-compensation; next year's approvals
+        self.decisions.close_year()
         self.recorder.close_year(year_index, penalties, shortfalls)
         for array in (self.emissions_ytd_t, self.abatement_ytd_t, self.abatement_cost_ytd_cny):
             array[:] = 0.0
@@ -252,6 +266,7 @@ class EmissionsTradingModel(mesa.Model):
                 behavior.deadline_factor(frictions, period_index, self.periods_per_year),
                 self.last_price[k][zone], trading.fee_share, frictions, self.rng)
         book = self.levers.limit_sales(k, book)  # surplus verification
+        book = banking.with_bank_demand(book, self.bank_value_cny_per_t[:, k])
         if trading.min_lot_t > 0:
             book = book.take(book.quantity_t >= trading.min_lot_t)
         return book.net_of_fee(trading.fee_share)
@@ -292,7 +307,7 @@ class EmissionsTradingModel(mesa.Model):
                     traits.participation_probability, frictions, period_index,
                     self.periods_per_year), traits, frictions, self.mac_intercept_cny[:, k],
                 self.mac_slope_cny[:, k], self.max_abatement_t[:, k],
-                self.bid_cap_cny_per_t(k)), 0.0)
+                self.bid_cap_cny_per_t(k), self.bank_value_cny_per_t[:, k]), 0.0)
         fee = self.configs[k].trading.fee_share
         worth = price
         if fee > 0:
@@ -303,6 +318,7 @@ class EmissionsTradingModel(mesa.Model):
             tol = 1e-9 * np.maximum(1.0, self.expected_emissions_t[:, k])
             worth = np.where(bought_t > tol, price * (1 + fee),
                              np.where(bought_t < -tol, price * (1 - fee), autarky))
+        worth = np.maximum(worth, self.bank_value_cny_per_t[:, k])  # or bank the right
         slope = np.where(self.mac_slope_cny[:, k] > 0, self.mac_slope_cny[:, k], 1.0)
         worth = np.minimum(worth, self.bid_cap_cny_per_t(k))
         return np.where(self.covered[:, k], np.clip(

@@ -243,7 +243,8 @@ def test_benchmark_allocation_follows_output_times_industry_intensity(tmp_path):
         'population.registry = "reg.csv"\n[regions]\nclusters = { east = ["A", "B"] }\n'
         '[time]\nyears = 1\n[instruments.so2]\ncap_t = 1600\n'
         '[instruments.so2.allocation]\nmethod = "benchmark"\n'
-        '[instruments.so2.trading]\nscope = "cluster"\n', encoding="utf-8")
+        '[instruments.so2.trading]\nscope = "cluster"\n'
+        '[behavior]\nprofile = "price_taker"\n', encoding="utf-8")  # all plants keep running
     result = run_scenario(load_scenario(tmp_path / "s.toml"))
     allocation = result.tables["enterprises"].set_index("enterprise_id")["allocation_t"]
     # Same industry intensity (2,000 t / 4,000 CNY): shares 3:1 of the 1,600 t cap.

@@ -14,6 +14,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim import INSTRUMENTS
+from sim.scenario.regional import (
+    AdjustmentConfig,
+    AlertsConfig,
+    EcoCompensationConfig,
+    NewProjectsConfig,
+    PledgeConfig,
+)
 
 InstrumentId = Literal["co2", "so2", "nox", "cod", "nh3n"]
 Scope = Literal["city", "basin", "cluster", "province"]
@@ -113,7 +120,6 @@ class AllocationConfig(_Strict):
     reserve_price_cny_per_t: float = Field(
         0.0, ge=0, description="Auction reserve price, CNY/t (auction method only)."
     )
-
     pre_allocation_share: float = Field(
         1.0,
         gt=0,
@@ -332,7 +338,6 @@ class ReserveConfig(_Strict):
     ceiling_cny_per_t: float | None = Field(
         None, ge=0, description="The reserve sells what it holds at this price, CNY/t."
     )
-
     key_project_price_cny_per_t: float | None = Field(
         None,
         ge=0,
@@ -475,6 +480,49 @@ class TradingBehaviorConfig(_Strict):
     )
 
 
+class ProductionConfig(_Strict):
+    """Yearly output decision of the realistic profile (sim.production); price_taker
+    produces at baseline output times the shock."""
+
+    enabled: bool = Field(
+        True, description="Output responds to the margin after emission costs and "
+        "loss-making plants shut (realistic profile only). Default true."
+    )
+    margin_elasticity: float = Field(
+        0.1, ge=0, le=5,
+        description="Elasticity of output to the margin after emission costs: output = "
+        "baseline x (margin after costs / margin before)^elasticity. With contribution "
+        "margins of 10-35% of output value (sim/data/production.csv) 0.1 means an output-price "
+        "supply elasticity of about 0.3-1 (estimate). Default 0.1.",
+    )
+    capacity_utilisation: float = Field(
+        0.75, gt=0, le=1,
+        description="Baseline output as a share of capacity; output never exceeds capacity "
+        "= baseline output / utilisation (estimate: national industrial capacity utilisation "
+        "was about 75% in 2023, NBS, not checked here). Default 0.75.",
+    )
+
+
+class InvestmentConfig(_Strict):
+    """Abatement technology choices of the realistic profile (sim.technology)."""
+
+    enabled: bool = Field(
+        True, description="Enterprises adopt technologies of sim/data/technologies.csv when "
+        "their net present value is positive (realistic profile only). Default true."
+    )
+    hurdle_rate: float = Field(
+        0.10, ge=0, lt=1,
+        description="Yearly rate enterprises discount technology cash flows at (estimate: "
+        "cost of capital of Chinese industrial firms plus a risk premium). Default 0.10.",
+    )
+    finance_share_of_output: float = Field(
+        0.05, ge=0, le=10,
+        description="Capex an enterprise can fund in one year, share of its baseline output "
+        "value (model.finance_limit_cny; pledge financing may raise it). Estimate. "
+        "Default 0.05.",
+    )
+
+
 class BehaviorConfig(_Strict):
     """How enterprises decide."""
 
@@ -486,7 +534,16 @@ class BehaviorConfig(_Strict):
     )
     expectations: Literal["myopic", "adaptive", "perfect_foresight"] = Field(
         "adaptive",
-        description="Price expectations for banking and investment (not used by price_taker).",
+        description="Price expectations for production, investment and banking (sim."
+        "expectations). myopic: the last price persists and nothing is banked; adaptive: "
+        "yearly smoothing with adaptive_weight; perfect_foresight: the least-cost "
+        "intertemporal price path. price_taker uses only perfect_foresight (Hotelling "
+        "banking); otherwise it is myopic.",
+    )
+    adaptive_weight: float = Field(
+        0.5, gt=0, le=1,
+        description="Adaptive expectations: weight of the latest observed price, E_t = w x "
+        "p_(t-1) + (1 - w) x E_(t-1) (estimate). Default 0.5.",
     )
     discount_rate: float = Field(
         0.05, ge=0, lt=1, description="Yearly discount rate for banking and investment."
@@ -499,6 +556,8 @@ class BehaviorConfig(_Strict):
         "makes a run deterministic apart from the population.",
     )
     trading: TradingBehaviorConfig = Field(default_factory=TradingBehaviorConfig)
+    production: ProductionConfig = Field(default_factory=ProductionConfig)
+    investment: InvestmentConfig = Field(default_factory=InvestmentConfig)
 
 
 # Instrument defaults. Penalties: estimate, about 3x the observed price level in DOMAIN.md
@@ -538,6 +597,12 @@ class Scenario(_Strict):
         description="The instruments simulated: [instruments.co2], [instruments.so2], ...",
     )
     behavior: BehaviorConfig = Field(default_factory=BehaviorConfig)
+    # Regional levers (sim/scenario/regional.py), each off by default.
+    new_projects: NewProjectsConfig = Field(default_factory=NewProjectsConfig)
+    adjustment: AdjustmentConfig = Field(default_factory=AdjustmentConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    pledge: PledgeConfig = Field(default_factory=PledgeConfig)
+    eco_compensation: EcoCompensationConfig = Field(default_factory=EcoCompensationConfig)
 
     @model_validator(mode="before")
     @classmethod
