@@ -53,3 +53,48 @@ def test_bad_arguments_exit_2_with_a_message(args, expected):
     assert result.exit_code == 2
     assert expected in result.output
     assert "Traceback" not in result.output
+
+
+def test_run_refuses_an_out_that_is_a_file_or_someone_elses_folder(two_firm_scenario, tmp_path):
+    path = str(two_firm_scenario())
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine", encoding="utf-8")
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "draft.md").write_text("mine", encoding="utf-8")
+    for out, expected in ((afile, "exists and is not a folder"),
+                          (folder, "exists, is not empty and is not a run folder; refusing")):
+        for command in ("run", "equilibrium"):
+            result = runner.invoke(app, [command, path, "--out", str(out)])
+            assert result.exit_code == 2, result.output
+            assert f"--out: {out}: {expected}" in result.stderr
+    assert afile.read_text(encoding="utf-8") == "mine"
+    assert [p.name for p in folder.iterdir()] == ["draft.md"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_bad_override_on_run_writes_nothing(two_firm_scenario, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", str(two_firm_scenario()), "--out", str(out),
+                                 "--set", "instruments.so2.cap_t=-5"])
+    assert result.exit_code == 2
+    assert "--set: instruments.so2.cap_t: cap_t must be >= 0 t/yr" in result.stderr
+    assert not out.exists()
+
+
+def test_several_problems_are_listed_one_per_line(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text("[time]\nyears = 0\nperiods_per_year = 0\n[instruments.so2]\n"
+                    "[instruments.so2.trading]\nscope = 'town'\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().split("\n")
+    assert len(lines) == 3 and all(line.startswith(f"{path}: ") for line in lines)
+    assert {line.split(": ")[1] for line in lines} == {
+        "time.years", "time.periods_per_year", "instruments.so2.trading.scope"}
+
+
+def test_charts_of_a_folder_that_is_not_a_run(tmp_path):
+    result = runner.invoke(app, ["charts", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"{tmp_path}: not a run folder (no summary.json)" in result.stderr

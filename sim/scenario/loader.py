@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,8 +223,20 @@ def _translate(exc: ValidationError, prov: dict[Path_, str], main: str) -> Input
             reason = "required"
         if err["type"] == "value_error":
             reason = reason.removeprefix("Value error, ")
+            loc = _named_key(loc, reason, err.get("input"))
+            field = ".".join(loc) or "(top level)"
         errors.append(InputError(_source_of(loc, prov, main), field, reason, accepted))
     return InputErrors(errors)
+
+
+def _named_key(loc: Path_, reason: str, table: Any) -> Path_:
+    """A table-level check's error, pointed at the key its message names (``cap_t must be
+    >= 0``), so the file or --set that set that key is blamed, not the table's file."""
+    if isinstance(table, dict):
+        for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", reason):
+            if word in table:
+                return (*loc, word)
+    return loc
 
 
 def _geography_for(scenario: Scenario, main: str) -> Geography:
