@@ -1,0 +1,165 @@
+"""The briefing report and the compare/report commands, on small real runs."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sim.charts import style as st
+from sim.charts.compare import (
+    COMPARE_CHARTS,
+    headline_table,
+    is_replicate_set,
+    load_runs,
+    run_labels,
+    settings_diff,
+)
+from sim.charts.report import report_contents, run_text, wrap, write_report
+from sim.cli import app
+from sim.results import run_scenario, save_run
+from sim.scenario import load_scenario
+
+runner = CliRunner()
+
+SCENARIO = """name = "{name}"
+[time]
+years = 2
+periods_per_year = 3
+[population]
+scale = 0.05
+[instruments.co2]
+[instruments.co2.reserve]
+share = 0.05
+floor_cny_per_t = 30
+ceiling_cny_per_t = 120
+[instruments.cod]
+[behavior]
+profile = "price_taker"
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three small real runs: a base (seeds 1 and 2) and one with cluster-wide COD trading."""
+    root = tmp_path_factory.mktemp("runs")
+    path = root / "small.toml"
+    path.write_text(SCENARIO.format(name="small"), encoding="utf-8")
+    out = {}
+    for key, sets, seed in (("base", [], 1), ("base_seed2", [], 2),
+                            ("cluster", ['instruments.cod.trading.scope="cluster"'], 1)):
+        result = run_scenario(load_scenario(path, sets), seed=seed)
+        out[key] = save_run(result, root / key, charts=False)
+    return out
+
+
+def _pages(pdf: Path) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_of_one_run_has_the_expected_pages(runs: dict[str, Path], tmp_path: Path,
+                                                  lang: str) -> None:
+    out = tmp_path / f"brief_{lang}.pdf"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pages = write_report([runs["base"]], out, lang)
+    contents = report_contents(load_runs([runs["base"]]))
+    assert pages == contents
+    assert contents[:8] == ["summary", "headlines", "settings", "prices", "emissions_vs_cap",
+                            "emissions_by_cluster", "costs", "flows"]
+    assert contents[-2:] == ["compliance", "reserve"]
+    assert [p for p in contents if p.startswith("flow_map_")] == ["flow_map_co2", "flow_map_cod"]
+    assert _pages(out) == len(contents)
+    data = out.read_bytes()
+    assert b"/FontFile2" in data and b"/Type3" not in data  # TrueType, embedded
+    assert b"/MediaBox [ 0 0 595.44 841.68 ]" in data  # A4 portrait
+    if lang == "zh":
+        assert b"SimHei" in data
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # no temp files left
+
+
+def test_report_of_several_runs_compares_them(runs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "three.pdf"
+    pages = write_report([runs["base"], runs["base_seed2"], runs["cluster"]], out, "zh")
+    assert pages[:6] == ["summary", "headlines", "settings", *COMPARE_CHARTS]
+    assert "price_bands" not in pages  # the cluster run is a different scenario
+    assert pages[6:8] == ["prices_1", "flow_map_1"]
+    assert _pages(out) == len(pages)
+    replicates = write_report([runs["base"], runs["base_seed2"]], tmp_path / "reps.pdf")
+    assert "price_bands" in replicates
+
+
+def test_settings_diff_names_what_differs(runs: dict[str, Path]) -> None:
+    tables = load_runs([runs["base"], runs["cluster"]])
+    diff = settings_diff(tables)
+    assert list(diff.index) == ["instruments.cod.trading.scope"]
+    assert diff.loc["instruments.cod.trading.scope"].tolist() == ["basin", "cluster"]
+    seeds = load_runs([runs["base"], runs["base_seed2"]])
+    assert list(settings_diff(seeds).index) == ["seed"]
+    assert is_replicate_set(seeds) and not is_replicate_set(tables)
+    assert run_labels(seeds) == ["small (seed 1)", "small (seed 2)"]
+
+
+def test_headline_table_and_text_carry_the_main_numbers(runs: dict[str, Path]) -> None:
+    (t,) = load_runs([runs["base"]])
+    table = headline_table([t])
+    price = t.summary["instruments"]["co2"]["mean_price_cny_per_t"]
+    assert table.iloc[0]["co2.mean_price_cny_per_t"] == pytest.approx(price)
+    flows = t.flows[t.flows["from_city"] != t.flows["to_city"]]
+    assert table.iloc[0]["co2.intercity_t"] == pytest.approx(
+        flows.loc[flows["instrument"] == "co2", "quantity_t"].sum())
+    text = " ".join(run_text(t, "en"))
+    assert f"CO₂ {st.format_numbers([price, 0])[0]}" in text
+    assert "least cost of" in text and "Inter-city trades" in text
+    zh = "".join(run_text(t, "zh"))
+    assert "二氧化碳" in zh and "最低成本" in zh and "跨市交易" in zh
+
+
+def test_wrap_keeps_lines_within_width() -> None:
+    text = "Abatement cost 1,234 million CNY against a least cost of 1,200 million CNY " * 3
+    lines = wrap(text, 3.0)
+    assert len(lines) > 1 and " ".join(lines) == text.strip()
+    assert all(st.text_width_in(line) * 10 / 9 <= 3.0 for line in lines[:-1])
+    zh = wrap("减排成本二千万元，最低成本基准一千八百万元（效率比0.900）。" * 2, 2.0)
+    assert all(not line.startswith("，") for line in zh) and "".join(zh).count("。") == 2
+
+
+def test_compare_command_writes_charts_and_tables(runs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", str(runs["base"]), str(runs["cluster"]),
+                                 "--out", str(out), "--lang", "zh"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{stem}_zh.png" for stem in COMPARE_CHARTS] + ["headlines.csv", "settings_diff.csv"])
+    diff = pd.read_csv(out / "settings_diff.csv", index_col=0)
+    assert list(diff.index) == ["instruments.cod.trading.scope"]
+
+
+def test_report_command(runs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "b.pdf"
+    result = runner.invoke(app, ["report", str(runs["cluster"]), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.output and _pages(out) > 10
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["compare", "nowhere", "nowhere2", "--out", "x"], "nowhere: no such folder"),
+    (["report", "nowhere", "--out", "x.pdf"], "nowhere: no such folder"),
+    (["report", "{run}", "--out", "x.pdf", "--lang", "fr"], "--lang: 'fr' is not a language"),
+    (["report", "{run}", "--out", "x.txt"], "--out: 'x.txt' is not a .pdf file"),
+    (["compare", "{run}", "--out", "x"], "RUN_DIR: one run given"),
+    (["report", "{notrun}", "--out", "x.pdf"], "not a run folder (no summary.json)"),
+    (["compare", "{run}", "{notrun}", "--out", "x"], "not a run folder (no summary.json)"),
+])
+def test_bad_input_exits_2_with_a_message(runs: dict[str, Path], tmp_path: Path,
+                                         args: list[str], expected: str) -> None:
+    args = [a.format(run=runs["base"], notrun=tmp_path) for a in args]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
