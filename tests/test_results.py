@@ -31,6 +31,16 @@ COLUMNS = {
     "reserve_operations": ["year", "period", "instrument", "zone", "operation", "quantity_t",
                            "price_cny_per_t"],
     "offsets": ["year", "instrument", "origin", "quantity_t", "value_cny"],
+    "projects": ["year", "enterprise_id", "city", "industry", "instrument", "key_project",
+                 "entry_year", "status", "ratio", "required_t", "from_freed_t", "from_city_t",
+                 "from_adjustment_t"],
+    "adjustments": ["year", "instrument", "from_city", "to_city", "quantity_t", "value_cny",
+                    "rule", "enterprise_id"],
+    "alerts": ["year", "city", "grade", "alert_days", "enterprises", "output_loss_cny",
+               "instrument", "emissions_avoided_t"],
+    "pledge": ["year", "city", "grade", "enterprises", "collateral_value_cny", "credit_cny",
+               "rate"],
+    "compensation": ["year", "payer_city", "payee_city", "basis", "amount_cny"],
 }
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.errors import InputError, InputErrors
 from sim.geography import Geography, hubei_geography
+from sim.scenario.regional import check_regional_levers
 from sim.scenario.schema import ANY_CITY, Scenario
 
 Path_ = tuple[str, ...]
@@ -348,6 +349,15 @@ def _check_market_levers(scenario: Scenario, geo: Geography, prov: dict[Path_, s
                  "set trading.price_band_share (Hubei: 0.10)")
 
 
+def _check_regional_levers(scenario: Scenario, geo: Geography, prov: dict[Path_, str],
+                           main: str) -> None:
+    """City names, instruments and geography the regional levers need (H5b)."""
+    def fail(loc: Path_, reason: str, accepted: str) -> None:
+        raise InputError(_source_of(loc, prov, main), ".".join(loc), reason, accepted)
+
+    check_regional_levers(scenario, geo, fail)
+
+
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedScenario:
     """Read, merge, override and validate a scenario file.
 
@@ -380,4 +390,5 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     _check_attainment(scenario, geography, prov, main)
     _check_band(scenario, prov, main)
     _check_market_levers(scenario, geography, prov, main)
+    _check_regional_levers(scenario, geography, prov, main)
     return LoadedScenario(scenario, path, prov, geography)
