@@ -241,6 +241,31 @@ class Recorder:
         """Offsets used per year by origin: year, instrument, origin, quantity_t, value_cny."""
         return _typed(self.model.levers.offsets_table())
 
+    def projects_table(self) -> pd.DataFrame:
+        """New projects' approval rounds (H5b, ``sim.regional``): year, enterprise_id, city,
+        industry, instrument, key_project, entry_year, status (approved | delayed), ratio,
+        required_t, from_freed_t, from_city_t, from_adjustment_t."""
+        return self.model.regional.projects_table()
+
+    def adjustments_table(self) -> pd.DataFrame:
+        """Inter-city adjustment (调剂): year, instrument, from_city, to_city, quantity_t,
+        value_cny, rule, enterprise_id (the key project served)."""
+        return self.model.regional.adjustments_table()
+
+    def alerts_table(self) -> pd.DataFrame:
+        """Alert-day cuts: year, city, grade, alert_days, enterprises, output_loss_cny,
+        instrument, emissions_avoided_t."""
+        return self.model.regional.alerts_table()
+
+    def pledge_table(self) -> pd.DataFrame:
+        """Pledge financing: year, city, grade, enterprises, collateral_value_cny,
+        credit_cny, rate."""
+        return self.model.regional.pledge_table()
+
+    def compensation_table(self) -> pd.DataFrame:
+        """Eco-compensation: year, payer_city, payee_city, basis, amount_cny."""
+        return self.model.regional.compensation_table()
+
 
 def weighted_mean(prices: np.ndarray, volumes: np.ndarray) -> float:
     """Volume-weighted mean price; the plain mean of finite prices where nothing traded."""

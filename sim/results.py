@@ -31,7 +31,7 @@ from sim.scenario.loader import LoadedScenario, scenario_hash
 from sim.summary import build_summary
 
 TABLES = ("prices", "emissions", "flows", "enterprises", "accounts", "reserve_operations",
-          "offsets")
+          "offsets", "projects", "adjustments", "alerts", "pledge", "compensation")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,11 @@ def run_model(model: EmissionsTradingModel,
               "flows": recorder.flows_table(), "enterprises": recorder.enterprises_table(),
               "accounts": recorder.accounts_table(),
               "reserve_operations": recorder.reserve_operations_table(),
-              "offsets": recorder.offsets_table()}
+              "offsets": recorder.offsets_table(),
+              "projects": recorder.projects_table(),
+              "adjustments": recorder.adjustments_table(),
+              "alerts": recorder.alerts_table(), "pledge": recorder.pledge_table(),
+              "compensation": recorder.compensation_table()}
     summary = build_summary(model, tables)
     manifest = build_manifest(model, time.perf_counter() - started)
     return RunResult(summary, manifest, tables)

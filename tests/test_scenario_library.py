@@ -60,3 +60,16 @@ def test_hubei_reserve_scenario_trues_up_half_the_allocation():
     co2 = accounts[accounts["instrument"] == "co2"]
     assert (co2["true_up_t"] > 0.3 * co2["issued_t"]).all()
     assert result.summary["ledger_imbalance_t"] == pytest.approx(0, abs=1e-3)
+
+
+def test_two_to_one_substitution_retires_more_and_pooling_serves_more_key_projects():
+    def run(name):  # more entrants and room than the library's, for a small population
+        return run_scenario(load_scenario(Path(LIBRARY[0]).parent / f"{name}.toml", [
+            *SMALL, "new_projects.entry_rate_per_year=0.2", "new_projects.max_new_share=0.1"]))
+
+    one, two = run("new_projects_1to1").summary, run("new_projects_2to1").summary
+    assert sum(two["substitution_retired_t_per_year"].values()) > 0
+    assert sum(one["substitution_retired_t_per_year"].values()) == pytest.approx(0, abs=1e-6)
+    none, pool = run("adjustment_none").summary, run("adjustment_pool").summary
+    assert pool["new_projects_approved"] >= none["new_projects_approved"]
+    assert none["adjustment_transfers_t"] == 0
