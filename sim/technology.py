@@ -199,15 +199,16 @@ class TechnologyPortfolio:
         budget = np.where(eligible, finance_limit_cny, 0.0)
         chosen = np.zeros((n, j_count), dtype=bool)
         open_ = (~taken) & (self.primary_reduction_t > 0) & eligible[:, None]
-        for _ in range(j_count):
-            value = (pv_per_t * menu.reduction[None] * remaining[:, None, :]).sum(axis=2)
-            npv = value - self.capex_cny - self.opex_cny * annuity
-            npv = np.where(open_ & (self.capex_cny <= budget[:, None]), npv, 0.0)
+        # Only an enterprise that just picked can pick again: nothing else changed for it.
+        rows = np.nonzero(open_.any(axis=1))[0]
+        while len(rows):
+            value = (pv_per_t[rows] * menu.reduction[None]
+                     * remaining[rows, None, :]).sum(axis=2)
+            npv = value - self.capex_cny[rows] - self.opex_cny[rows] * annuity
+            npv = np.where(open_[rows] & (self.capex_cny[rows] <= budget[rows, None]), npv, 0.0)
             best = npv.argmax(axis=1)
-            rows = np.nonzero(npv[np.arange(n), best] > 0)[0]
-            if len(rows) == 0:
-                break
-            picks = best[rows]
+            picked = npv[np.arange(len(rows)), best] > 0
+            rows, picks = rows[picked], best[picked]
             chosen[rows, picks] = True
             open_[rows, picks] = False
             budget[rows] -= self.capex_cny[rows, picks]
