@@ -1,9 +1,15 @@
-"""The benchmarks of a run: least cost and uniform standard, year by year and zone by zone.
+"""The benchmarks of a run: least cost and uniform standard, year by year and market by market.
 
-Each year and zone is solved with exactly the emissions, abatement limits and rights the
-market faced (recorded when the year opened), so differences from the market come from
+Each year is solved with exactly the emissions, abatement limits and rights the market
+faced (recorded when the year opened), so differences from the market come from
 behaviour and trading rules, not from different inputs. Solving is done by
 ``sim.equilibrium`` (no order book, no agent).
+
+Which least cost a run is judged against (its ``basis``): with banking over more than one
+year, the intertemporal least cost (the plan minimising the present value of costs at
+``behavior.discount_rate``, banking without borrowing); otherwise each year on its own
+with the reserve stock it opened with. Both are exact, with trading ratios and flow
+limits between cities.
 """
 
 from __future__ import annotations
@@ -13,70 +19,147 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.equilibrium import least_cost_pool, uniform_standard_pool
+from sim.equilibrium import InstrumentInputs, solve_instrument, uniform_standard_pool
 
 if TYPE_CHECKING:
     from sim.model import EmissionsTradingModel
 
+INTERTEMPORAL = "intertemporal"
+PER_YEAR = "per_year"
 
-def _pools(model: EmissionsTradingModel, k: int) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """Pool of each enterprise, zone-to-pool map and pool names for instrument k.
+ZONE_COLUMNS = ["year", "instrument", "zone", "price_cny_per_t", "least_cost_cny",
+                "least_cost_pv_cny", "least_cost_per_year_basis_cny",
+                "uniform_standard_cost_cny", "abatement_t", "shortfall_t", "banked_t",
+                "basis", "exact"]
 
-    Linked cities are benchmarked as one pool per scope zone without the trading ratio or
-    limits: a lower bound on the cost of the linked market (``least_cost_basis``).
-    """
-    rules, names = model.link_rules[k], model.zone_names[k]
-    if rules is None:
-        return model.enterprise_zone[k], np.arange(len(names)), names
-    zone_of = model.geography.zone_of(model.configs[k].trading.scope)
-    pool_names = tuple(dict.fromkeys(zone_of[c] for c in model.population.cities))
-    return rules.pool_of_city[model.population.city], rules.pool_of_city, pool_names
+
+def basis_of(model: EmissionsTradingModel, k: int) -> str:
+    """The least-cost basis of instrument k: intertemporal with banking over > 1 year."""
+    return INTERTEMPORAL if model.configs[k].banking and model.years > 1 else PER_YEAR
+
+
+def model_inputs(model: EmissionsTradingModel, k: int) -> InstrumentInputs:
+    """Instrument k's benchmark inputs as the market saw them in the years opened so far."""
+    cfg, inputs = model.configs[k], model.recorder.year_inputs
+    n_nodes = len(model.zone_names[k])
+    issued = np.stack([y.zone_budget_t[k] for y in inputs]) if inputs else np.zeros((0, n_nodes))
+    auction = cfg.allocation.method == "auction"
+    share = cfg.reserve.share
+    # The whole budget of a market (reserve share included), for flow limits and the
+    # reserve's yearly addition.
+    budget = issued / (1.0 - share)
+    stock = np.stack([y.reserve_stock_t[k] for y in inputs]) if inputs else issued
+    rules = model.link_rules[k]
+    trading = cfg.trading
+    return InstrumentInputs(
+        instrument=model.instruments[k],
+        years=model.scenario.time.start_year + np.arange(len(inputs)),
+        node_names=model.zone_names[k],
+        node_of_enterprise=np.where(model.covered[:, k], model.enterprise_zone[k], -1),
+        intercept_cny=model.mac_intercept_cny[:, k], slope_cny=model.mac_slope_cny[:, k],
+        emissions_t=np.stack([y.expected_emissions_t[:, k] for y in inputs]),
+        max_abatement_t=np.stack([y.max_abatement_t[:, k] for y in inputs]),
+        rights_t=np.zeros_like(issued) if auction else issued,
+        auction_t=issued if auction else np.zeros_like(issued),
+        auction_price_cny_per_t=cfg.allocation.reserve_price_cny_per_t,
+        reserve_stock_t=stock,
+        reserve_added_t=np.concatenate([stock[:1], share * budget[1:]]),
+        floor_cny_per_t=cfg.reserve.floor_cny_per_t,
+        ceiling_cny_per_t=cfg.reserve.ceiling_cny_per_t,
+        penalty_cny_per_t=cfg.penalty.per_tonne_cny, banking=cfg.banking,
+        pool_of_node=rules.pool_of_city if rules is not None else np.arange(n_nodes),
+        linked=rules is not None, ratio=trading.interzone_ratio,
+        blocked=rules.blocked if rules is not None else frozenset(),
+        no_imports=rules.no_imports if rules is not None else None,
+        import_limit_t=None if rules is None or trading.max_import_share is None
+        else trading.max_import_share * budget,
+        export_limit_t=None if rules is None or trading.max_export_share is None
+        else trading.max_export_share * budget)
+
+
+def uniform_standard_cost_cny(inputs: InstrumentInputs) -> np.ndarray:
+    """Cost of the uniform standard per year and market: in each scope zone every
+    enterprise cuts the same share of its emissions to meet the zone's cap, (Y, N)."""
+    years, n_nodes = inputs.rights_t.shape
+    covered = inputs.node_of_enterprise >= 0
+    node = np.where(covered, inputs.node_of_enterprise, 0)
+    pool = inputs.pool_of_node[node]
+    slope = np.where(inputs.slope_cny > 0, inputs.slope_cny, 1.0)
+    cost = np.zeros((years, n_nodes))
+    issued = inputs.rights_t + inputs.auction_t
+    for y in range(years):
+        for p in np.unique(inputs.pool_of_node):
+            rows = covered & (pool == p)
+            if not rows.any():
+                continue
+            emissions, limit = inputs.emissions_t[y, rows], inputs.max_abatement_t[y, rows]
+            _, share = uniform_standard_pool(
+                emissions, float(issued[y, inputs.pool_of_node == p].sum()),
+                inputs.intercept_cny[rows], slope[rows], limit)
+            cut = np.minimum(share * emissions, limit)
+            firm_cost = inputs.intercept_cny[rows] * cut + 0.5 * slope[rows] * cut**2
+            cost[y] += np.bincount(node[rows], weights=firm_cost, minlength=n_nodes)
+    return cost
 
 
 def solve_benchmarks(model: EmissionsTradingModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Least-cost and uniform-standard outcomes of every year the model has opened.
 
     Returns:
-        ``zones``: year, instrument, zone, price_cny_per_t (least-cost shadow price),
-        least_cost_cny, uniform_standard_cost_cny, abatement_t, shortfall_t;
+        ``zones``: year, instrument, zone, price_cny_per_t (least-cost shadow price, current
+        CNY/t), least_cost_cny (current CNY), least_cost_pv_cny (discounted to the first
+        year on the intertemporal basis), least_cost_per_year_basis_cny (each year alone),
+        uniform_standard_cost_cny, abatement_t, shortfall_t, banked_t, basis
+        (``intertemporal`` or ``per_year``), exact (optimality verified);
         ``enterprises``: year, enterprise_id, instrument, abatement_t (least cost).
     """
-    zone_rows, firm_frames = [], []
-    start = model.scenario.time.start_year
+    zone_frames, firm_frames = [], []
+    rate = model.scenario.behavior.discount_rate
     for k, inst in enumerate(model.instruments):
-        cfg = model.configs[k]
-        pool, to_pool, names = _pools(model, k)
-        covered = model.covered[:, k]
-        intercept = model.mac_intercept_cny[:, k]
-        slope = np.where(model.mac_slope_cny[:, k] > 0, model.mac_slope_cny[:, k], 1.0)
-        for year_index, inputs in enumerate(model.recorder.year_inputs):
-            budget = np.bincount(to_pool, weights=inputs.zone_budget_t[k], minlength=len(names))
-            stock = np.bincount(to_pool, weights=inputs.reserve_stock_t[k],
-                                minlength=len(names))
-            abatement = np.zeros(model.population.size)
-            for z, name in enumerate(names):
-                rows = covered & (pool == z)
-                args = (inputs.expected_emissions_t[rows, k], float(budget[z]),
-                        intercept[rows], slope[rows], inputs.max_abatement_t[rows, k])
-                outcome = least_cost_pool(
-                    *args, penalty_cny_per_t=cfg.penalty.per_tonne_cny,
-                    floor_cny_per_t=cfg.reserve.floor_cny_per_t,
-                    ceiling_cny_per_t=cfg.reserve.ceiling_cny_per_t,
-                    reserve_stock_t=float(stock[z]))
-                abatement[rows] = outcome.abatement_t
-                zone_rows.append({
-                    "year": start + year_index, "instrument": inst, "zone": name,
-                    "price_cny_per_t": outcome.price_cny_per_t if rows.any() else np.nan,
-                    "least_cost_cny": outcome.cost_cny,
-                    "uniform_standard_cost_cny": uniform_standard_pool(*args)[0],
-                    "abatement_t": float(outcome.abatement_t.sum()),
-                    "shortfall_t": outcome.shortfall_t})
-            firm_frames.append(pd.DataFrame({
-                "year": start + year_index, "enterprise_id": model.population.ids[covered],
-                "instrument": inst, "abatement_t": abatement[covered]}))
-    zones = pd.DataFrame(zone_rows, columns=[
-        "year", "instrument", "zone", "price_cny_per_t", "least_cost_cny",
-        "uniform_standard_cost_cny", "abatement_t", "shortfall_t"])
+        if not model.recorder.year_inputs:
+            break
+        inputs = model_inputs(model, k)
+        basis = basis_of(model, k)
+        per_year = solve_instrument(inputs, intertemporal=False)
+        outcome = solve_instrument(inputs, intertemporal=True, discount_rate=rate) \
+            if basis == INTERTEMPORAL else per_year
+        years, n_nodes = outcome.price_cny_per_t.shape
+        discount = (1.0 + rate) ** -np.arange(years) if basis == INTERTEMPORAL \
+            else np.ones(years)
+        covered = inputs.node_of_enterprise >= 0
+        zone_frames.append(pd.DataFrame({
+            "year": np.repeat(inputs.years, n_nodes), "instrument": inst,
+            "zone": np.tile(np.array(inputs.node_names, dtype=object), years),
+            "price_cny_per_t": outcome.price_cny_per_t.ravel(),
+            "least_cost_cny": outcome.cost_cny.ravel(),
+            "least_cost_pv_cny": (outcome.cost_cny * discount[:, None]).ravel(),
+            "least_cost_per_year_basis_cny": per_year.cost_cny.ravel(),
+            "uniform_standard_cost_cny": uniform_standard_cost_cny(inputs).ravel(),
+            "abatement_t": np.stack([np.bincount(
+                inputs.node_of_enterprise[covered], weights=outcome.abatement_t[y, covered],
+                minlength=n_nodes) for y in range(years)]).ravel(),
+            "shortfall_t": outcome.shortfall_t.ravel(),
+            "banked_t": outcome.banked_t.ravel(),
+            "basis": basis, "exact": outcome.exact}))
+        firm_frames.append(pd.DataFrame({
+            "year": np.repeat(inputs.years, covered.sum()),
+            "enterprise_id": np.tile(model.population.ids[covered], years),
+            "instrument": inst, "abatement_t": outcome.abatement_t[:, covered].ravel()}))
+    zones = pd.concat(zone_frames, ignore_index=True) if zone_frames else pd.DataFrame(
+        columns=ZONE_COLUMNS)
     firms = pd.concat(firm_frames, ignore_index=True) if firm_frames else pd.DataFrame(
         columns=["year", "enterprise_id", "instrument", "abatement_t"])
     return zones, firms
+
+
+def least_cost_basis(zones: pd.DataFrame) -> str:
+    """One line saying which least cost an instrument's zone rows hold (summary.json)."""
+    if zones.empty:
+        return "no year solved"
+    if (zones["basis"] == INTERTEMPORAL).all():
+        text = ("intertemporal: banking without borrowing, present value minimised at "
+                "behavior.discount_rate; least_cost_cny is the plan's undiscounted cost")
+    else:
+        text = "per year: each year alone with the reserve stock it opened with"
+    text += "; trading ratios and flow limits between cities applied exactly"
+    return text if zones["exact"].all() else text + " (optimality not verified: approximate)"

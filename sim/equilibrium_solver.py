@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import coo_matrix, hstack
+from scipy.sparse import coo_matrix, hstack, vstack
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 _GRID = 96  # price points per node in the structure LP (curves with more are sampled)
@@ -226,7 +226,7 @@ def _combine(n: int, parts, links: Links, flow_parts) -> Solution:
 
 
 def _solve_alone(curve: Curve) -> Solution:
-    level, export, short, disposed = _component_level([curve], np.ones(1), np.zeros(1),
+    level, _, export, short, disposed = _component_level([curve], np.ones(1), np.zeros(1),
                                                       np.zeros(1))
     return Solution(np.array([level]), export, np.zeros(0), short, disposed, True)
 
@@ -245,7 +245,8 @@ def _component_level(curves: list[Curve], w: np.ndarray, v: np.ndarray, fixed: n
     highest one supplies any shortfall.
 
     Returns:
-        (L, each node's net supply, shortfall taken at ``hi``, surplus absorbed at ``lo``).
+        (L, the interval of levels that balance too (a flat stretch at zero), each node's
+        net supply, shortfall taken at ``hi``, surplus absorbed at ``lo``).
     """
     lo = max((c.lo - vv) / ww for c, ww, vv in zip(curves, w, v, strict=True))
     hi = min((c.hi - vv) / ww for c, ww, vv in zip(curves, w, v, strict=True))
@@ -266,6 +267,7 @@ def _component_level(curves: list[Curve], w: np.ndarray, v: np.ndarray, fixed: n
     if np.isfinite(hi) and levels[-1] == hi:
         above[-1] = np.inf  # and supplies any shortfall at the highest
     reach = np.nonzero(above >= -tol)[0]
+    span = None
     if not len(reach):
         level = levels[-1]
     elif below[reach[0]] > tol:
@@ -281,9 +283,13 @@ def _component_level(curves: list[Curve], w: np.ndarray, v: np.ndarray, fixed: n
             while end + 1 < len(levels) and below[end + 1] <= tol and above[end] <= tol:
                 end += 1
             if end == len(levels) - 1 and above[end] <= tol:
+                span = (levels[j], hi)
                 end = j  # zero all the way up: the lowest clearing price
+            else:
+                span = (levels[j], levels[end])
         level = 0.5 * (levels[j] + levels[end])
-    return (float(level),) + _node_supplies(curves, w, v, fixed, float(level))
+    span = span or (level, level)
+    return (float(level), span) + _node_supplies(curves, w, v, fixed, float(level))
 
 
 def _node_supplies(curves, w, v, fixed, level: float):
@@ -326,7 +332,7 @@ def _solve_connected(curves: list[Curve], links: Links) -> Solution:
     tied = (lp_flow > tol) & ~full
     best = None
     for iteration in range(4 * m + 20):
-        tied, full, state = _exact(curves, links, tied, full, tol)
+        tied, full, state, levels = _exact(curves, links, tied, full, tol)
         price, supply, short, disposed, flow = state
         gain = price[links.end] - links.ratio * price[links.start] - links.cost
         level = 1e-9 * np.maximum(1.0, np.abs(price[links.end]))
@@ -334,20 +340,81 @@ def _solve_connected(curves: list[Curve], links: Links) -> Solution:
         want_close = full & (gain < -level)
         over = tied & capped & (flow > links.capacity_t + tol)
         violations = want_open | want_close | over
+        if violations.any() and not over.any():
+            # Where a balance is flat at zero, any level in the stretch clears: pick ones
+            # that leave no link worth changing.
+            moved = _settle_levels(links, tied, full, *levels)
+            if moved is not None:
+                price, violations = moved, np.zeros_like(violations)
         if not violations.any():
             return Solution(price, supply, flow, short, disposed, True)
         best = state
         if over.any():
             full, tied = full | over, tied & ~over
         elif iteration < 6:
+            for pick in np.nonzero(want_open)[0]:
+                tied = _replace_path(links, tied, pick)
             tied = tied | want_open | want_close
             full = full & ~want_close
         else:  # one change at a time once bulk changes stop converging
             score = np.where(violations, np.abs(gain), -np.inf)
             pick = int(np.argmax(score))
+            tied = _replace_path(links, tied, pick)
             tied[pick], full[pick] = True, False
     price, supply, short, disposed, flow = best
     return Solution(price, supply, flow, short, disposed, False)
+
+
+def _replace_path(links: Links, tied: np.ndarray, pick: int) -> np.ndarray:
+    """Tied links without the path that already joins the ends of link ``pick``: a direct
+    link worth opening replaces a detour (with ratios above one both cannot carry)."""
+    n = int(max(links.start.max(), links.end.max())) + 1
+    graph = coo_matrix((np.ones(tied.sum()), (links.start[tied], links.end[tied])),
+                       shape=(n, n))
+    _, parent = breadth_first_order((graph + graph.T).tocsr(), int(links.start[pick]),
+                                    directed=False)
+    tied = tied.copy()
+    node = int(links.end[pick])
+    while parent[node] >= 0:
+        previous = parent[node]
+        tied &= ~(((links.start == previous) & (links.end == node))
+                  | ((links.start == node) & (links.end == previous)))
+        node = previous
+    return tied
+
+
+def _settle_levels(links: Links, tied: np.ndarray, full: np.ndarray, label: np.ndarray,
+                   w: np.ndarray, v: np.ndarray, spans: np.ndarray) -> np.ndarray | None:
+    """Prices with each component's level inside its balancing stretch such that no idle
+    link gains and no full link loses, as close to the chosen levels as possible (an LP);
+    None when there are none."""
+    n_comp = len(spans)
+    free = spans[:, 2] > spans[:, 1]
+    if not free.any():
+        return None
+    other = ~tied
+    a, b = links.start[other], links.end[other]
+    # gain = w_b L_cb + v_b - r (w_a L_ca + v_a) - cost: <= 0 idle, >= 0 full.
+    sign = np.where(full[other], -1.0, 1.0)
+    k = len(a)
+    rows = np.repeat(np.arange(k), 2)
+    cols = np.stack([label[b], label[a]], axis=1).ravel()
+    vals = (sign[:, None] * np.stack([w[b], -links.ratio[other] * w[a]], axis=1)).ravel()
+    a_ub = coo_matrix((vals, (rows, cols)), shape=(k, 2 * n_comp)).tocsr()
+    b_ub = sign * (links.ratio[other] * v[a] + links.cost[other] - v[b])
+    # Variables: levels, then |level - chosen| bounds.
+    eye = coo_matrix(np.eye(n_comp))
+    dev = hstack([eye, -eye])
+    a_all = vstack([a_ub, dev, hstack([-eye, -eye])]).tocsr()
+    b_all = np.concatenate([b_ub + 1e-12 * np.maximum(1.0, np.abs(b_ub)), spans[:, 0],
+                            -spans[:, 0]])
+    hi = np.where(np.isfinite(spans[:, 2]), spans[:, 2], None)
+    bounds = [(lo, h) for lo, h in zip(spans[:, 1], hi, strict=True)] + [(0, None)] * n_comp
+    result = linprog(np.concatenate([np.zeros(n_comp), np.ones(n_comp)]), A_ub=a_all,
+                     b_ub=b_all, bounds=bounds, method="highs")
+    if result.status != 0:
+        return None
+    return w * result.x[:n_comp][label] + v
 
 
 def _exact(curves, links: Links, tied: np.ndarray, full: np.ndarray, tol: float):
@@ -367,15 +434,18 @@ def _exact(curves, links: Links, tied: np.ndarray, full: np.ndarray, tol: float)
                            shape=(n, n))
         n_comp, label = connected_components(graph, directed=False)
         supply, short, disposed = np.zeros(n), np.zeros(n), np.zeros(n)
+        spans = np.zeros((n_comp, 3))  # chosen level and the interval that balances
         for comp in range(n_comp):
             nodes = np.nonzero(label == comp)[0]
-            level, s, sh, d = _component_level([curves[i] for i in nodes], w_all[nodes],
-                                               v_all[nodes], fixed[nodes])
+            level, span, s, sh, d = _component_level([curves[i] for i in nodes],
+                                                     w_all[nodes], v_all[nodes], fixed[nodes])
+            spans[comp] = level, *span
             price[nodes] = w_all[nodes] * level + v_all[nodes]
             supply[nodes], short[nodes], disposed[nodes] = s, sh, d
         flow, backwards = _route(links, tied, full, supply - fixed, tol)
         if backwards is None or not backwards.any():
-            return tied, full, (price, supply, short, disposed, flow)
+            return tied, full, (price, supply, short, disposed, flow), (label, w_all, v_all,
+                                                                        spans)
         tied = tied & ~backwards
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.benchmark import solve_benchmarks
+from sim.benchmark import least_cost_basis, solve_benchmarks
 from sim.recorder import weighted_mean
 
 if TYPE_CHECKING:
@@ -100,9 +100,10 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
             "transaction_costs_cny": float(model.transaction_costs_cny[k]),
             "ledger_imbalance_t": float(imbalance),
             "scope": model.configs[k].trading.scope,
-            "least_cost_basis": "each scope zone as one pool" + (
-                "; trading ratios and flow limits not applied (lower bound)"
-                if model.link_rules[k] is not None else ""),
+            "least_cost_basis": least_cost_basis(bench),
+            "least_cost_pv_cny": float(bench["least_cost_pv_cny"].sum()),
+            "least_cost_per_year_basis_cny": float(
+                bench["least_cost_per_year_basis_cny"].sum()),
             "least_cost_zone_price_by_year_cny_per_t": {
                 zone: {str(y): _num(v) for y, v in zip(g["year"], g["price_cny_per_t"],
                                                        strict=True)}
