@@ -4,7 +4,8 @@ Model runs: the baseline scenario (5 instruments x 10 years x 12 sessions = 120 
 with the ``realistic`` behaviour profile at about 1,000 / 10,000 / 100,000 enterprises.
 Each size runs in a fresh subprocess, so its peak memory (max RSS) is its own, and
 reports: build, session-loop, table+summary and save times, agent-steps per second,
-clearing time per session, and the least-cost equilibrium alone (``etsim equilibrium``).
+clearing time per session (orders, clearing and settlement of every instrument, and the
+market engine alone), and the least-cost equilibrium alone (``etsim equilibrium``).
 Then one-pool and linked clearings of random books, and sweep throughput (many small runs,
 ``benchmarks/bench_sweep.py``). The run-time exponent is fitted on log(total) ~ log(n),
 for wall and CPU time (the run's CPU time is the steadier figure on a machine shared with
@@ -65,6 +66,7 @@ def model_run(enterprises: int, profile_dir: Path | None = None) -> dict:
         clear_s.append((model.session, time.perf_counter() - t0))
 
     model.exchange_clears = timed_clear
+    market_s = _time_market_clearing(model)
     sessions_done = [built]
     result = run_model(model, on_session=lambda done, total: sessions_done.append(
         time.perf_counter()))
@@ -97,11 +99,35 @@ def model_run(enterprises: int, profile_dir: Path | None = None) -> dict:
         "agent_steps_per_s": n * sessions / loop_s,
         "clearing_ms_per_session": 1e3 * float(per_session.mean()),
         "clearing_share_of_sessions": float(per_session.sum() / loop_s),
+        "market_ms_per_session": 1e3 * sum(market_s) / sessions,
         "equilibrium_s": equilibrium_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "efficiency_ratio": result.summary["efficiency_ratio"],
         "ledger_imbalance_t": result.summary["ledger_imbalance_t"],
     }
+
+
+def _time_market_clearing(model) -> list[float]:
+    """Time the market engine alone (call auctions and linked clearings) in this process:
+    ``exchange_clears`` also builds orders and settles trades."""
+    import sim.market
+    import sim.model
+
+    seconds: list[float] = []
+
+    def timed(clear):
+        def run(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return clear(*args, **kwargs)
+            finally:
+                seconds.append(time.perf_counter() - t0)
+        return run
+
+    for name, clear in list(sim.market.MECHANISMS.items()):
+        sim.market.MECHANISMS[name] = timed(clear)
+    sim.model.clear_linked = timed(sim.model.clear_linked)
+    return seconds
 
 
 def clearing_one_pool(orders: int = 100_000) -> dict:
@@ -177,12 +203,13 @@ def print_table(report: dict) -> None:
     """The human-readable summary of a report."""
     print(f"{'enterprises':>11} {'build s':>7} {'loop s':>7} {'tables s':>8} {'total s':>7} "
           f"{'cpu s':>6} {'save s':>6} {'agent-steps/s':>13} {'clear ms/session':>16} "
-          f"{'equil s':>7} {'peak MB':>7}")
+          f"{'market ms':>9} {'equil s':>7} {'peak MB':>7}")
     for r in report["runs"]:
         print(f"{r['enterprises']:>11,} {r['build_s']:>7.2f} {r['sessions_s']:>7.2f} "
               f"{r['tables_summary_s']:>8.2f} {r['total_s']:>7.2f} {r['total_cpu_s']:>6.2f} "
               f"{r['save_s']:>6.2f} "
               f"{r['agent_steps_per_s']:>13,.0f} {r['clearing_ms_per_session']:>16.2f} "
+              f"{r['market_ms_per_session']:>9.2f} "
               f"{r['equilibrium_s']:>7.2f} {r['peak_rss_mb']:>7.0f}")
     for key in ("total_s", "total_cpu_s", "peak_rss_mb"):
         exponent = report["exponents"][key]
