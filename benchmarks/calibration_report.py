@@ -28,7 +28,7 @@ from sim.geography import hubei_geography, load_city_table, load_cluster_table
 from sim.population import Population
 from sim.population.calibration import load_targets, price_checks, target_range
 from sim.population.hubei import city_mac_factors, generate_hubei
-from sim.results import run_scenario
+from sim.results import RunResult, run_scenario
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,14 +63,14 @@ def fmt(value: float, digits: int = 0) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{value:,.{digits}f}"
 
 
-def run(overrides: list[str], population: Population | None = None) -> dict:
-    """Summary of the baseline with overrides (the scenario's own population if None)."""
-    return run_scenario(load_scenario(BASELINE, overrides), population=population).summary
+def run(overrides: list[str], population: Population | None = None) -> RunResult:
+    """The baseline with overrides (the scenario's own population if None)."""
+    return run_scenario(load_scenario(BASELINE, overrides), population=population)
 
 
-def prices_section(taker: dict, realistic: dict) -> str:
-    checks = price_checks(taker).set_index("instrument")
-    real = price_checks(realistic).set_index("instrument")
+def prices_section(taker: RunResult, realistic: RunResult) -> str:
+    checks = price_checks(taker.tables["prices"]).set_index("instrument")
+    real = price_checks(realistic.tables["prices"]).set_index("instrument")
     sources = load_targets().set_index(["quantity", "instrument"])["source"]
     rows = []
     for inst in INSTRUMENTS:
@@ -111,10 +111,11 @@ Sources of the observed ranges:
 """
 
 
-def coverage_section(taker: dict, population: Population) -> str:
+def coverage_section(taker: RunResult, population: Population) -> str:
     co2 = INSTRUMENTS.index("co2")
     covered = population.baseline_t[:, co2] > 0
-    first_year = next(iter(taker["instruments"]["co2"]["emissions_by_year_t"].values()))
+    first_year = next(iter(taker.summary["instruments"]["co2"]["emissions_by_year_t"]
+                           .values()))
     rows = []
     for quantity, label, value in (
             ("enterprises", "enterprises (pollutant market)", population.size),
@@ -138,10 +139,10 @@ Sources: {sources['covered_firms']}; {sources['covered_emissions']};
 """
 
 
-def emissions_section(taker: dict, population: Population) -> str:
+def emissions_section(taker: RunResult, population: Population) -> str:
     rows = []
     for j, inst in enumerate(INSTRUMENTS):
-        fig = taker["instruments"][inst]
+        fig = taker.summary["instruments"][inst]
         emitted = list(fig["emissions_by_year_t"].values())
         caps = list(fig["cap_by_year_t"].values())
         census = CENSUS_2017_NATIONAL_T.get(inst)
@@ -192,14 +193,15 @@ Yichang/Jingmen's phosphate chemicals [C], so emissions shares differ from GDP s
 """
 
 
-def heterogeneity_section(population: Population, plain: Population, taker: dict) -> str:
+def heterogeneity_section(population: Population, plain: Population,
+                          taker: RunResult) -> str:
     scopes = {"so2": ("city", "cluster", "province"), "cod": ("city", "basin", "province")}
     costs: dict[tuple[str, str, str], float] = {}
     for label, pop in (("on", None), ("off", plain)):
         for inst, options in scopes.items():
             for scope in options:
                 summary = run([PRICE_TAKER, f'instruments.{inst}.trading.scope="{scope}"'],
-                              pop)
+                              pop).summary
                 costs[(label, inst, scope)] = summary["instruments"][inst][
                     "abatement_cost_cny"] / 1e6
     columns = ("city", "basin", "cluster", "province")
@@ -215,7 +217,7 @@ def heterogeneity_section(population: Population, plain: Population, taker: dict
             row["saving, widest vs city"] = _saving(values["city"], values["province"])
             rows.append(row)
     frame = pd.DataFrame(rows)
-    zone_prices = taker["instruments"]["so2"]["zone_price_by_year_cny_per_t"]
+    zone_prices = taker.summary["instruments"]["so2"]["zone_price_by_year_cny_per_t"]
     factors = city_mac_factors(population.cities)
     so2, cod = INSTRUMENTS.index("so2"), INSTRUMENTS.index("cod")
     city_rows = [{"city": city, "air factor": f"{factors[c, so2]:g}",

@@ -19,6 +19,7 @@ import pandas as pd
 from sim import INSTRUMENTS
 from sim.equilibrium import least_cost_pool
 from sim.population import Population
+from sim.recorder import weighted_mean
 
 
 @cache
@@ -40,28 +41,32 @@ def target_range(quantity: str, instrument: str) -> tuple[float, float]:
     return float(row["low"].iloc[0]), float(row["high"].iloc[0])
 
 
-def price_checks(summary: dict) -> pd.DataFrame:
+def price_checks(prices: pd.DataFrame) -> pd.DataFrame:
     """A run's prices against the observed ranges, one row per instrument.
 
     Args:
-        summary: A run's summary.json content.
+        prices: The run's prices table (``prices.parquet``: year, period, instrument,
+            zone, price_cny_per_t, volume_t).
 
     Returns:
-        instrument, first_year_cny_per_t, mean_cny_per_t (volume-weighted over the
-        horizon), final_year_cny_per_t, low, high, in_range (the mean within [low, high]).
+        instrument, first_year_cny_per_t, mean_cny_per_t, final_year_cny_per_t, low,
+        high, in_range (the mean within [low, high]). Means are volume-weighted over
+        sessions and zones, as ``price_by_year_cny_per_t`` and ``mean_price_cny_per_t``
+        in summary.json.
     """
     rows = []
-    for instrument, figures in summary["instruments"].items():
-        by_year = [v for v in figures["price_by_year_cny_per_t"].values() if v is not None]
-        low, high = target_range("price", instrument)
-        mean = figures["mean_price_cny_per_t"]
+    for instrument, group in prices.groupby("instrument", sort=False):
+        by_year = [weighted_mean(g["price_cny_per_t"].to_numpy(), g["volume_t"].to_numpy())
+                   for _, g in group.groupby("year")]
+        mean = weighted_mean(group["price_cny_per_t"].to_numpy(), group["volume_t"].to_numpy())
+        low, high = target_range("price", str(instrument))
         rows.append({
             "instrument": instrument,
             "first_year_cny_per_t": by_year[0] if by_year else np.nan,
-            "mean_cny_per_t": np.nan if mean is None else mean,
+            "mean_cny_per_t": mean,
             "final_year_cny_per_t": by_year[-1] if by_year else np.nan,
             "low": low, "high": high,
-            "in_range": mean is not None and low <= mean <= high,
+            "in_range": bool(low <= mean <= high),
         })
     return pd.DataFrame(rows)
 
