@@ -50,6 +50,8 @@ class PriceExpectations:
             and adaptive).
         path_cny_per_t: Expected price per instrument as (years, zones) arrays (perfect
             foresight), None otherwise.
+        horizon_years: Years simulated: a right left after the last one is worth nothing
+            (as in the least-cost benchmark); None = no end.
         source: Where the expectations come from, for the record (e.g. the fallback).
     """
 
@@ -57,6 +59,7 @@ class PriceExpectations:
     weight: float
     level_cny_per_t: list[np.ndarray]
     path_cny_per_t: list[np.ndarray] | None = None
+    horizon_years: int | None = None
     source: str = ""
 
     def __post_init__(self) -> None:
@@ -88,16 +91,15 @@ class PriceExpectations:
         """Price expected for the year after ``year_index`` per zone, for banking, CNY/t.
 
         Zero where holding rights is worth nothing: for myopic enterprises (no expected
-        growth), and under perfect foresight in the path's last year (the least-cost
-        bank is empty at the horizon's end).
+        growth), and in the horizon's last year (rights are not used after it; the
+        least-cost bank is empty there too).
         """
-        if self.kind == "myopic":
+        last = self.horizon_years is not None and year_index + 1 >= self.horizon_years
+        if self.kind == "myopic" or last:
             return np.zeros_like(self.level_cny_per_t[k])
         if self.path_cny_per_t is not None:
             path = self.path_cny_per_t[k]
-            if year_index + 1 >= len(path):
-                return np.zeros(path.shape[1])
-            return path[year_index + 1].copy()
+            return path[min(year_index + 1, len(path) - 1)].copy()
         return self.level_cny_per_t[k].copy()
 
     def present_value_cny_per_t(self, k: int, year_index: int, start: int, length: int,
@@ -173,6 +175,7 @@ def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario
     if kind != "perfect_foresight":
         first = per_year_least_cost_cny_per_t(model, 1)
         return PriceExpectations(kind, behavior.adaptive_weight, [p[0].copy() for p in first],
+                                 horizon_years=model.years,
                                  source="first-year least-cost price, then observed prices")
     try:
         from sim.equilibrium import least_cost_price_path
@@ -189,4 +192,4 @@ def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario
                       "(no banking in the path)", stacklevel=2)
     path = [np.nan_to_num(p) for p in path]
     return PriceExpectations(kind, behavior.adaptive_weight, [p[0].copy() for p in path],
-                             path, source)
+                             path, model.years, source)

@@ -18,6 +18,8 @@ def test_adaptive_expectations_follow_the_smoothing_formula():
     beliefs.observe_year([np.array([130.0, 80.0])])
     assert beliefs.level_cny_per_t[0] == pytest.approx([130.0, 0.3 * 80 + 0.7 * 50])
     assert beliefs.next_year_cny_per_t(0, 5) == pytest.approx([130.0, 59.0])
+    beliefs.horizon_years = 6
+    assert beliefs.next_year_cny_per_t(0, 5) == pytest.approx([0.0, 0.0])  # nothing after
 
 
 def test_myopic_expectations_take_the_last_price_and_value_no_bank():
@@ -29,7 +31,8 @@ def test_myopic_expectations_take_the_last_price_and_value_no_bank():
 
 def test_perfect_foresight_reads_the_path_and_holds_its_last_year():
     path = np.array([[10.0], [20.0], [40.0]])
-    beliefs = PriceExpectations("perfect_foresight", 0.5, [path[0].copy()], [path])
+    beliefs = PriceExpectations("perfect_foresight", 0.5, [path[0].copy()], [path],
+                                horizon_years=3)
     expected = np.array([[20.0, 40.0, 40.0, 40.0]])
     assert beliefs.zone_path_cny_per_t(0, 1, 4) == pytest.approx(expected)
     assert beliefs.next_year_cny_per_t(0, 1) == pytest.approx([40.0])
