@@ -158,11 +158,34 @@ def check_books(result) -> None:
     for row in accounts.itertuples():
         assert row.held_t == pytest.approx(held.get((row.instrument, row.year), 0.0),
                                            abs=tol)
+    check_totals(result.tables["emissions"], firms, summary)
     for inst, figures in summary["instruments"].items():
         rows = accounts[accounts["instrument"] == inst]
         assert figures["banked_t"] == pytest.approx(rows["held_t"].iloc[-1], abs=tol)
         assert 0.0 <= figures["compliance_rate"] <= 1.0
         assert figures["shortfall_t"] >= 0.0 and figures["penalties_cny"] >= 0.0
+
+
+def check_totals(emissions: pd.DataFrame, firms: pd.DataFrame, summary: dict) -> None:
+    """The city table and the summary add up to the enterprise table (they are summed from
+    the recorded arrays, not from it)."""
+    columns = ["emissions_t", "allocation_t", "abatement_t", "abatement_cost_cny"]
+    by_city = firms.groupby(["year", "city", "instrument"])[columns].sum()
+    table = emissions.set_index(["year", "city", "instrument"])[columns]
+    joined = table.join(by_city.add_suffix("_firms")).fillna(0.0)
+    for column in columns:
+        assert np.allclose(joined[column], joined[f"{column}_firms"], rtol=1e-9, atol=1e-6)
+    assert len(table) == emissions["year"].nunique() * emissions["city"].nunique() * \
+        emissions["instrument"].nunique()  # every city, with zeros
+    for inst, figures in summary["instruments"].items():
+        rows = firms[firms["instrument"] == inst]
+        for year, total in figures["emissions_by_year_t"].items():
+            assert total == pytest.approx(rows.loc[rows["year"] == int(year), "emissions_t"]
+                                          .sum(), rel=1e-9, abs=1e-6)
+        assert figures["abatement_cost_cny"] == pytest.approx(
+            rows["abatement_cost_cny"].sum(), rel=1e-9, abs=1e-6)
+        assert figures["penalties_cny"] == pytest.approx(rows["penalty_cny"].sum(), rel=1e-9,
+                                                         abs=1e-6)
 
 
 def write_case(folder: Path, scenario: str, registry: str) -> Path:
