@@ -12,8 +12,9 @@ for wall and CPU time (the run's CPU time is the steadier figure on a machine sh
 other work; the load average at the start is recorded).
 
 Usage: ``python benchmarks/bench.py [--sizes 1000 10000 100000] [--sweep-runs 200]
-[--profile DIR] [--out FILE]``. ``--profile`` writes a pyinstrument profile of each run
-(text and HTML) to DIR.
+[--profile DIR] [--out FILE] [--compare FILE]``. ``--profile`` writes a pyinstrument
+profile of each run (text and HTML) to DIR; ``--compare`` prints ratios against an earlier
+report (default ``benchmarks/reference.json``, the figures in docs/performance.md).
 """
 
 from __future__ import annotations
@@ -226,6 +227,20 @@ def print_table(report: dict) -> None:
         print(f"sweep: {sweep['runs']} small runs, 1 worker: {sweep['runs_per_s']:.1f} runs/s")
 
 
+def compare(report: dict, reference: dict) -> list[str]:
+    """Lines comparing each size's times and memory with an earlier report's."""
+    earlier = {r["enterprises"]: r for r in reference.get("runs", [])}
+    lines = []
+    for run in report["runs"]:
+        old = earlier.get(run["enterprises"])
+        if old is None:
+            continue
+        ratios = [f"{key} x{run[key] / old[key]:.2f}" for key in (
+            "total_s", "total_cpu_s", "sessions_s", "peak_rss_mb") if old.get(key)]
+        lines.append(f"{run['enterprises']:,} enterprises vs reference: " + ", ".join(ratios))
+    return lines
+
+
 def main() -> None:
     """Parse arguments, run each size in its own process, print and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -236,6 +251,8 @@ def main() -> None:
                         help="write a pyinstrument profile of each run into this folder")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" /
                         f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    parser.add_argument("--compare", type=Path, default=ROOT / "benchmarks" / "reference.json",
+                        help="an earlier report to compare with (default: the committed one)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -263,6 +280,9 @@ def main() -> None:
         "sweep": sweep_throughput(args.sweep_runs) if args.sweep_runs > 0 else None,
     }
     print_table(report)
+    if args.compare.is_file():
+        for line in compare(report, json.loads(args.compare.read_text(encoding="utf-8"))):
+            print(line)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
