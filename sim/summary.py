@@ -15,10 +15,40 @@ if TYPE_CHECKING:
     from sim.model import EmissionsTradingModel
 
 
+def _mean_prices(prices: pd.DataFrame, keys: list[str]) -> dict[tuple, float]:
+    """``weighted_mean`` of each group's prices, keyed by the groups' values in order of
+    first appearance (years sorted). Sums by ``bincount``: a pandas group-by per zone and
+    year took most of a small sweep run's summary."""
+    if prices.empty:
+        return {}
+    factors = [pd.factorize(prices[key].to_numpy(), sort=key == "year") for key in keys]
+    shape = tuple(len(uniques) for _, uniques in factors)
+    group = np.ravel_multi_index([codes for codes, _ in factors], shape)
+    price, volume = prices["price_cny_per_t"].to_numpy(), prices["volume_t"].to_numpy()
+    ok = np.isfinite(price)
+
+    def total(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=weights, minlength=int(np.prod(shape)))
+
+    value, traded = total(np.where(ok, price * volume, 0.0)), total(np.where(ok, volume, 0.0))
+    price_sum, finite = total(np.where(ok, price, 0.0)), total(ok.astype(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(traded > 0, value / traded,
+                        np.where(finite > 0, price_sum / finite, np.nan))
+    return {tuple(uniques[i] for (_, uniques), i in zip(factors, np.unravel_index(g, shape),
+                                                         strict=True)): float(mean[g])
+            for g in np.nonzero(total(np.ones(len(prices))) > 0)[0]}
+
+
 def _by_year(prices: pd.DataFrame) -> dict[str, float | None]:
-    return {str(year): _num(weighted_mean(g["price_cny_per_t"].to_numpy(),
-                                          g["volume_t"].to_numpy()))
-            for year, g in prices.groupby("year")}
+    return {str(year): _num(mean) for (year,), mean in _mean_prices(prices, ["year"]).items()}
+
+
+def _by_zone_and_year(prices: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    zones: dict[str, dict[str, float | None]] = {}
+    for (zone, year), mean in _mean_prices(prices, ["zone", "year"]).items():
+        zones.setdefault(str(zone), {})[str(year)] = _num(mean)
+    return zones
 
 
 def _num(value: float) -> float | None:
@@ -78,8 +108,7 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
                                                        p["volume_t"].to_numpy())),
             "final_price_cny_per_t": _num(final_price),
             "price_by_year_cny_per_t": _by_year(p),
-            "zone_price_by_year_cny_per_t": {zone: _by_year(g) for zone, g in
-                                             p.groupby("zone", sort=False)},
+            "zone_price_by_year_cny_per_t": _by_zone_and_year(p),
             "emissions_by_year_t": {str(start + y): float(v)
                                     for y, v in enumerate(f["emissions_t"])},
             "cap_by_year_t": {str(start + i): float(c) for i, c in enumerate(model.caps_t[k])},
