@@ -156,20 +156,38 @@ def clear_linked(book: OrderBook, network: Network, n_traders: int) -> ClearingR
     # capacity wrongly binding; repair it until the exact prices leave nothing to gain.
     dead = np.zeros(len(links), dtype=bool)
     solution = _exact(curves, network, tight, fixed)
-    for _ in range(4 * len(links) + 2):
-        price, _, routed, _ = solution
+    for _ in range(6 * len(links) + 2):
+        price, _, routed, unbalanced = solution
         gain = _gain(price, links, ratio)
+        if unbalanced.any():
+            # A component that cannot balance (e.g. gates fed more at capacity than they
+            # can pass on): tie the links held at capacity around it back to their cities.
+            stuck = (fixed > 0) & (unbalanced[links[:, 0]] | unbalanced[links[:, 1]])
+            if not stuck.any():
+                break
+            tight |= stuck
+            fixed = np.where(stuck, 0.0, fixed)
+            solution = _exact(curves, network, tight, fixed)
+            continue
+        # One kind of repair at a time, in this order: drop links that would run
+        # backwards; put the most overloaded gate at capacity; release a gate whose
+        # importer values the limited access less than it costs.
+        backwards = tight & ~gate & (routed < -tol)
+        if backwards.any():
+            tight &= ~backwards
+            solution = _exact(curves, network, tight, fixed)
+            continue
         excess = np.divide(routed, capacity, out=np.zeros(len(links)),
                            where=tight & (routed > capacity + tol))
-        over = np.zeros(len(links), dtype=bool)  # one at a time: gates in series interact
         if excess.any():
-            over[int(np.argmax(excess))] = True
-        backwards = tight & ~gate & (routed < -tol)
-        slack = (fixed > 0) & (gain < -1e-9 * np.maximum(1.0, np.abs(
-            np.nan_to_num(price[links[:, 1]]))))
-        if over.any() or backwards.any() or slack.any():
-            fixed = np.where(over, capacity, np.where(slack, 0.0, fixed))
-            tight = (tight & ~over & ~backwards) | slack
+            over = int(np.argmax(excess))
+            tight[over], fixed[over] = False, capacity[over]
+            solution = _exact(curves, network, tight, fixed)
+            continue
+        slack = np.nonzero((fixed > 0) & (gain < -1e-9 * np.maximum(1.0, np.abs(
+            np.nan_to_num(price[links[:, 1]])))))[0]
+        if len(slack):
+            tight[slack[0]], fixed[slack[0]] = True, 0.0
             solution = _exact(curves, network, tight, fixed)
             continue
         candidates = ~tight & ~gate & ~dead & (
@@ -180,22 +198,33 @@ def clear_linked(book: OrderBook, network: Network, n_traders: int) -> ClearingR
         before = tight.copy()
         # A link between nodes already tied by a path replaces that path (with a ratio
         # above one, the direct link and the detour cannot both carry).
-        tight &= ~_path_links(links, tight, network.n_nodes, *links[best])
+        tight &= ~(_path_links(links, tight, network.n_nodes, *links[best]) & ~gate)
         tight[best] = True
         trial = _exact(curves, network, tight, fixed)
         backwards = tight & ~gate & (trial[2] < -tol)
-        while trial[3] and backwards.any() and not backwards[best]:
+        while not trial[3].any() and backwards.any() and not backwards[best]:
             tight &= ~backwards  # the new link makes these trades run the other way
             trial = _exact(curves, network, tight, fixed)
             backwards = tight & ~gate & (trial[2] < -tol)
-        if trial[3] and not backwards.any():
+        if not trial[3].any() and not backwards.any():
             solution = trial
         else:
             tight = before
             dead[best] = True
-    price, export_t, routed, _ = solution
-    link_flow = _shortest_routing(network, price, export_t, np.where(tight, routed, fixed),
-                                  fixed, tol)
+    price, export_t, routed, unbalanced = solution
+    link_flow = np.where(tight, routed, fixed)
+    if unbalanced.any() or (link_flow < -tol).any() or (link_flow > capacity + tol).any():
+        # Degenerate books (ties, gates in series at capacity) the repair could not
+        # settle: keep the LP's flows, which balance, and price each node on its own
+        # book given them. Failing that, no rights may be created or lost: no flows.
+        no_links = np.zeros(len(links), dtype=bool)
+        link_flow = np.minimum(flows_lp, capacity)
+        price, export_t, _, unbalanced = _exact(curves, network, no_links, link_flow)
+        if unbalanced.any():
+            link_flow = np.zeros(len(links))
+            price, export_t, _, _ = _exact(curves, network, no_links, link_flow)
+    else:
+        link_flow = _shortest_routing(network, price, export_t, link_flow, fixed, tol)
 
     fill = np.zeros(len(book))
     for c, rows in enumerate(rows_of):
@@ -241,7 +270,7 @@ def _shortest_routing(network: Network, price: np.ndarray, export_t: np.ndarray,
                            np.concatenate([columns, columns]))), shape=(n, len(links)))
     result = linprog(np.ones(len(links)), A_eq=balance.tocsr(), b_eq=export_t,
                      bounds=np.column_stack([lower, upper]), method="highs")
-    if result.status != 0:
+    if result.status != 0:  # keep the tree's routing, which balances
         return tree_flow.clip(0.0)
     return np.where(result.x > tol, result.x, 0.0)
 
@@ -271,8 +300,14 @@ def _structure(curves: list[NetSupply | None], network: Network) -> np.ndarray:
         if curve is None:
             continue
         base[c] = -curve.demand_t
-        x = curve.x if len(curve.x) <= _GRID else np.unique(
-            np.quantile(curve.x, np.linspace(0, 1, _GRID)))
+        # ~_GRID price points: every breakpoint of a small book plus points along its
+        # ramps (a ramp priced as one block would look like a tie), or quantiles of a
+        # large book's breakpoints.
+        steps = np.linspace(0, len(curve.x) - 1, _GRID)
+        x = np.unique(np.concatenate([curve.x, np.interp(steps, np.arange(len(curve.x)),
+                                                         curve.x)])) \
+            if len(curve.x) <= _GRID else np.unique(np.quantile(curve.x, np.linspace(0, 1,
+                                                                                     _GRID)))
         below, above = curve.limits_many(x)
         previous = np.concatenate([[-curve.demand_t], above[:-1]])
         mid = np.concatenate([[x[0]], 0.5 * (x[:-1] + x[1:])])
@@ -326,8 +361,8 @@ def _exact(curves, network: Network, tight: np.ndarray, fixed: np.ndarray):
 
     Returns:
         Prices per node, each node's net export, the flow routed on each tight link
-        (negative where it would have to run backwards) and whether every component
-        balanced.
+        (negative where it would have to run backwards) and the nodes of components
+        that could not balance.
     """
     n, links, ratio = network.n_nodes, network.links, network.link_ratio
     fixed_export = np.zeros(n)
@@ -341,7 +376,7 @@ def _exact(curves, network: Network, tight: np.ndarray, fixed: np.ndarray):
     price = np.full(n, np.nan)
     export_t = fixed_export.copy()
     undirected = (graph + graph.T).tocsr()
-    balanced = True
+    unbalanced = np.zeros(n, dtype=bool)
     for comp in range(n_comp):
         members = np.nonzero(label == comp)[0]
         order, parent = breadth_first_order(undirected, members[0], directed=False)
@@ -359,8 +394,8 @@ def _exact(curves, network: Network, tight: np.ndarray, fixed: np.ndarray):
             prices, shares = _component_price(cities, weight[order], fixed_export[order])
         scale = max(1.0, max((c.scale_t for c in cities if c is not None), default=1.0),
                     float(np.abs(fixed_export[order]).max()))
-        balanced &= abs(float(np.dot(weight[order], shares - fixed_export[order]))) \
-            <= 1e-9 * scale
+        unbalanced[order] = abs(float(np.dot(weight[order], shares - fixed_export[order]))) \
+            > 1e-9 * scale
         price[order] = prices
         export_t[order] = shares
         residual = dict(zip(order.tolist(), (shares - fixed_export[order]).tolist(), strict=True))
@@ -375,7 +410,7 @@ def _exact(curves, network: Network, tight: np.ndarray, fixed: np.ndarray):
                 f = residual[node]
                 residual[p] += f / ratio[link]
             routed[link] = f
-    return price, export_t, routed, balanced
+    return price, export_t, routed, unbalanced
 
 
 def _component_price(curves, weight, fixed_export):
