@@ -289,19 +289,14 @@ def test_hubei_population_with_almost_no_enterprises_runs(tmp_path):
 
 # ---- killed runs ---------------------------------------------------------------------------
 
-def test_a_killed_run_leaves_no_folder_that_looks_finished(tmp_path):
-    """SIGKILL `etsim run` as soon as it starts writing its folder: the target never appears
-    half-written (only a hidden partial folder may remain), and a rerun succeeds."""
-    path = tmp_path / "s.toml"
-    path.write_text('name = "kill"\n[time]\nyears = 2\nperiods_per_year = 2\n'
-                    "[population]\nscale = 0.3\n[instruments.so2]\n[instruments.co2]\n",
-                    encoding="utf-8")
-    out = tmp_path / "run"
-    command = [sys.executable, "-m", "sim.cli", "run", str(path), "--out", str(out)]
+def kill_when_writing(command: list[str], folder: Path) -> None:
+    """Start ``command`` and SIGKILL it the moment a hidden staging folder appears."""
+    before = {p.name for p in folder.iterdir()}
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     try:
-        while not any(p.name.startswith(".run.partial-") for p in tmp_path.iterdir()):
+        while not any(p.name.startswith(".run.partial-") and p.name not in before
+                      for p in folder.iterdir()):
             assert proc.poll() is None, "the run ended before it started writing"
             assert time.monotonic() < deadline
             time.sleep(0.002)
@@ -309,6 +304,19 @@ def test_a_killed_run_leaves_no_folder_that_looks_finished(tmp_path):
     finally:
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
+
+
+def test_a_killed_run_leaves_no_folder_that_looks_finished(tmp_path):
+    """SIGKILL `etsim run` as soon as it starts writing its folder: the target never appears
+    half-written (only a hidden partial folder may remain), a rerun succeeds, and a rerun
+    killed while writing leaves the earlier run in place, unchanged."""
+    path = tmp_path / "s.toml"
+    path.write_text('name = "kill"\n[time]\nyears = 2\nperiods_per_year = 2\n'
+                    "[population]\nscale = 0.3\n[instruments.so2]\n[instruments.co2]\n",
+                    encoding="utf-8")
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "sim.cli", "run", str(path), "--out", str(out)]
+    kill_when_writing(command, tmp_path)
     assert not out.exists(), "a killed run left a folder under the target name"
     assert all(p.name.startswith(".") for p in tmp_path.iterdir() if p.is_dir())
     rerun = subprocess.run([*command, "--no-charts"], capture_output=True, text=True,
@@ -318,3 +326,6 @@ def test_a_killed_run_leaves_no_folder_that_looks_finished(tmp_path):
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["scenario"] == "kill"
     assert len(pd.read_parquet(out / "prices.parquet")) > 0
     assert np.isfinite(pd.read_parquet(out / "accounts.parquet")["issued_t"]).all()
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    kill_when_writing([*command, "--seed", "9"], tmp_path)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
