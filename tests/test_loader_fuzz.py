@@ -17,27 +17,41 @@ import sys
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.scenario.schema import Scenario
 
 runner = CliRunner()
 
-KEY_PATHS = [
-    "name", "description", "seed", "extends", "time.start_year", "time.years",
-    "time.periods_per_year", "population.source", "population.registry", "population.scale",
-    "population.seed", "regions.clusters.east", "regions.basins.A", "behavior.profile",
-    "behavior.expectations", "behavior.discount_rate", "behavior.output_shock_sd",
-    *(f"instruments.{inst}.{key}" for inst in ("co2", "so2", "cod", "pm25") for key in (
-        "cap_t", "cap.share", "cap.annual_decline", "cap.base", "city_caps_t.Wuhan",
-        "city_caps_t.Gotham", "allocation.method", "allocation.reserve_price_cny_per_t",
-        "banking", "penalty.per_tonne_cny", "penalty.multiple_of_mean_price",
-        "penalty.max_cny", "penalty.deduct_ratio", "trading.scope", "trading.interzone_ratio",
-        "trading.blocked", "trading.price_band_share", "trading.fee_share",
-        "trading.min_lot_t", "trading.block_import_if_nonattainment",
-        "trading.max_import_share", "reserve.share", "reserve.floor_cny_per_t",
-        "reserve.ceiling_cny_per_t")),
-]
+def schema_paths(model=Scenario, prefix: str = "", depth: int = 0) -> list[str]:
+    """Every dotted key of the schema (dict keys as a known and an unknown name), so the
+    fuzz follows the schema as it grows."""
+    paths = []
+    for name, field in model.model_fields.items():
+        path = prefix + (field.alias or name)
+        inner, stack = None, [field.annotation]
+        while stack:
+            annotation = stack.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                inner = annotation
+                break
+            stack.extend(getattr(annotation, "__args__", ()) or ())
+        if inner is None or depth > 4:
+            paths.append(path)
+        elif "dict" in str(field.annotation):
+            keys = ("co2", "so2", "pm25") if name == "instruments" else ("Wuhan", "x")
+            for key in keys:
+                paths += schema_paths(inner, f"{path}.{key}.", depth + 1)
+        else:
+            paths += schema_paths(inner, f"{path}.", depth + 1)
+    return paths
+
+
+KEY_PATHS = [*schema_paths(), "extends", "regions.clusters.east", "regions.basins.A",
+             "instruments.co2.city_caps_t.Wuhan", "instruments.so2.city_caps_t.Gotham",
+             "instruments.so2.cluster_caps_t.wuhan", "instruments.so2.trading.blocked"]
 CHOICES = ["city", "basin", "cluster", "province", "hubei", "registry", "realistic",
            "price_taker", "auction", "benchmark", "grandfathering", "registry",
            "baseline_emissions", "Wuhan", "武汉", "", "../x.toml", "."]
