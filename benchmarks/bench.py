@@ -212,10 +212,11 @@ def print_table(report: dict) -> None:
               f"{r['agent_steps_per_s']:>13,.0f} {r['clearing_ms_per_session']:>16.2f} "
               f"{r['market_ms_per_session']:>9.2f} "
               f"{r['equilibrium_s']:>7.2f} {r['peak_rss_mb']:>7.0f}")
-    for key in ("total_s", "total_cpu_s", "peak_rss_mb"):
-        exponent = report["exponents"][key]
+    for key in ("total_s", "total_cpu_s", "sessions_s", "peak_rss_mb"):
+        exponent, top = report["exponents"][key], report["exponents_two_largest"][key]
         if exponent is not None:
-            print(f"{key} grows as n^{exponent:.2f}")
+            print(f"{key} grows as n^{exponent:.2f} (fitted on every size), "
+                  f"n^{top:.2f} between the two largest")
     for line in report["targets"]:
         print(line)
     pool, linked = report["clearing_one_pool"], report["clearing_linked"]
@@ -273,6 +274,8 @@ def main() -> None:
                     "load_average_1min": os.getloadavg()[0]},
         "runs": runs,
         "exponents": {key: fitted_exponent(runs, key) for key in (
+            "total_s", "total_cpu_s", "sessions_s", "peak_rss_mb")},
+        "exponents_two_largest": {key: fitted_exponent(runs[-2:], key) for key in (
             "total_s", "total_cpu_s", "sessions_s", "peak_rss_mb")},
         "targets": target_checks(runs, args.sizes),
         "clearing_one_pool": clearing_one_pool(),
