@@ -561,7 +561,9 @@ class BehaviorConfig(_Strict):
 
 
 # Instrument defaults. Penalties: estimate, about 3x the observed price level in DOMAIN.md
-# (CO2 ~50 CNY/t; 2017 listing prices SO2 3,990, NOx 4,000, COD 8,790, NH3-N 14,000).
+# (CO2 ~50 CNY/t; 2017 listing prices of a multi-year right SO2 3,990, NOx 4,000, COD 8,790,
+# NH3-N 14,000), i.e. 7-15x the annual-equivalent pollutant prices the population is
+# calibrated to (docs/calibration.md): the fine binds only when a market runs short.
 # Scopes: Hubei exchange FAQ in DOMAIN.md (air within a city, water within a basin);
 # carbon is one provincial market.
 INSTRUMENT_DEFAULTS: dict[str, dict[str, Any]] = {
