@@ -110,6 +110,9 @@ class EnterpriseDecisions:
                     cfg.banking)[m.enterprise_zone[k]]
 
     def close_year(self) -> None:
-        """Let expectations learn from the prices at the year's close."""
+        """Let expectations learn from the year's volume-weighted prices (one thin session,
+        e.g. buyers bidding the penalty at the deadline, does not set next year's view)."""
         if self.expectations is not None:
-            self.expectations.observe_year(self.model.last_price)
+            recorder = self.model.recorder
+            self.expectations.observe_year([recorder.year_zone_mean_prices(k)
+                                            for k in range(len(self.model.instruments))])

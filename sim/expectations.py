@@ -16,7 +16,8 @@ when the year opens (``behavior.expectations``):
 
 Before any price is observed, myopic and adaptive enterprises expect the first year's
 least-cost price (what an analyst would forecast from the cap). The observed price of
-a year is the zone's price at its last session (carried when nothing traded).
+a year is the zone's volume-weighted mean price over the year's sessions, so one thin
+session (buyers bidding the penalty at the deadline) does not become the expectation.
 """
 
 from __future__ import annotations

@@ -79,6 +79,20 @@ class Recorder:
         volumes = np.concatenate([v for _, v in sessions])
         return weighted_mean(prices, volumes)
 
+    def year_zone_mean_prices(self, k: int) -> np.ndarray:
+        """Volume-weighted mean price per zone of instrument k over this year's sessions,
+        CNY/t: the plain mean where a zone never traded, NaN where it was never priced."""
+        sessions = self._year_price_volume[k]
+        prices = np.stack([p for p, _ in sessions])
+        ok = np.isfinite(prices)
+        volumes = np.where(ok, np.stack([v for _, v in sessions]), 0.0)
+        filled = np.where(ok, prices, 0.0)
+        traded = volumes.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weighted = (filled * volumes).sum(axis=0) / traded
+            plain = filled.sum(axis=0) / ok.sum(axis=0)
+        return np.where(traded > 0, weighted, plain)
+
     def close_year(self, year_index: int, penalties_cny: np.ndarray, shortfall_t: np.ndarray
                    ) -> None:
         """Keep the year's enterprise results and flows."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -128,3 +129,15 @@ def test_rerun_replaces_an_earlier_run_but_never_other_folders(small_hubei, tmp_
     with pytest.raises(InputError, match="refusing to overwrite"):
         save_run(small_hubei, precious, charts=False)
     assert (precious / "draft.docx").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_years_observed_zone_price_is_volume_weighted_over_its_sessions():
+    from sim.recorder import Recorder
+
+    recorder = Recorder(model=None)
+    recorder._year_price_volume = [[
+        (np.array([100.0, np.nan, 7.0]), np.array([1.0, 0.0, 0.0])),
+        (np.array([400.0, 50.0, 9.0]), np.array([3.0, 0.0, 0.0])),
+        (np.array([26_000.0, 60.0, np.nan]), np.array([0.0, 0.0, 0.0]))]]
+    # zone 0 traded: (100 + 3 * 400) / 4; zone 1 and 2 never traded: plain means
+    assert recorder.year_zone_mean_prices(0) == pytest.approx([325.0, 55.0, 8.0])
