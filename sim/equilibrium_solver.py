@@ -206,7 +206,9 @@ def solve_network(curves: list[Curve], links: Links) -> Solution:
         local[nodes] = np.arange(len(nodes))
         sub = links.take(inside)
         sub = Links(local[sub.start], local[sub.end], sub.ratio, sub.cost, sub.capacity_t)
-        solution = _solve_connected([curves[i] for i in nodes], sub)
+        solution = _solve_chain([curves[i] for i in nodes], sub)
+        if solution is None:
+            solution = _solve_connected([curves[i] for i in nodes], sub)
         parts.append((nodes, solution))
         flow_parts.append((np.nonzero(inside)[0], solution.flow_t))
     return _combine(n, parts, links, flow_parts)
@@ -229,6 +231,62 @@ def _solve_alone(curve: Curve) -> Solution:
     level, _, export, short, disposed = _component_level([curve], np.ones(1), np.zeros(1),
                                                       np.zeros(1))
     return Solution(np.array([level]), export, np.zeros(0), short, disposed, True)
+
+
+def _solve_chain(curves: list[Curve], links: Links) -> Solution | None:
+    """A bank: nodes in a line joined by free, unlimited links (one year to the next).
+
+    Prices may only fall along the line and are equal where the bank carries rights, so
+    pooling adjacent violators (each pool priced where its joint supply balances) is
+    exact (Best and Chakravarti 1990). Returns None when the links are not such a line or
+    the pooled answer fails its check (the general solver then takes over).
+    """
+    n = len(curves)
+    if len(links) != n - 1 or (links.ratio != 1).any() or (links.cost != 0).any() \
+            or np.isfinite(links.capacity_t).any():
+        return None
+    order = np.full(n, -1)
+    order[links.start] = links.end
+    first = np.setdiff1d(np.arange(n), links.end)
+    if len(first) != 1:
+        return None
+    line = [int(first[0])]
+    while order[line[-1]] >= 0 and len(line) <= n:
+        line.append(int(order[line[-1]]))
+    if len(line) != n:
+        return None
+    blocks: list[tuple[int, int, float]] = []  # (start, end, level) along the line
+    for i in range(n):
+        start = i
+        level = _component_level([curves[line[i]]], np.ones(1), np.zeros(1), np.zeros(1))[0]
+        while blocks and blocks[-1][2] < level * (1 - 1e-12) - 1e-12:
+            start = blocks.pop()[0]
+            members = [curves[line[j]] for j in range(start, i + 1)]
+            k = len(members)
+            level = _component_level(members, np.ones(k), np.zeros(k), np.zeros(k))[0]
+        blocks.append((start, i, level))
+    price, supply, short, disposed = (np.zeros(n) for _ in range(4))
+    for start, end, _ in blocks:
+        nodes = [line[j] for j in range(start, end + 1)]
+        k = len(nodes)
+        level, _, s, sh, d = _component_level([curves[j] for j in nodes][::-1], np.ones(k),
+                                              np.zeros(k), np.zeros(k))
+        # Reversed so that a bound is taken up by the latest year of the pool.
+        price[nodes], supply[nodes] = level, s[::-1]
+        short[nodes], disposed[nodes] = sh[::-1], d[::-1]
+    carried = np.cumsum(supply[line])[:-1]
+    flow = np.zeros(len(links))
+    position = {node: j for j, node in enumerate(line)}
+    for i, (a, _) in enumerate(zip(links.start, links.end, strict=True)):
+        flow[i] = carried[position[a]]
+    scale = max(1.0, float(np.abs(supply).max()))
+    gain = price[links.end] - price[links.start]
+    ok = (flow >= -1e-9 * scale).all() and (gain <= 1e-9 * np.maximum(
+        1.0, np.abs(price[links.end]))).all() and abs(supply.sum()) <= 1e-9 * scale
+    ok = ok and all(abs(gain[i]) <= 1e-9 * max(1.0, abs(price[links.end[i]]))
+                    for i in np.nonzero(flow > 1e-9 * scale)[0])
+    return Solution(price, supply, np.clip(flow, 0.0, None), short, disposed, True) \
+        if ok else None
 
 
 # ---- the exact stage -------------------------------------------------------------------
@@ -256,38 +314,56 @@ def _component_level(curves: list[Curve], w: np.ndarray, v: np.ndarray, fixed: n
     levels = np.unique(points[np.isfinite(points) & (points >= lo) & (points <= hi)])
     if not len(levels):
         levels = np.array([0.0])
-    below, above = np.zeros(len(levels)), np.zeros(len(levels))
-    for c, ww, vv, f in zip(curves, w, v, fixed, strict=True):
-        b, a = c.limits(ww * levels + vv)
-        below += ww * (b - f)
-        above += ww * (a - f)
-    tol = 1e-11 * max(1.0, float(np.max(np.abs(np.concatenate([below, above])))))
-    if np.isfinite(lo):
-        below[0] = -np.inf  # a node absorbs any surplus at the lowest price
-    if np.isfinite(hi) and levels[-1] == hi:
-        above[-1] = np.inf  # and supplies any shortfall at the highest
-    reach = np.nonzero(above >= -tol)[0]
-    span = None
-    if not len(reach):
-        level = levels[-1]
-    elif below[reach[0]] > tol:
-        j = reach[0]
-        if j == 0:
-            level = levels[0]
-        else:
-            level = levels[j - 1] + (levels[j] - levels[j - 1]) * (-above[j - 1]) / (
-                below[j] - above[j - 1])
-    else:
-        j = end = reach[0]
-        if above[j] <= tol:  # H is zero from here: price the flat stretch at its middle
-            while end + 1 < len(levels) and below[end + 1] <= tol and above[end] <= tol:
-                end += 1
-            if end == len(levels) - 1 and above[end] <= tol:
-                span = (levels[j], hi)
-                end = j  # zero all the way up: the lowest clearing price
+
+    def balance(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """H just below and above the levels with these indices (bounds absorb)."""
+        below, above = np.zeros(len(at)), np.zeros(len(at))
+        for c, ww, vv, f in zip(curves, w, v, fixed, strict=True):
+            b, a = c.limits(ww * levels[at] + vv)
+            below += ww * (b - f)
+            above += ww * (a - f)
+        if np.isfinite(lo):
+            below[at == 0] = -np.inf  # a node absorbs any surplus at the lowest price
+        if np.isfinite(hi) and levels[-1] == hi:
+            above[at == len(levels) - 1] = np.inf  # and supplies any shortfall at the top
+        return below, above
+
+    def first(test, side: int) -> int:
+        """Smallest index whose H side passes ``test`` (H is nondecreasing); len if none.
+        A search with 64 probes a round: few calls, each vectorised over the curves."""
+        a, b = 0, len(levels)
+        while a < b:
+            probes = np.unique(np.linspace(a, b - 1, min(64, b - a)).astype(int))
+            passed = test(balance(probes)[side])
+            if passed.any():
+                k = int(np.argmax(passed))
+                a, b = (probes[k - 1] + 1 if k > 0 else a), probes[k]
             else:
-                span = (levels[j], levels[end])
-        level = 0.5 * (levels[j] + levels[end])
+                a = probes[-1] + 1
+        return a
+
+    ends = balance(np.array([0, len(levels) - 1]))
+    finite = np.concatenate(ends)
+    tol = 1e-11 * max(1.0, float(np.max(np.abs(finite[np.isfinite(finite)]), initial=1.0)))
+    span = None
+    j = first(lambda value: value >= -tol, 1)
+    if j == len(levels):
+        level = levels[-1]
+    else:
+        below_j, above_j = (x[0] for x in balance(np.array([j])))
+        if below_j > tol:
+            level = levels[0] if j == 0 else levels[j - 1] + (levels[j] - levels[j - 1]) * (
+                -balance(np.array([j - 1]))[1][0]) / (below_j - balance(np.array([j - 1]))[1][0])
+        else:
+            end = j
+            if above_j <= tol:  # H is zero from here: price the flat stretch at its middle
+                end = first(lambda value: value > tol, 0) - 1
+                if end == len(levels) - 1 and balance(np.array([end]))[1][0] <= tol:
+                    span = (levels[j], hi)
+                    end = j  # zero all the way up: the lowest clearing price
+                else:
+                    span = (levels[j], levels[end])
+            level = 0.5 * (levels[j] + levels[end])
     span = span or (level, level)
     return (float(level), span) + _node_supplies(curves, w, v, fixed, float(level))
 
