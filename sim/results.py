@@ -24,7 +24,7 @@ import scipy
 from threadpoolctl import threadpool_limits
 
 import sim
-from sim.benchmark import solve_benchmarks
+from sim.benchmark import least_cost_basis, solve_benchmarks
 from sim.errors import InputError
 from sim.model import EmissionsTradingModel
 from sim.population import Population
@@ -206,6 +206,8 @@ def solve_equilibrium(loaded: LoadedScenario, seed: int | None = None
             "least_cost_cny": float(g["least_cost_cny"].sum()),
             "uniform_standard_cost_cny": float(g["uniform_standard_cost_cny"].sum()),
             "shortfall_t": float(g["shortfall_t"].sum()),
+            "least_cost_pv_cny": float(g["least_cost_pv_cny"].sum()),
+            "least_cost_basis": least_cost_basis(g),
             "zone_price_by_year_cny_per_t": {
                 zone: {str(y): (None if np.isnan(p) else float(p))
                        for y, p in zip(z["year"], z["price_cny_per_t"], strict=True)}

@@ -291,6 +291,25 @@ def banking_benchmark() -> list[Check]:
                   float(zones["price_cny_per_t"].iloc[0]))]
 
 
+@case("Price takers with perfect foresight bank like the benchmark: the market price "
+      "rises at the discount rate while the bank is positive and reaches least cost",
+      "Rubin (1996); the same hand-worked three-year case as banking_benchmark")
+def banking_market() -> list[Check]:
+    """The market run of banking_benchmark's scenario (expectations = perfect_foresight)."""
+    result = two_firms("expectations = \"perfect_foresight\"\ndiscount_rate = 0.05\n",
+                       ("instruments.so2.cap_t=[1850, 1700, 1550]",), years=3)
+    prices = so2(result)["price_by_year_cny_per_t"]
+    held = result.tables["accounts"]["held_t"].to_numpy()
+    p0 = 1000 / 3.1525
+    return [Check("2026 market price, CNY/t", p0, prices["2026"]),
+            Check("2027 / 2026 market price", 1.05, prices["2027"] / prices["2026"]),
+            Check("2028 / 2027 market price", 1.05, prices["2028"] / prices["2027"]),
+            Check("rights banked after 2026, t", 1.5 * p0 - 350, float(held[0])),
+            Check("rights banked after 2028, t", 0.0, float(held[2]), abs_tol=1e-6),
+            Check("efficiency ratio (intertemporal basis)", 1.0,
+                  result.summary["efficiency_ratio"])]
+
+
 def all_checks() -> dict[str, list[Check]]:
     """Every case's checks, by case name."""
     return {name: c.run() for name, c in CASES.items()}
