@@ -21,6 +21,7 @@ from sim.market.orders import BUY, SELL
 from sim.networks import LinkRules, is_linked, link_rules
 from sim.population import Population
 from sim.population.sources import build_population
+from sim.projects import allocation_shares
 from sim.recorder import Recorder
 from sim.regional import RegionalLevers, grow_population
 from sim.scenario.loader import LoadedScenario
@@ -97,14 +98,16 @@ class EmissionsTradingModel(mesa.Model):
                            for c, v in (cfg.city_caps_t or {}).items()} for cfg in self.configs]
         base_weights = np.stack([allocation.allocation_weights(
             cfg.allocation.method, self.baseline_t[:, k], pop.industry, pop.output_value_cny,
-            self.registry_allocation_t[:, k]) for k, cfg in enumerate(self.configs)], axis=1
-        ) * new_projects.existing[:, None]  # new projects get entitlements, not shares
-        # Cities' budgets follow the plain weights; differentiation shifts shares inside them.
-        self.city_weight = np.stack([np.bincount(pop.city, weights=base_weights[:, k],
-                                                 minlength=c_count) for k in range(k_count)])
+            self.registry_allocation_t[:, k]) for k, cfg in enumerate(self.configs)], axis=1)
+        # Cities' budgets follow existing enterprises' plain weights; differentiation shifts
+        # shares inside them. New projects share only instruments they do not substitute.
+        self.city_weight = np.stack([np.bincount(
+            pop.city, weights=base_weights[:, k] * new_projects.existing, minlength=c_count)
+            for k in range(k_count)])
+        shares = allocation_shares(new_projects, self.instruments, scenario.new_projects)
         self.weights = np.stack([allocation.differentiated_weights(
-            base_weights[:, k], pop.grade, pop.industry, pop.industries, cfg.allocation)
-            for k, cfg in enumerate(self.configs)], axis=1)
+            base_weights[:, k] * shares[:, k], pop.grade, pop.industry, pop.industries,
+            cfg.allocation) for k, cfg in enumerate(self.configs)], axis=1)
 
         # Enterprise state, t (rows enterprises, columns instruments).
         self.holdings_t = np.zeros((n, k_count))

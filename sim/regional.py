@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 PROJECT_COLUMNS = ["year", "enterprise_id", "city", "industry", "instrument", "key_project",
                    "entry_year", "status", "ratio", "required_t", "from_freed_t",
-                   "from_city_t", "from_adjustment_t"]
+                   "from_city_t", "from_adjustment_t", "reserved_t"]
 ADJUSTMENT_COLUMNS = ["year", "instrument", "from_city", "to_city", "quantity_t", "value_cny",
                       "rule", "enterprise_id"]
 ALERT_COLUMNS = ["year", "city", "grade", "alert_days", "enterprises", "output_loss_cny",
@@ -94,6 +94,8 @@ class RegionalLevers:
         self.ratio = projects.substitution_ratios(pop.city[rows], pop.cities, model.instruments,
                                                   geo, sc.new_projects)
         self.required_t = self.ratio * model.baseline_t[rows]
+        self.substituted = self.ratio > 0  # (p, K): instruments secured by substitution
+        self.reserved_t = np.zeros_like(self.required_t)  # 预留 held by waiting projects
         self.approved_year = np.full(len(rows), -1)
         self.entitlement_t = np.zeros((n, k_count))
         self.set_aside_t = np.zeros((k_count, c_count))
@@ -292,27 +294,33 @@ class RegionalLevers:
         headroom = (np.full_like(budget, np.inf) if cfg.max_new_share is None
                     else cfg.max_new_share * budget)
         order = projects.priority_order(key, self.new.entry_year_index[candidates])
-        result = projects.approve(order, city, key, required, self.freed_t, headroom)
+        reserved_before = self.reserved_t[candidates]
+        result = projects.approve(order, city, key, required, reserved_before, self.freed_t,
+                                  headroom)
         approved, from_city = result.approved.copy(), result.from_city_t.copy()
-        from_freed = result.from_freed_t.copy()
+        from_freed, reserved = result.from_freed_t.copy(), result.reserved_t.copy()
         from_other = np.zeros_like(required)
         freed_left, room_left = result.freed_left_t, result.headroom_left_t
         self._adjust(entry_year_index, candidates, order, approved, required, from_freed,
-                     from_city, from_other, freed_left, room_left)
+                     from_city, from_other, reserved, freed_left, room_left)
         self.freed_t = freed_left
+        self.reserved_t[candidates] = reserved
+        taken = from_city + reserved - reserved_before  # existing budget given up this round
         for k in range(len(m.instruments)):
-            self.set_aside_t[k] += np.bincount(city, weights=from_city[:, k],
+            self.set_aside_t[k] += np.bincount(city, weights=taken[:, k],
                                                minlength=len(m.population.cities))
         self.approved_year[candidates[approved]] = entry_year_index
-        self.entitlement_t[rows[approved]] = m.baseline_t[rows[approved]]
+        self.entitlement_t[rows[approved]] = (m.baseline_t[rows[approved]]
+                                              * self.substituted[candidates[approved]])
         self._record_projects(entry_year_index, candidates, approved, required, from_freed,
-                              from_city, from_other)
+                              from_city, from_other, reserved)
 
     def _adjust(self, entry_year_index: int, candidates: np.ndarray, order: np.ndarray,
                 approved: np.ndarray, required: np.ndarray, from_freed: np.ndarray,
-                from_city: np.ndarray, from_other: np.ndarray, freed_left: np.ndarray,
-                room_left: np.ndarray) -> None:
-        """Inter-city adjustment for waiting key projects (arrays updated in place)."""
+                from_city: np.ndarray, from_other: np.ndarray, reserved: np.ndarray,
+                freed_left: np.ndarray, room_left: np.ndarray) -> None:
+        """Inter-city adjustment for waiting key projects (arrays updated in place): what
+        a project reserved and its own city can still give, the rest from the cluster."""
         m, cfg = self.model, self.model.scenario.adjustment
         waiting = [i for i in self._adjustment_order(candidates, order)
                    if not approved[i] and self.new.key[candidates[i]]]
@@ -325,16 +333,18 @@ class RegionalLevers:
         for i in waiting:
             row = self.new.rows[candidates[i]]
             c = pop.city[row]
-            own_freed = np.minimum(required[i], freed_left[:, c])
-            own_city = np.minimum(required[i] - own_freed, room_left[:, c])
-            shortfall = required[i] - own_freed - own_city
+            need = required[i] - reserved[i]
+            own_freed = np.minimum(need, freed_left[:, c])
+            own_city = np.minimum(need - own_freed, room_left[:, c])
+            shortfall = need - own_freed - own_city
             allowed = adjustment.donor_mask(self.cluster_of_city, c, self.protected)
             transfer = adjustment.find_transfer(shortfall, c, room_left, out_left, in_left,
                                                 allowed, price, cfg.mode, cfg.price_cny_per_t)
             if transfer is None:
                 continue
             approved[i] = True
-            from_freed[i], from_city[i], from_other[i] = own_freed, own_city, shortfall
+            from_freed[i], from_other[i] = own_freed, shortfall
+            from_city[i], reserved[i] = reserved[i] + own_city, 0.0
             freed_left[:, c] -= own_freed
             room_left[:, c] -= own_city
             room_left -= transfer.quantity_t
@@ -359,7 +369,8 @@ class RegionalLevers:
 
     def _record_projects(self, entry_year_index: int, candidates: np.ndarray,
                          approved: np.ndarray, required: np.ndarray, from_freed: np.ndarray,
-                         from_city: np.ndarray, from_other: np.ndarray) -> None:
+                         from_city: np.ndarray, from_other: np.ndarray,
+                         reserved: np.ndarray) -> None:
         m, pop = self.model, self.model.population
         start = m.scenario.time.start_year
         rows = self.new.rows[candidates]
@@ -374,7 +385,21 @@ class RegionalLevers:
             "status": np.where(approved[i], "approved", "delayed").astype(object),
             "ratio": self.ratio[candidates[i], k], "required_t": required[i, k],
             "from_freed_t": from_freed[i, k], "from_city_t": from_city[i, k],
-            "from_adjustment_t": from_other[i, k]}))
+            "from_adjustment_t": from_other[i, k], "reserved_t": reserved[i, k]}))
+
+    def _projects_by_city(self, firsts: pd.DataFrame) -> dict[str, dict[str, int]]:
+        """Per city with projects: drawn, approved, delay-years, and project-years in
+        operation (new investment that went ahead, and when)."""
+        m = self.model
+        city = m.population.city[self.new.rows]
+        running = np.where(self.approved_year >= 0, m.years - self.approved_year, 0)
+        delays = firsts[firsts["status"] == "delayed"]["city"].value_counts()
+        return {m.population.cities[c]: {
+            "projects": int((city == c).sum()),
+            "approved": int(((city == c) & (self.approved_year >= 0)).sum()),
+            "delay_years": int(delays.get(m.population.cities[c], 0)),
+            "operating_years": int(running[city == c].sum())}
+            for c in np.unique(city)}
 
     # ---- outputs ------------------------------------------------------------------------
 
@@ -411,9 +436,13 @@ class RegionalLevers:
             "new_projects_approved": int((self.approved_year >= 0).sum()),
             "new_projects_waiting_at_end": int(((self.approved_year < 0) & waiting).sum()),
             "new_project_delay_years": int((firsts["status"] == "delayed").sum()),
+            "new_projects_by_city": self._projects_by_city(firsts),
             "substitution_retired_t_per_year": {
                 inst: float(self.set_aside_t[k].sum() - self.freed_t[k].sum()
-                            - self.entitlement_t[:, k].sum())
+                            - self.entitlement_t[:, k].sum() - self.reserved_t[:, k].sum())
+                for k, inst in enumerate(self.model.instruments)},
+            "substitution_reserved_t_per_year": {
+                inst: float(self.reserved_t[:, k].sum())
                 for k, inst in enumerate(self.model.instruments)},
             "adjustment_transfers_t": float(tables["adjustments"]["quantity_t"].sum()),
             "adjustment_value_cny": float(tables["adjustments"]["value_cny"].sum()),

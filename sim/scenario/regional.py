@@ -66,11 +66,20 @@ class NewProjectsConfig(_Section):
         "indicators first and come first in approvals and inter-city adjustment. Default "
         "0.25 (estimate).",
     )
+    instruments: list[PollutantId | Literal["co2"]] = Field(
+        default_factory=lambda: ["so2", "nox", "cod", "nh3n"],
+        description="Instruments a new project must secure by reduction substitution (and "
+        "that inter-city adjustment moves). Default the four pollutants: total-quantity "
+        "indicators and 区域削减替代 are pollutant rules (DOMAIN.md). For instruments not "
+        "listed (by default co2) an operating project joins the instrument's own allocation "
+        "like any enterprise (carbon: the market's rules for new entrants); add \"co2\" to "
+        "make carbon a substituted indicator too.",
+    )
     ratio: float = Field(
         1.0, ge=1, le=10,
         description="Reduction substitution ratio: tonnes of existing rights a new project "
         "must secure per tonne it will emit a year, in cities meeting the standard (and for "
-        "co2). Default 1 (DOMAIN.md, estimate).",
+        "co2 when listed in `instruments`). Default 1 (DOMAIN.md, estimate).",
     )
     nonattainment_ratio: float = Field(
         2.0, ge=1, le=10,
@@ -81,9 +90,13 @@ class NewProjectsConfig(_Section):
     max_new_share: float | None = Field(
         0.02, ge=0, le=1,
         description="Total-quantity control of new increments: the most a city may "
-        "substitute for new projects in one year, share of its yearly budget (freed "
-        "indicators come on top). Projects that do not fit wait for the next year. "
-        "Default 0.02 (estimate); none = no limit.",
+        "substitute for new projects in one year (ratio x their yearly emissions), share of "
+        "its yearly budget per instrument (freed indicators come on top). Projects are "
+        "served in priority order (key projects, then earliest entry); one that does not "
+        "fit waits for the next year. A project larger than a whole year's room reserves "
+        "what is left of its city's room year after year (预留, taken from existing "
+        "enterprises as reserved: reduce first, then add) until its requirement is "
+        "secured, so it is delayed, not shut out. Default 0.02 (estimate); none = no limit.",
     )
     freed_share_per_year: float = Field(
         0.0, ge=0, le=0.5,
@@ -102,7 +115,8 @@ class AdjustmentConfig(_Section):
         "the cluster pools its cities' unused indicators and assigns them by `priority`; "
         "priced: bilateral transfers at `price_cny_per_t` (or the negotiated midpoint of "
         "the two cities' prices), only where the seller's price is at most the transfer "
-        "price and the buyer's at least. Default none.",
+        "price and the buyer's at least. Only the instruments of `new_projects.instruments` "
+        "(default the four pollutants) are adjusted. Default none.",
     )
     max_share: float = Field(
         0.05, gt=0, le=1,
@@ -296,6 +310,13 @@ def check_regional_levers(scenario: Scenario, geography: Geography,
     if any(m < 0 for m in scenario.new_projects.city_multipliers.values()):
         fail(("new_projects", "city_multipliers"), "multipliers must be >= 0", "numbers >= 0")
     declared = scenario.instrument_ids
+    substituted = scenario.new_projects.instruments
+    if "instruments" in scenario.new_projects.model_fields_set:
+        missing = [i for i in substituted if i not in declared]
+        if missing or len(set(substituted)) != len(substituted):
+            fail(("new_projects", "instruments"),
+                 f"{missing} not simulated" if missing else "instruments listed twice",
+                 ", ".join(declared))
     water, air = scenario.eco_compensation.water, scenario.eco_compensation.air
     if water is not None:
         if water.instrument not in declared:
