@@ -388,17 +388,21 @@ class RegionalLevers:
             "from_adjustment_t": from_other[i, k], "reserved_t": reserved[i, k]}))
 
     def _projects_by_city(self, firsts: pd.DataFrame) -> dict[str, dict[str, int]]:
-        """Per city with projects: drawn, approved, delay-years, and project-years in
-        operation (new investment that went ahead, and when)."""
+        """Per city with projects: drawn, approved, delay-years, project-years in
+        operation, and the yearly output value of the approved ones (new investment that
+        went ahead, and when)."""
         m = self.model
         city = m.population.city[self.new.rows]
-        running = np.where(self.approved_year >= 0, m.years - self.approved_year, 0)
+        approved = self.approved_year >= 0
+        running = np.where(approved, m.years - self.approved_year, 0)
+        output = m.population.output_value_cny[self.new.rows] * approved
         delays = firsts[firsts["status"] == "delayed"]["city"].value_counts()
         return {m.population.cities[c]: {
             "projects": int((city == c).sum()),
-            "approved": int(((city == c) & (self.approved_year >= 0)).sum()),
+            "approved": int((approved & (city == c)).sum()),
             "delay_years": int(delays.get(m.population.cities[c], 0)),
-            "operating_years": int(running[city == c].sum())}
+            "operating_years": int(running[city == c].sum()),
+            "approved_output_value_cny": float(output[city == c].sum())}
             for c in np.unique(city)}
 
     # ---- outputs ------------------------------------------------------------------------
