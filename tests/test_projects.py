@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from regional_scenarios import small
 
 from sim import projects
@@ -91,6 +93,30 @@ def test_a_project_larger_than_a_years_room_reserves_it_over_consecutive_years()
     assert approved_in.tolist() == [3, 3]
     assert taken.tolist() == [25.0, 4.0]  # A: 10 + 10 reserved, then the last 5
     assert reserved.sum() == 0
+
+
+@given(st.lists(st.floats(0.1, 50.0), min_size=1, max_size=6), st.floats(1.0, 20.0))
+@settings(max_examples=60, deadline=None)
+def test_rounds_never_exceed_the_room_and_every_project_gets_in(needs, room_t):
+    # Same-year entrants in one city, a fresh room each year: no round takes more than the
+    # room, and every project, however large, is in within sum(needs) / room + n rounds.
+    p = len(needs)
+    required, reserved = np.array(needs)[:, None], np.zeros((p, 1))
+    waiting = np.ones(p, dtype=bool)
+    for _ in range(int(sum(needs) / room_t) + p + 1):
+        due = np.nonzero(waiting)[0]
+        if not len(due):
+            break
+        result = projects.approve(projects.priority_order(np.zeros(len(due), dtype=bool),
+                                                          np.zeros(len(due), dtype=int)),
+                                  np.zeros(len(due), dtype=int), np.zeros(len(due), dtype=bool),
+                                  required[due], reserved[due], np.zeros((1, 1)),
+                                  np.array([[room_t]]))
+        taken = result.from_city_t.sum() + result.reserved_t.sum() - reserved[due].sum()
+        assert -1e-9 <= taken <= room_t * (1 + 1e-9)
+        reserved[due] = result.reserved_t
+        waiting[due[result.approved]] = False
+    assert not waiting.any()
 
 
 def test_without_a_limit_nothing_is_reserved():
