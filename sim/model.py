@@ -132,6 +132,10 @@ class EmissionsTradingModel(mesa.Model):
         self.trading_traits = (behavior.draw_trading_traits(
             scenario.behavior.trading, pop.industry, pop.industries, scenario.population.seed,
             self.run_seed, pop.state_owned) if scenario.behavior.profile == "realistic" else None)
+        self.covered_rows = [np.nonzero(self.covered[:, k])[0] for k in range(k_count)]
+        self.realistic = None if self.trading_traits is None else behavior.RealisticTraders(
+            self.trading_traits, scenario.behavior.trading, self.covered_rows,
+            self.periods_per_year)
         self.imported_ytd_t = np.zeros((k_count, c_count))  # importer tonnes this year
         self.exported_ytd_t = np.zeros((k_count, c_count))  # exporter tonnes this year
         self.ledger = {name: np.zeros(k_count) for name in (
@@ -253,21 +257,21 @@ class EmissionsTradingModel(mesa.Model):
 
     def enterprise_orders(self, k: int, period_index: int) -> OrderBook:
         """Every covered enterprise's orders for instrument k (vectorised behaviour rule)."""
-        rows = np.nonzero(self.covered[:, k])[0]
+        rows = self.covered_rows[k]
+        if self.realistic is not None:  # only this session's participants place orders
+            rows = self.realistic.participants(k, period_index, self.rng)
         trading, zone = self.configs[k].trading, self.enterprise_zone[k, rows]
         schedule_args = (self.remaining_share(period_index), self.mac_intercept_cny[rows, k],
                          self.mac_slope_cny[rows, k], self.max_abatement_t[rows, k],
                          self.bid_cap_cny_per_t(k), rows, zone)
-        if self.trading_traits is None:
-            book = behavior.price_taker_orders(self.need_t(k, period_index)[rows],
+        if self.realistic is None:
+            book = behavior.price_taker_orders(self.need_t(k, period_index, rows),
                                                *schedule_args)
         else:
-            frictions = self.scenario.behavior.trading
             book = behavior.realistic_orders(
-                self.trading_need_t(k, period_index)[rows], *schedule_args,
-                self.trading_traits.take(rows),
-                behavior.deadline_factor(frictions, period_index, self.periods_per_year),
-                self.last_price[k][zone], trading.fee_share, frictions, self.rng)
+                self.trading_need_t(k, period_index, rows), *schedule_args,
+                self.trading_traits.take(rows), self.last_price[k][zone], trading.fee_share,
+                self.scenario.behavior.trading)
         book = self.levers.limit_sales(k, book)  # surplus verification
         book = banking.with_bank_demand(book, self.bank_value_cny_per_t[:, k])
         if trading.min_lot_t > 0:
@@ -278,18 +282,20 @@ class EmissionsTradingModel(mesa.Model):
         """Share of the compliance year still to come, this session included."""
         return (self.periods_per_year - period_index) / self.periods_per_year
 
-    def need_t(self, k: int, period_index: int) -> np.ndarray:
-        """Rights each enterprise still needs for the year at zero further abatement, t
-        (the true-up still due counts as held)."""
-        return (self.emissions_ytd_t[:, k]
-                + self.remaining_share(period_index) * self.expected_emissions_t[:, k]
-                - self.holdings_t[:, k] - self.levers.pending_t[:, k])
+    def need_t(self, k: int, period_index: int,
+               rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Rights each enterprise (of ``rows``; all by default) still needs for the year at
+        zero further abatement, t (the true-up still due counts as held)."""
+        return (self.emissions_ytd_t[rows, k]
+                + self.remaining_share(period_index) * self.expected_emissions_t[rows, k]
+                - self.holdings_t[rows, k] - self.levers.pending_t[rows, k])
 
-    def trading_need_t(self, k: int, period_index: int) -> np.ndarray:
+    def trading_need_t(self, k: int, period_index: int,
+                       rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """What a realistic enterprise still wants: its need plus its precautionary
         buffer, a share of its expected yearly emissions, t."""
-        return (self.need_t(k, period_index) + self.scenario.behavior.trading
-                .precautionary_buffer_share * self.expected_emissions_t[:, k])
+        return (self.need_t(k, period_index, rows) + self.scenario.behavior.trading
+                .precautionary_buffer_share * self.expected_emissions_t[rows, k])
 
     def planned_abatement_t(self, k: int, period_index: int, price: np.ndarray,
                             bought_t: np.ndarray) -> np.ndarray:
@@ -301,16 +307,18 @@ class EmissionsTradingModel(mesa.Model):
         Realistic enterprises abate so as to trade later at the zone's last price what
         they expect to trade, and cover the rest of what they want themselves.
         """
-        if self.trading_traits is not None:
-            frictions, traits = self.scenario.behavior.trading, self.trading_traits
-            return np.where(self.covered[:, k], behavior.realistic_abatement_t(
-                self.trading_need_t(k, period_index), self.remaining_share(period_index),
-                self.last_price[k][self.enterprise_zone[k]], self.configs[k].trading.fee_share,
-                behavior.later_participation_probability(
-                    traits.participation_probability, frictions, period_index,
-                    self.periods_per_year), traits, frictions, self.mac_intercept_cny[:, k],
-                self.mac_slope_cny[:, k], self.max_abatement_t[:, k],
-                self.bid_cap_cny_per_t(k), self.bank_value_cny_per_t[:, k]), 0.0)
+        if self.realistic is not None:
+            rows, planned = self.covered_rows[k], np.zeros(self.population.size)
+            planned[rows] = behavior.realistic_abatement_t(
+                self.trading_need_t(k, period_index, rows), self.remaining_share(period_index),
+                self.last_price[k][self.enterprise_zone[k, rows]],
+                self.configs[k].trading.fee_share,
+                self.realistic.later_trade_probability(k, period_index),
+                self.realistic.covered_traits[k], self.scenario.behavior.trading,
+                self.mac_intercept_cny[rows, k], self.mac_slope_cny[rows, k],
+                self.max_abatement_t[rows, k], self.bid_cap_cny_per_t(k),
+                self.bank_value_cny_per_t[rows, k])
+            return planned
         fee = self.configs[k].trading.fee_share
         worth = price
         if fee > 0:

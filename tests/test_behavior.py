@@ -228,8 +228,8 @@ def test_frictions_shape_the_order_book():
     # Enterprise 0 needs 50 t (ramp 100 t from 100 to 300 CNY/t); 1 has a 20 t surplus.
     book = behavior.realistic_orders(
         np.array([50.0, -20.0]), 1.0, np.array([100.0, 100.0]), np.array([2.0, 2.0]),
-        np.array([100.0, 100.0]), 1000.0, np.array([0, 1]), np.zeros(2, int), traits, 1.0,
-        np.full(2, np.nan), 0.0, config, np.random.default_rng(0))
+        np.array([100.0, 100.0]), 1000.0, np.array([0, 1]), np.zeros(2, int), traits,
+        np.full(2, np.nan), 0.0, config)
     rows = sorted(zip(book.trader.tolist(), book.side.tolist(), book.quantity_t,
                       book.price_lo_cny_per_t, book.price_hi_cny_per_t, strict=True))
     assert rows == [

@@ -16,6 +16,7 @@ from sim.behavior.price_taker import (
     schedule_book,
 )
 from sim.behavior.trading import (
+    RealisticTraders,
     TradingTraits,
     deadline_factor,
     draw_trading_traits,
@@ -27,6 +28,7 @@ from sim.behavior.trading import (
 
 __all__ = [
     "Schedule",
+    "RealisticTraders",
     "TradingTraits",
     "abatement_cost_cny",
     "deadline_factor",

@@ -66,8 +66,8 @@ class TradingTraits:
     state_owned: np.ndarray
     price_response: np.ndarray
 
-    def take(self, rows: np.ndarray) -> TradingTraits:
-        """The traits of the selected enterprises."""
+    def take(self, rows: np.ndarray | slice) -> TradingTraits:
+        """The traits of the selected enterprises (indices or a mask; a slice gives views)."""
         return TradingTraits(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
 
@@ -104,6 +104,45 @@ def draw_trading_traits(config: TradingBehaviorConfig, industry: np.ndarray,
         state_owned=np.asarray(state_owned, bool),
         price_response=np.where(state_owned, config.state_owned_price_response, 1.0),
     )
+
+
+class RealisticTraders:
+    """The realistic enterprises of a run, with what the per-session rules reuse prepared
+    once: each instrument's covered rows and their traits (fixed for the run), and each
+    enterprise's chance of trading again later in the year (it depends on the period
+    only, so it is computed once per session for every instrument).
+
+    Args:
+        traits: Every enterprise's traits (:func:`draw_trading_traits`).
+        config: ``behavior.trading``.
+        covered_rows: Per instrument, the rows of the enterprises it covers.
+        periods_per_year: Sessions per compliance year.
+    """
+
+    def __init__(self, traits: TradingTraits, config: TradingBehaviorConfig,
+                 covered_rows: list[np.ndarray], periods_per_year: int):
+        self.config = config
+        self.periods_per_year = periods_per_year
+        self.covered_rows = covered_rows
+        self.participation_probability = traits.participation_probability
+        self.covered_traits = [traits.take(rows) for rows in covered_rows]
+        self._later: tuple[int, np.ndarray] | None = None  # (period index, every enterprise's)
+
+    def participants(self, k: int, period_index: int, rng: np.random.Generator) -> np.ndarray:
+        """Rows of instrument k's covered enterprises that send orders in this session;
+        one uniform of ``rng`` is drawn per covered enterprise (whether or not it takes
+        part), with its participation raised or lowered by :func:`deadline_factor`."""
+        probability = self.covered_traits[k].participation_probability
+        factor = deadline_factor(self.config, period_index, self.periods_per_year)
+        return self.covered_rows[k][rng.random(len(probability)) < probability * factor]
+
+    def later_trade_probability(self, k: int, period_index: int) -> np.ndarray:
+        """:func:`later_participation_probability` of instrument k's covered enterprises."""
+        if self._later is None or self._later[0] != period_index:
+            self._later = (period_index, np.broadcast_to(later_participation_probability(
+                self.participation_probability, self.config, period_index,
+                self.periods_per_year), self.participation_probability.shape))
+        return self._later[1][self.covered_rows[k]]
 
 
 def state_owned_shares(industries: tuple[str, ...], share: float | None) -> np.ndarray:
@@ -179,14 +218,15 @@ def realistic_orders(
     trader: np.ndarray,
     zone: np.ndarray,
     traits: TradingTraits,
-    participation_factor: float,
     reference_price_cny_per_t: np.ndarray,
     fee_share: float,
     config: TradingBehaviorConfig,
-    rng: np.random.Generator,
 ) -> OrderBook:
-    """Orders of realistic enterprises for one instrument in one session: the
-    :func:`friction_schedule` of those that take part.
+    """Orders of realistic enterprises taking part in a session, for one instrument: the
+    :func:`friction_schedule` of those whom transaction costs do not keep out.
+
+    Only the session's participants (:meth:`RealisticTraders.participants`) are passed:
+    their schedules are all that is built.
 
     Args:
         need_t: Rights still needed at zero further abatement, buffer included, t.
@@ -198,18 +238,14 @@ def realistic_orders(
         trader: Account index of each enterprise.
         zone: Zone index of each enterprise.
         traits: The enterprises' traits (rows matching ``need_t``).
-        participation_factor: This session's multiplier on participation
-            (:func:`deadline_factor`).
         reference_price_cny_per_t: Price each enterprise expects (its zone's last), NaN
             where none is known yet (then transaction costs do not keep it out).
         fee_share: The exchange fee each side pays, share of value.
         config: ``behavior.trading``.
-        rng: The model's generator; one uniform per enterprise is drawn every session.
     """
     schedule = friction_schedule(need_t, remaining_share, mac_intercept_cny, mac_slope_cny,
                                  max_abatement_t, bid_cap_cny_per_t, traits, config)
-    placing = rng.random(len(need_t)) < traits.participation_probability * participation_factor
-    placing &= ~priced_out(schedule, reference_price_cny_per_t, fee_share, config)
+    placing = ~priced_out(schedule, reference_price_cny_per_t, fee_share, config)
     return schedule_book(schedule, trader, zone, placing)
 
 
@@ -237,14 +273,18 @@ def expected_gain_cny(schedule: Schedule, price_cny_per_t: np.ndarray,
     seller_revenue = price_cny_per_t * (1 - fee_share)
     gain = np.zeros_like(buyer_cost)
     for row, side in enumerate(SCHEDULE_SIDES):
-        # Sellers mirrored: E[(x - V)+] with V in [lo, hi] is E[(W + x)+], W in [-hi, -lo].
-        top, bottom, x = ((hi[row], lo[row], buyer_cost) if side == BUY
-                          else (-lo[row], -hi[row], -seller_revenue))
-        width = top - bottom
-        over_top = np.maximum(top - x, 0.0)
-        ramp = (over_top**2 - np.maximum(bottom - x, 0.0) ** 2) / np.where(
-            width > 0, 2 * width, 1.0)
-        gain += quantity[row] * np.where(width > 0, ramp, over_top)
+        # Sellers mirrored: E[(x - V)+] with V in [lo, hi] is E[(W + x)+], W in [-hi, -lo];
+        # so the values' top over x is hi - x for a buyer and x - lo for a seller.
+        over_top = (hi[row] - buyer_cost if side == BUY else seller_revenue - lo[row])
+        np.maximum(over_top, 0.0, out=over_top)
+        sloped = hi[row] > lo[row]
+        if sloped.any():  # else every segment of the row is a step: all its tonnes at x
+            over_bottom = (lo[row] - buyer_cost if side == BUY else seller_revenue - hi[row])
+            np.maximum(over_bottom, 0.0, out=over_bottom)
+            width = hi[row] - lo[row]
+            ramp = (over_top**2 - over_bottom**2) / np.where(sloped, 2 * width, 1.0)
+            over_top = np.where(sloped, ramp, over_top)
+        gain += quantity[row] * over_top
     return gain
 
 
@@ -311,12 +351,13 @@ def realistic_abatement_t(need_t: np.ndarray, remaining_share: float,
                        (buyer_pays - mac_intercept_cny) / perceived_slope)
     weight = np.where(known, later_trade_probability, 0.0)
     if config.transaction_cost_cny_per_trade > 0:
-        rows = np.nonzero((weight > 0) & (mac_slope_cny > 0))[0]  # whose plan it can change
+        checked = (weight > 0) & (mac_slope_cny > 0)  # whose plan being priced out changes
+        rows = slice(None) if checked.all() else checked  # all, as usual: no copies
         schedule = friction_schedule(need_t[rows], remaining_share, mac_intercept_cny[rows],
                                      mac_slope_cny[rows], max_abatement_t[rows],
                                      bid_cap_cny_per_t, traits.take(rows), config)
-        weight[rows[priced_out(schedule, reference_price_cny_per_t[rows], fee_share,
-                               config)]] = 0.0
+        checked[rows] = priced_out(schedule, reference_price_cny_per_t[rows], fee_share, config)
+        weight[checked] = 0.0
     planned = weight * at_price + (1 - weight) * covering
     if bank_value_cny_per_t is not None:
         planned = np.maximum(planned, (bank_value_cny_per_t - mac_intercept_cny) / perceived_slope)
