@@ -6,8 +6,19 @@ technologies worth it at those prices (``sim.technology``, within
 loss-making plants (``sim.production``); then value a banked right
 (``sim.banking``). The results are the model's arrays the session rules read:
 ``output_factor``, ``expected_emissions_t``, ``max_abatement_t``,
-``technology_reduction_share``, ``ultra_low_retrofit``, ``operating`` and
-``bank_value_cny_per_t``.
+``technology_reduction_share``, ``ultra_low_retrofit``, ``operating``,
+``bank_value_cny_per_t`` and ``technology_cost_cny`` (what the technologies working this
+year cost, per instrument: annualised capex at ``behavior.discount_rate`` plus opex,
+recorded in the run's tables).
+
+Investments are discounted at ``behavior.investment.hurdle_rate``. Where pledge financing
+is on (``[pledge] enabled``) an enterprise with pledge credit borrows for a technology at
+``model.pledge_rate`` (set by ``sim.regional`` before the decisions) as far as the credit
+covers its capex: it discounts that technology at the average rate of its funding,
+``hurdle - s x max(hurdle - pledge_rate, 0)`` with ``s = min(pledge_credit_cny / capex, 1)``
+(a loan dearer than its own funds is not used, so the pledge never raises the rate; each
+technology is judged against the whole year's credit, even when another one adopted the
+same year draws on it too).
 
 ``price_taker`` enterprises do not invest and produce at baseline times the shock; they
 bank only with ``expectations = "perfect_foresight"`` (frictionless Hotelling
@@ -59,15 +70,37 @@ class EnterpriseDecisions:
         model.technology_reduction_share = np.zeros((n, k_count))
         model.ultra_low_retrofit = np.zeros(n, dtype=bool)
         model.bank_value_cny_per_t = np.zeros((n, k_count))
+        model.technology_cost_cny = np.zeros((n, k_count))
 
     def enterprise_prices(self, year_index: int, start: int = 0, length: int = 1,
-                          rate: float = 0.0) -> np.ndarray:
-        """Present value at ``rate`` of one tonne a year over years ``start ..
-        start + length - 1`` ahead at each enterprise's expected prices, (n, K)."""
+                          rate: float | np.ndarray = 0.0) -> np.ndarray:
+        """Present value at ``rate`` (one for all, or one per enterprise) of one tonne a
+        year over years ``start .. start + length - 1`` ahead at each enterprise's
+        expected prices, (n, K)."""
         m = self.model
-        return np.stack([self.expectations.present_value_cny_per_t(
-            k, year_index, start, length, rate)[m.enterprise_zone[k]]
+        if np.ndim(rate) == 0:
+            return np.stack([self.expectations.present_value_cny_per_t(
+                k, year_index, start, length, float(rate))[m.enterprise_zone[k]]
+                for k in range(len(m.instruments))], axis=1)
+        years = np.arange(start, start + length, dtype=float)
+        discount = (1.0 + np.asarray(rate, float)[:, None]) ** -years  # (n, length)
+        return np.stack([np.einsum("nl,nl->n", self.expectations.zone_path_cny_per_t(
+            k, year_index + start, length)[m.enterprise_zone[k]], discount)
             for k in range(len(m.instruments))], axis=1)
+
+    def hurdle_rate(self) -> float | np.ndarray:
+        """The rate each enterprise discounts each technology at this year (module
+        docstring): the scenario's hurdle rate, or where pledge credit funds part of the
+        capex, (n, J), the average rate of that funding."""
+        m = self.model
+        hurdle = m.scenario.behavior.investment.hurdle_rate
+        credit = getattr(m, "pledge_credit_cny", None)
+        if not m.scenario.pledge.enabled or credit is None or not (credit > 0).any():
+            return hurdle
+        capex = self.portfolio.capex_cny
+        loan_share = np.minimum(np.divide(credit[:, None], capex, out=np.ones(capex.shape),
+                                          where=capex > 0), 1.0)
+        return hurdle - loan_share * np.maximum(hurdle - m.pledge_rate, 0.0)[:, None]
 
     def plan_year(self, year_index: int, shock: np.ndarray) -> None:
         """Invest, set output and value the bank for the year (see module docstring).
@@ -80,10 +113,10 @@ class EnterpriseDecisions:
         covered_baseline = np.where(m.covered, m.baseline_t, 0.0)
         if self.invests:
             self.portfolio.open_year(year_index)
-            hurdle = behavior.investment.hurdle_rate
+            hurdle = self.hurdle_rate()
             self.portfolio.invest(
                 year_index, covered_baseline, m.operating,
-                lambda lead, life: self.enterprise_prices(year_index, lead, life, hurdle),
+                lambda lead, life, rate: self.enterprise_prices(year_index, lead, life, rate),
                 hurdle, m.finance_limit_cny)
             m.technology_reduction_share = self.portfolio.reduction_share(year_index)
             m.ultra_low_retrofit = self.portfolio.ultra_low(year_index)
@@ -102,6 +135,10 @@ class EnterpriseDecisions:
         m.output_factor = output
         m.expected_emissions_t = m.baseline_t * (output[:, None] * remaining)
         m.max_abatement_t = m.max_abatement_base_t * (output[:, None] * remaining)
+        if self.invests:
+            m.technology_cost_cny = self.portfolio.yearly_cost_cny(
+                year_index, covered_baseline, m.operating & (output > 0),
+                behavior.discount_rate)
         if self.banks:
             for k, cfg in enumerate(m.configs):
                 m.bank_value_cny_per_t[:, k] = banking.reservation_value_cny_per_t(

@@ -102,6 +102,7 @@ class Recorder:
             "holdings_t": m.holdings_t.copy(),
             "abatement_t": m.abatement_ytd_t.copy(),
             "abatement_cost_cny": m.abatement_cost_ytd_cny.copy(),
+            "technology_cost_cny": m.technology_cost_cny.copy(),
             "penalty_cny": penalties_cny,
             "shortfall_t": shortfall_t,
             "allocation_t": m.allocation_year_t.copy(),
@@ -175,6 +176,7 @@ class Recorder:
             "output_value_cny": output,
             "allocation_t": stacked("allocation_t"),
             "abatement_t": stacked("abatement_t"),
+            "technology_cost_cny": stacked("technology_cost_cny"),
         }, copy=False))
 
     def emissions_table(self) -> pd.DataFrame:
@@ -186,7 +188,8 @@ class Recorder:
         """
         m = self.model
         cities, instruments = len(m.population.cities), len(m.instruments)
-        names = ("emissions_t", "allocation_t", "abatement_t", "abatement_cost_cny")
+        names = ("emissions_t", "allocation_t", "abatement_t", "abatement_cost_cny",
+                 "technology_cost_cny")
         columns: dict[str, list[np.ndarray]] = {name: [] for name in names}
         for rows in self.year_rows:
             for name in names:
@@ -226,8 +229,9 @@ class Recorder:
         Flows within the year (``issued_t``, ``surrendered_t``, ``retired_t``,
         ``reserve_bought_t``, ``reserve_sold_t``, ``offsets_t``, ``fees_cny``) and stocks at
         its close (``held_t`` by enterprises, ``reserve_stock_t``), plus the year's
-        ``shortfall_t`` and ``penalties_cny``. Per year: issued + offsets + reserve sold =
-        surrendered + retired + reserve bought + change in held.
+        ``shortfall_t``, ``penalties_cny`` and enterprises' ``technology_cost_cny``. Per
+        year: issued + offsets + reserve sold = surrendered + retired + reserve bought +
+        change in held.
         """
         m = self.model
         frames, previous = [], None
@@ -241,6 +245,7 @@ class Recorder:
                     else cumulative - previous[name]
             columns["shortfall_t"] = rows["shortfall_t"].sum(axis=0)
             columns["penalties_cny"] = rows["penalty_cny"].sum(axis=0)
+            columns["technology_cost_cny"] = rows["technology_cost_cny"].sum(axis=0)
             frames.append(pd.DataFrame(columns))
             previous = closed
         return _typed(pd.concat(frames, ignore_index=True))

@@ -17,6 +17,25 @@ two technologies never count the same tonnes twice). A technology works from
 ``lead_time_years`` after adoption for ``lifetime_years``, then may be chosen again.
 Reductions of several technologies compound: remaining intensity = prod(1 - r_j).
 Only enterprises covered for a technology's primary instrument can adopt it.
+
+The hurdle rate may differ per enterprise and technology (pledge financing lowers it,
+``sim.decisions``).
+
+What technologies cost (``TechnologyPortfolio.yearly_cost_cny``), recorded per
+enterprise, year and instrument: in each year a technology works, its capex annualised
+at the cost rate ``r`` (the scenario's ``behavior.discount_rate``, the rate the least-cost
+benchmark discounts at): ``capex / A``, where ``A = sum (1 + r)^-t`` over the working
+years ``t = lead .. lead + life - 1`` after adoption, discounted as in the investment
+decision, so the charges' present value at adoption equals the capex (with a one-year
+lead time this is the usual capital recovery factor ``r / (1 - (1 + r)^-life)``; longer
+lead times add the interest while it is built), plus its yearly opex while the plant
+operates (at baseline output, as in the decision; a shut plant still carries the
+annualised capex). Each technology's cost is
+split across the instruments it reduces in proportion to the tonnes it removes of each
+at baseline output, ``baseline_k x reduction_k`` (its standalone removal, whatever else
+the enterprise runs), over the instruments the enterprise is covered for in the
+scenario, so the whole cost is recorded even where a co-benefit instrument is not
+simulated.
 """
 
 from __future__ import annotations
@@ -33,6 +52,14 @@ from sim import INSTRUMENTS
 
 COST_STREAM: int = 4_102
 """Stream id mixed with the population seed for the site cost factors (any fixed number)."""
+
+
+def annuity_factor(rate: float | np.ndarray, lead: int, life: int) -> np.ndarray:
+    """Present value of one CNY a year over years ``lead .. lead + life - 1`` ahead at
+    ``rate`` (a number or one rate per enterprise), shape of ``rate``."""
+    rate = np.asarray(rate, float)
+    years = np.arange(lead, lead + life, dtype=float)
+    return ((1.0 + rate[..., None]) ** -years).sum(axis=-1)
 
 
 @cache
@@ -164,12 +191,46 @@ class TechnologyPortfolio:
         """Yearly operating cost of the technologies working this year, CNY, (n,)."""
         return (self.opex_cny * self.active(year_index)).sum(axis=1)
 
+    def yearly_cost_cny(self, year_index: int, baseline_t: np.ndarray, operating: np.ndarray,
+                        rate: float) -> np.ndarray:
+        """What the technologies working this year cost, per instrument, CNY, (n, K).
+
+        Annualised capex at ``rate`` plus opex where ``operating``, each technology's cost
+        split over the instruments in proportion to the tonnes it removes of each at
+        baseline output (module docstring).
+
+        Args:
+            year_index: The year.
+            baseline_t: Emissions at baseline output before technologies, (n, K); 0 where
+                the enterprise is not covered (those instruments get no share).
+            operating: Plants running this year, (n,) bool.
+            rate: Yearly rate the capex is annualised at.
+        """
+        menu = self.menu
+        cost = np.zeros(baseline_t.shape)
+        working = self.active(year_index)
+        rows = np.nonzero(working.any(axis=1))[0]
+        if not len(rows):
+            return cost
+        annuity = np.array([annuity_factor(rate, lead, life) for lead, life in zip(
+            menu.lead_time_years.tolist(), menu.lifetime_years.tolist(), strict=True)])
+        annual_capex = self.capex_cny[rows] / annuity
+        yearly = np.where(working[rows], annual_capex
+                          + self.opex_cny[rows] * operating[rows, None], 0.0)  # (r, J)
+        removed_t = baseline_t[rows, None, :] * menu.reduction[None]  # (r, J, K)
+        total_t = removed_t.sum(axis=2, keepdims=True)
+        split = np.divide(removed_t, total_t, out=np.zeros_like(removed_t),
+                          where=total_t > 0)
+        cost[rows] = np.einsum("rj,rjk->rk", yearly, split)
+        return cost
+
     def ultra_low(self, year_index: int) -> np.ndarray:
         """True where an ultra-low-emission retrofit is working, (n,)."""
         return (self.active(year_index) & self.menu.ultra_low).any(axis=1)
 
     def invest(self, year_index: int, baseline_t: np.ndarray, eligible: np.ndarray,
-               price_value: Callable[[int, int], np.ndarray], hurdle_rate: float,
+               price_value: Callable[[int, int, float | np.ndarray], np.ndarray],
+               hurdle_rate: float | np.ndarray,
                finance_limit_cny: np.ndarray) -> np.ndarray:
         """Adopt the technologies worth it this year (vectorised over enterprises).
 
@@ -177,10 +238,12 @@ class TechnologyPortfolio:
             year_index: Year of the decision.
             baseline_t: Emissions at baseline output before technologies, (n, K).
             eligible: Enterprises that may invest (operating ones), (n,).
-            price_value: ``(lead, life) -> (n, K)``: present value at the hurdle rate of
-                one tonne a year over years ``lead .. lead + life - 1`` ahead at each
-                enterprise's expected prices, CNY per (t/yr).
-            hurdle_rate: Discount rate of the enterprise's investments, per year.
+            price_value: ``(lead, life, rate) -> (n, K)``: present value at ``rate`` (a
+                number or one per enterprise, (n,)) of one tonne a year over years
+                ``lead .. lead + life - 1`` ahead at each enterprise's expected prices,
+                CNY per (t/yr).
+            hurdle_rate: Discount rate of the investments, per year: one for all, or
+                one per enterprise and technology, (n, J).
             finance_limit_cny: Capex each enterprise can fund this year, (n,).
 
         Returns:
@@ -192,10 +255,15 @@ class TechnologyPortfolio:
         remaining = baseline_t * (1.0 - self.reduction_share_of(taken))
         keys = list(zip(menu.lead_time_years.tolist(), menu.lifetime_years.tolist(),
                         strict=True))
-        values = {key: price_value(*key) for key in set(keys)}
-        pv_per_t = np.stack([values[key] for key in keys], axis=1)  # (n, J, K)
-        annuity = np.array([((1.0 + hurdle_rate) ** -np.arange(lead, lead + life)).sum()
-                            for lead, life in keys])
+        if np.ndim(hurdle_rate) == 0:
+            values = {key: price_value(*key, hurdle_rate) for key in set(keys)}
+            pv_per_t = np.stack([values[key] for key in keys], axis=1)  # (n, J, K)
+        else:
+            pv_per_t = np.stack([price_value(lead, life, hurdle_rate[:, j])
+                                 for j, (lead, life) in enumerate(keys)], axis=1)
+        rates = np.broadcast_to(np.asarray(hurdle_rate, float), (n, j_count))
+        annuity = np.stack([annuity_factor(rates[:, j], lead, life)
+                            for j, (lead, life) in enumerate(keys)], axis=1)  # (n, J)
         budget = np.where(eligible, finance_limit_cny, 0.0)
         chosen = np.zeros((n, j_count), dtype=bool)
         open_ = (~taken) & (self.primary_reduction_t > 0) & eligible[:, None]
@@ -204,7 +272,7 @@ class TechnologyPortfolio:
         while len(rows):
             value = (pv_per_t[rows] * menu.reduction[None]
                      * remaining[rows, None, :]).sum(axis=2)
-            npv = value - self.capex_cny[rows] - self.opex_cny[rows] * annuity
+            npv = value - self.capex_cny[rows] - self.opex_cny[rows] * annuity[rows]
             npv = np.where(open_[rows] & (self.capex_cny[rows] <= budget[rows, None]), npv, 0.0)
             best = npv.argmax(axis=1)
             picked = npv[np.arange(len(rows)), best] > 0

@@ -141,3 +141,34 @@ def test_a_years_observed_zone_price_is_volume_weighted_over_its_sessions():
         (np.array([26_000.0, 60.0, np.nan]), np.array([0.0, 0.0, 0.0]))]]
     # zone 0 traded: (100 + 3 * 400) / 4; zone 1 and 2 never traded: plain means
     assert recorder.year_zone_mean_prices(0) == pytest.approx([325.0, 55.0, 8.0])
+
+
+@pytest.fixture(scope="module")
+def realistic_with_technologies():
+    return run_scenario(load_scenario("scenarios/baseline.toml", [
+        "population.scale=0.1", "time.years=3", "time.periods_per_year=2"]), seed=1)
+
+
+def test_technology_costs_add_up_from_the_enterprise_table_to_the_summary(
+        realistic_with_technologies):
+    result = realistic_with_technologies
+    summary, firms = result.summary, result.tables["enterprises"]
+    emissions, accounts = result.tables["emissions"], result.tables["accounts"]
+    assert summary["technology_cost_cny"] > 0  # realistic enterprises adopt technologies
+    for inst, figures in summary["instruments"].items():
+        spent = firms.loc[firms["instrument"] == inst, "technology_cost_cny"].sum()
+        assert figures["technology_cost_cny"] == pytest.approx(spent, rel=1e-9, abs=1e-6)
+        for table in (emissions, accounts):
+            assert table.loc[table["instrument"] == inst, "technology_cost_cny"].sum() == \
+                pytest.approx(spent, rel=1e-9, abs=1e-6)
+        assert figures["efficiency_ratio"] == pytest.approx(
+            (figures["least_cost_cny"] + figures["technology_cost_cny"])
+            / (figures["abatement_cost_cny"] + figures["technology_cost_cny"]))
+    continuous = firms["abatement_cost_cny"].sum()
+    technology = firms["technology_cost_cny"].sum()
+    assert summary["technology_cost_cny"] == pytest.approx(technology)
+    assert summary["continuous_abatement_cost_cny"] == pytest.approx(continuous)
+    assert summary["total_abatement_cost_cny"] == pytest.approx(continuous + technology)
+    assert summary["efficiency_ratio"] == pytest.approx(
+        (summary["least_cost_cny"] + technology) / (continuous + technology))
+    assert "technology_cost_cny" in summary["cost_basis"]

@@ -30,9 +30,10 @@ def portfolio(n: int = 400, seed: int = 3) -> tuple[TechnologyPortfolio, np.ndar
 def flat_prices(level: dict[str, float]):
     price = np.array([level.get(i, 0.0) for i in INSTRUMENTS])
 
-    def value(lead: int, life: int) -> np.ndarray:
-        annuity = ((1 + HURDLE) ** -np.arange(lead, lead + life)).sum()
-        return np.tile(price * annuity, (400, 1))
+    def value(lead: int, life: int, rate: float | np.ndarray) -> np.ndarray:
+        annuity = ((1 + np.asarray(rate, float)[..., None])
+                   ** -np.arange(lead, lead + life)).sum(axis=-1)
+        return np.broadcast_to(np.multiply.outer(annuity, price), (400, len(price)))
 
     return value
 
@@ -108,3 +109,54 @@ def test_a_tighter_cap_raises_adoption_in_the_model():
         run_model(model)
         adopted.append((model.decisions.portfolio.adopted_year >= 0).sum())
     assert adopted[1] > adopted[0]
+
+
+def one_technology(reduction=(0.5, 0.2)) -> TechnologyPortfolio:
+    """One enterprise (SO2 100 t/yr, NOx 200 t/yr) and one technology: capex 20,000 CNY
+    per t/yr and opex 1,000 CNY/t of SO2 removed, lead 1 year, lifetime 10 years."""
+    menu = TechnologyMenu(
+        ids=("x",), reduction=np.array([reduction]), primary=np.array([0]),
+        capex_cny_per_t_yr=np.array([20_000.0]), opex_cny_per_t=np.array([1_000.0]),
+        lead_time_years=np.array([1]), lifetime_years=np.array([10]),
+        cost_sigma=np.array([0.0]), ultra_low=np.array([False]), industries=(None,))
+    return TechnologyPortfolio.for_population(menu, np.array([0]), ("any",),
+                                              np.array([[100.0, 200.0]]), 1)
+
+
+def test_technology_cost_is_annualised_capex_plus_opex_split_by_tonnes_removed():
+    p = one_technology()
+    baseline = np.array([[100.0, 200.0]])
+    assert p.capex_cny[0, 0] == pytest.approx(1_000_000)  # 50 t/yr SO2 x 20,000
+    assert p.opex_cny[0, 0] == pytest.approx(50_000)
+    p.adopted_year[0, 0] = 0
+    # Capex annualised at 5% over the 10 working years 1..10 after adoption:
+    # 1e6 x 0.05 / (1 - 1.05^-10) = 129,504.57; plus opex 50,000 = 179,504.57.
+    # It removes 50 t SO2 and 40 t NOx: 5/9 of the cost to SO2, 4/9 to NOx.
+    costs = [p.yearly_cost_cny(y, baseline, np.array([True]), 0.05)[0] for y in range(12)]
+    assert costs[0].tolist() == [0.0, 0.0]  # lead time: nothing works yet
+    for year in range(1, 11):
+        assert costs[year] == pytest.approx([99_724.76, 79_779.81], abs=0.01)
+    assert costs[11].tolist() == [0.0, 0.0]  # lifetime over
+    # The annualised capex is worth the capex at adoption.
+    capex_part = p.yearly_cost_cny(1, baseline, np.array([False]), 0.05)[0].sum()
+    assert capex_part == pytest.approx(129_504.57, abs=0.01)  # a shut plant pays no opex
+    assert sum(capex_part / 1.05**t for t in range(1, 11)) == pytest.approx(1e6)
+    # Only covered instruments share the cost: the whole cost goes to SO2 if NOx is not.
+    alone = p.yearly_cost_cny(1, np.array([[100.0, 0.0]]), np.array([True]), 0.05)[0]
+    assert alone == pytest.approx([179_504.57, 0.0], abs=0.01)
+
+
+def test_a_lower_hurdle_rate_per_enterprise_and_technology_raises_adoption():
+    p, baseline = portfolio()
+    cheap = np.arange(400) % 2 == 1
+    rates = np.where(cheap, 0.03, HURDLE)[:, None] * np.ones(len(p.menu.ids))
+    chosen = p.invest(0, baseline, np.ones(400, bool), flat_prices(PRICES), rates,
+                      np.full(400, np.inf))
+    # Alternate enterprises draw the same industries on average; cheap money adopts more.
+    assert chosen[cheap].sum() > 1.3 * chosen[~cheap].sum()
+    flat = portfolio()[0]
+    same = flat.invest(0, baseline, np.ones(400, bool), flat_prices(PRICES),
+                       np.full(rates.shape, HURDLE), np.full(400, np.inf))
+    again = portfolio()[0].invest(0, baseline, np.ones(400, bool), flat_prices(PRICES), HURDLE,
+                                  np.full(400, np.inf))
+    assert (same == again).all()  # one rate per enterprise and technology = one for all
