@@ -282,20 +282,23 @@ class EmissionsTradingModel(mesa.Model):
         """Share of the compliance year still to come, this session included."""
         return (self.periods_per_year - period_index) / self.periods_per_year
 
-    def need_t(self, k: int, period_index: int,
-               rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    def need_t(self, k: int, period_index: int, rows: np.ndarray | slice = slice(None),
+               expected_t: np.ndarray | None = None) -> np.ndarray:
         """Rights each enterprise (of ``rows``; all by default) still needs for the year at
-        zero further abatement, t (the true-up still due counts as held)."""
-        return (self.emissions_ytd_t[rows, k]
-                + self.remaining_share(period_index) * self.expected_emissions_t[rows, k]
+        zero further abatement, t (the true-up still due counts as held). ``expected_t``:
+        their expected yearly emissions when the caller has read them already."""
+        if expected_t is None:
+            expected_t = self.expected_emissions_t[rows, k]
+        return (self.emissions_ytd_t[rows, k] + self.remaining_share(period_index) * expected_t
                 - self.holdings_t[rows, k] - self.levers.pending_t[rows, k])
 
     def trading_need_t(self, k: int, period_index: int,
                        rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """What a realistic enterprise still wants: its need plus its precautionary
         buffer, a share of its expected yearly emissions, t."""
-        return (self.need_t(k, period_index, rows) + self.scenario.behavior.trading
-                .precautionary_buffer_share * self.expected_emissions_t[rows, k])
+        expected = self.expected_emissions_t[rows, k]  # a column read once (strided)
+        return (self.need_t(k, period_index, rows, expected)
+                + self.scenario.behavior.trading.precautionary_buffer_share * expected)
 
     def planned_abatement_t(self, k: int, period_index: int, price: np.ndarray,
                             bought_t: np.ndarray) -> np.ndarray:

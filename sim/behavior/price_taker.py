@@ -66,13 +66,15 @@ def net_demand_schedule(need_t: np.ndarray, remaining_share: float,
         max_abatement_t: Largest abatement per year, t/yr.
         bid_cap_cny_per_t: The most a tonne is worth: the per-tonne penalty, CNY/t.
     """
-    slope = np.where(mac_slope_cny > 0, mac_slope_cny, 1.0)
+    sloped = mac_slope_cny > 0
+    slope = np.where(sloped, mac_slope_cny, 1.0)
     lo = np.minimum(mac_intercept_cny, bid_cap_cny_per_t)
     hi = np.minimum(mac_intercept_cny + slope * max_abatement_t, bid_cap_cny_per_t)
-    ramp_t = np.where(mac_slope_cny > 0, (hi - lo) / slope, 0.0) * remaining_share
+    price_span = hi - lo
+    ramp_t = np.where(sloped, price_span / slope, 0.0) * remaining_share
     covered_by_ramp = np.clip(need_t, 0.0, ramp_t)
-    switch = lo + (hi - lo) * np.divide(covered_by_ramp, ramp_t, out=np.zeros_like(ramp_t),
-                                        where=ramp_t > 0)
+    switch = lo + price_span * np.divide(covered_by_ramp, ramp_t, out=np.zeros_like(ramp_t),
+                                         where=ramp_t > 0)
     quantity, price_lo, price_hi = (np.empty((4, len(lo))) for _ in range(3))
     np.maximum(-need_t, 0.0, out=quantity[SURPLUS])
     quantity[RAMP_BUY] = covered_by_ramp
