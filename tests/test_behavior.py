@@ -289,3 +289,48 @@ def test_registry_state_owned_column_is_used_and_checked(two_firm_scenario):
 def test_price_taker_draws_no_traits_and_pays_no_transaction_costs():
     result = run(profile="price_taker")
     assert all(f["transaction_costs_cny"] == 0 for f in result.summary["instruments"].values())
+
+
+def test_participants_are_drawn_with_one_uniform_per_covered_enterprise():
+    config = TradingBehaviorConfig(deadline_window_share=1.0)  # no deadline shift
+    traits = behavior.TradingTraits(np.array([1.0, 0.0, 0.0, 0.5, 1.0]), np.zeros(5),
+                                    np.zeros(5, bool), np.ones(5))
+    traders = behavior.RealisticTraders(traits, config, [np.array([0, 2, 3])], 12)
+    rng, same = np.random.default_rng(3), np.random.default_rng(3)
+    chosen = traders.participants(0, 4, rng)
+    uniform = same.random(3)  # covered rows 0, 2, 3 with probabilities 1, 0, 0.5
+    assert chosen.tolist() == [0, *([3] if uniform[2] < 0.5 else [])]
+    assert rng.random() == same.random()  # the generator moved on by exactly three draws
+
+
+def test_later_trade_probability_is_each_instruments_covered_rows():
+    config = TradingBehaviorConfig()
+    p = np.array([0.1, 0.3, 0.6, 0.9])
+    rows = [np.array([1, 3]), np.arange(4)]
+    traders = behavior.RealisticTraders(behavior.TradingTraits(
+        p, np.zeros(4), np.zeros(4, bool), np.ones(4)), config, rows, 12)
+    for period in (3, 10, 3):  # recomputed when the period changes, not kept stale
+        for k in (0, 1):
+            assert np.array_equal(traders.later_trade_probability(k, period),
+                                  later_participation_probability(p, config, period, 12)[rows[k]])
+    assert np.array_equal(traders.later_trade_probability(0, 11), np.zeros(2))  # year's last
+
+
+def test_expected_gain_matches_the_mean_over_spread_values():
+    # Columns mix ramps and steps in one row; the gain is the mean surplus over values
+    # spread evenly along each segment (midpoint rule on 100,000 values).
+    lo = np.array([[0.0, 5.0, 0.0], [100.0, 250.0, 80.0], [180.0, 90.0, 120.0],
+                   [300.0, 300.0, 300.0]])
+    hi = np.array([[0.0, 5.0, 0.0], [180.0, 250.0, 120.0], [260.0, 90.0, 200.0],
+                   [300.0, 300.0, 300.0]])
+    quantity = np.array([[3.0, 0.0, 1.0], [10.0, 4.0, 6.0], [7.0, 2.0, 0.0], [0.0, 5.0, 2.0]])
+    price, fee = np.array([150.0, 120.0, 100.0]), 0.05
+    u = (np.arange(100_000) + 0.5) / 100_000
+    expected = np.zeros(3)
+    for row, side in enumerate((SELL, BUY, SELL, BUY)):
+        values = lo[row][:, None] + (hi[row] - lo[row])[:, None] * u
+        surplus = (values - price[:, None] * (1 + fee) if side == BUY
+                   else price[:, None] * (1 - fee) - values)
+        expected += quantity[row] * np.maximum(surplus, 0.0).mean(axis=1)
+    gain = expected_gain_cny(behavior.Schedule(quantity, lo, hi), price, fee)
+    assert gain == pytest.approx(expected, rel=1e-6)
