@@ -176,3 +176,49 @@ def test_blocked_accepts_any_city_and_suggests_a_near_name(tmp_path):
     message = error_of(path, ("instruments.cod.trading.blocked=[{from='*', to='Shiyn'}]",))
     assert "instruments.cod.trading.blocked[0].to" in message
     assert "did you mean 'Shiyan'" in message
+
+
+def test_a_child_cap_t_replaces_the_parents_cap_trajectory_and_back(tmp_path):
+    write(tmp_path / "parent.toml", "[instruments.so2]\ncap = { share = 0.8 }\n")
+    child = write(tmp_path / "child.toml", 'extends = "parent.toml"\n'
+                  "[instruments.so2]\ncap_t = 1000\n")
+    loaded = load_scenario(child)
+    so2 = loaded.scenario.instruments["so2"]
+    assert (so2.cap_t, so2.cap) == (1000, None)
+    assert ("instruments", "so2", "cap") not in loaded.provenance
+    back = load_scenario(child, ["instruments.so2.cap.share=0.7"]).scenario.instruments["so2"]
+    assert (back.cap_t, back.cap.share) == (None, 0.7)
+
+
+def test_one_file_giving_both_cap_forms_is_told_which_to_delete(tmp_path):
+    path = write(tmp_path / "s.toml", "[instruments.so2]\ncap_t = 5\ncap = { share = 0.8 }\n")
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    error = info.value
+    assert (error.source, error.field) == (str(path), "instruments.so2.cap_t")
+    assert "both set in this file" in error.reason and "delete one" in error.reason
+    assert "cap_t or cap" in error.accepted
+
+
+def test_a_registry_is_never_silently_dropped(two_firm_scenario, tmp_path):
+    """A registry named over an explicit source = "hubei" replaces it (a later layer);
+    both in one file is an error naming the fix."""
+    registry = two_firm_scenario().parent / "reg.csv"
+    parent = write(tmp_path / "parent.toml", '[population]\nsource = "hubei"\n'
+                   "[instruments.so2]\n")
+    child = write(tmp_path / "child.toml", 'extends = "parent.toml"\n'
+                  f'[population]\nregistry = "{registry}"\n')
+    by_set = load_scenario(parent, [f"population.registry={registry}"])
+    for loaded in (load_scenario(child), by_set):
+        assert loaded.scenario.population.source == "registry"
+        assert loaded.scenario.population.registry == str(registry)
+    both = write(tmp_path / "both.toml", '[population]\nsource = "hubei"\n'
+                 f'registry = "{registry}"\n[instruments.so2]\n')
+    with pytest.raises(InputError) as info:
+        load_scenario(both)
+    assert info.value.field == "population.registry"
+    assert "would ignore it" in info.value.reason and "registry = 'file.csv' alone" in (
+        info.value.accepted)
+    # An explicit source = "hubei" in a later layer is the analyst's choice of population.
+    hubei = load_scenario(child, ["population.source=hubei"]).scenario.population
+    assert (hubei.source, hubei.registry) == ("hubei", None)

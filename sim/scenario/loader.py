@@ -70,9 +70,40 @@ def _read_toml(path: Path, referrer: str | None) -> dict[str, Any]:
         raise InputError(str(path), "", "not UTF-8 text", "a UTF-8 encoded TOML file") from None
 
 
+def _replaced_alternatives(prefix: Path_, key: str, value: Any, layer: dict) -> tuple[str, ...]:
+    """Inherited keys that a later layer's ``key = value`` at ``prefix`` replaces.
+
+    A value given in one of two alternative forms takes the form of the last layer (a
+    file extending another, then each ``--set``) that sets it: a fixed ``cap_t`` replaces
+    an inherited ``cap`` trajectory and vice versa; ``population.registry`` replaces an
+    inherited ``population.source`` (a registry implies ``source = "registry"``) and
+    ``population.source = "hubei"`` an inherited registry. Keys the layer sets itself
+    are kept, so one file giving both forms is still refused by the schema.
+    """
+    if len(prefix) == 2 and prefix[0] == "instruments":
+        dropped = {"cap_t": ("cap",), "cap": ("cap_t",)}.get(key, ())
+    elif prefix == ("population",) and key == "registry":
+        dropped = ("source",)
+    elif prefix == ("population",) and key == "source" and value == "hubei":
+        dropped = ("registry",)
+    else:
+        return ()
+    return tuple(other for other in dropped if other not in layer)
+
+
 def _merge(base: dict, top: dict, prov: dict[Path_, str], source: str, prefix: Path_ = ()):
-    """Deep-merge ``top`` into ``base`` in place; tables merge, everything else replaces."""
+    """Deep-merge ``top`` into ``base`` in place; tables merge, everything else replaces.
+
+    Where ``top`` sets one form of a value whose alternative ``base`` inherited (a fixed
+    ``cap_t`` over a ``cap`` trajectory, a registry over a population source), the
+    inherited alternative is removed: the later layer decides (``_replaced_alternatives``).
+    """
     for key, value in top.items():
+        for other in _replaced_alternatives(prefix, key, value, top):
+            if other in base:
+                del base[other]
+                for stale in [p for p in prov if p[: len(prefix) + 1] == (*prefix, other)]:
+                    del prov[stale]
         path = (*prefix, key)
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             _merge(base[key], value, prov, source, path)
@@ -224,6 +255,8 @@ def _translate(exc: ValidationError, prov: dict[Path_, str], main: str) -> Input
             reason = "required"
         if err["type"] == "value_error":
             reason = reason.removeprefix("Value error, ")
+            reason, _, given = reason.partition(" (accepted: ")
+            accepted = given.removesuffix(")") or None
             loc = _named_key(loc, reason, err.get("input"))
             field = ".".join(loc) or "(top level)"
         errors.append(InputError(_source_of(loc, prov, main), field, reason, accepted))

@@ -87,6 +87,10 @@ class PopulationConfig(_Strict):
     def _registry_named(self) -> PopulationConfig:
         if self.source == "registry" and not self.registry:
             raise ValueError("source = 'registry' needs population.registry = 'file.csv'")
+        if self.source == "hubei" and self.registry:
+            raise ValueError("registry is set but source = 'hubei' would ignore it: delete "
+                             "one of the two (accepted: registry = 'file.csv' alone, which "
+                             "implies source = 'registry', or source = 'hubei' alone)")
         return self
 
 
@@ -401,7 +405,11 @@ class InstrumentConfig(_Strict):
     @model_validator(mode="after")
     def _one_cap(self) -> InstrumentConfig:
         if self.cap_t is not None and self.cap is not None:
-            raise ValueError("give cap_t or cap, not both")
+            raise ValueError("cap_t and cap are both set in this file: a cap is either "
+                             "fixed tonnes a year (cap_t) or a trajectory from baseline "
+                             "emissions (cap); delete one (accepted: cap_t or cap; a file "
+                             "extending another, or --set, may give the other form: it "
+                             "replaces the inherited one)")
         values = self.cap_t if isinstance(self.cap_t, list) else [self.cap_t or 0.0]
         if any(v < 0 for v in values):
             raise ValueError("cap_t must be >= 0 t/yr")
