@@ -222,3 +222,52 @@ def test_a_registry_is_never_silently_dropped(two_firm_scenario, tmp_path):
     # An explicit source = "hubei" in a later layer is the analyst's choice of population.
     hubei = load_scenario(child, ["population.source=hubei"]).scenario.population
     assert (hubei.source, hubei.registry) == ("hubei", None)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[time]\nyears = "ten"\n', "s.toml: time.years: 'ten' is not a whole number (accepted: "
+     "a whole number >= 1 and <= 100; default 10)"),
+    ("[instruments.co2.reserve]\nshare = 2\n", "s.toml: instruments.co2.reserve.share: must "
+     "be < 1, got 2 (accepted: a number >= 0 and < 1; default 0)"),
+    ('[instruments.so2]\ncap_t = "lots"\n', "s.toml: instruments.so2.cap_t: 'lots' is not a "
+     "number, or a list of numbers (accepted: a number, or a list of numbers)"),
+    ('[instruments.so2]\ncap_t = [1, "x"]\n', "s.toml: instruments.so2.cap_t[1]: 'x' is not "
+     "a number (accepted: a number)"),
+    ('[[instruments.nox.trading.blocked]]\nfrom = 3\nto = "Wuhan"\n',
+     "s.toml: instruments.nox.trading.blocked[0].from: 3 is not text (accepted: text)"),
+    ("time = 3\n[instruments.co2]\n", "s.toml: time: 3 is not a table (accepted: a table "
+     "with keys start_year, years, periods_per_year)"),
+    ("[instruments.co2]\ncap_t = -4\n", "s.toml: instruments.co2.cap_t: cap_t must be >= 0 "
+     "t/yr (accepted: a number >= 0, or a list of numbers >= 0 with one per year)"),
+])
+def test_schema_errors_say_what_is_accepted_without_union_branches(tmp_path, text, expected):
+    path = write(tmp_path / "s.toml", text)
+    assert error_of(path) == expected.replace("s.toml", str(path), 1)
+
+
+def test_every_schema_error_of_a_bad_file_names_what_is_accepted(tmp_path):
+    path = write(tmp_path / "s.toml", """
+[time]
+years = 0
+start_year = "x"
+[behavior.trading]
+participation_probability = 1.5
+seller_markup_share = -1
+[instruments.so2]
+cap_t = "lots"
+city_caps_t = { Wuhan = "q" }
+[instruments.so2.reserve]
+floor_cny_per_t = 80
+ceiling_cny_per_t = 50
+[instruments.so2.trading]
+scope = "world"
+fee_share = "1%"
+[pledge]
+loan_to_value = 2
+rate_discount_by_grade = { A = 0.5 }
+""")
+    lines = error_of(path).splitlines()
+    assert len(lines) == 10
+    for line in lines:
+        assert line.startswith(f"{path}: ") and "(accepted: " in line, line
+        assert "Input should" not in line and ".float" not in line and "list[" not in line

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.errors import InputError, InputErrors
 from sim.geography import Geography, hubei_geography
+from sim.scenario import messages
 from sim.scenario.regional import check_regional_levers
 from sim.scenario.schema import ANY_CITY, Scenario
 
@@ -237,30 +238,56 @@ def _source_of(loc: Path_, prov: dict[Path_, str], main: str) -> str:
 
 
 def _translate(exc: ValidationError, prov: dict[Path_, str], main: str) -> InputErrors:
-    errors = []
+    """Pydantic's errors as ``file: field: reason (accepted: ...)``; the branches of a
+    union field (``cap_t``: a number or a list) give one error, or only the branch the
+    value's shape chose (a list with a bad item: that item)."""
+    errors: list[InputError] = []
+    unions: dict[tuple[str, ...], list[tuple[dict, messages.Located]]] = {}
     for err in exc.errors():
-        loc = tuple(str(p) for p in err["loc"] if p != "[key]")
-        loc = tuple(p for p in loc if not p.startswith(("function-", "literal[")))
-        field = ".".join(loc) or "(top level)"
-        reason, accepted = err["msg"], None
-        if err["type"] == "extra_forbidden":
-            known = _fields_at(loc[:-1]) or {}
-            close = difflib.get_close_matches(loc[-1], list(known), n=1, cutoff=0.6)
-            reason = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
-            accepted = ", ".join(sorted(known)) if known else None
-        elif err["type"] in ("literal_error", "enum"):
-            accepted = err.get("ctx", {}).get("expected")
-            reason = f"{err['input']!r} is not an accepted value"
-        elif err["type"] == "missing":
-            reason = "required"
-        if err["type"] == "value_error":
-            reason = reason.removeprefix("Value error, ")
-            reason, _, given = reason.partition(" (accepted: ")
-            accepted = given.removesuffix(")") or None
-            loc = _named_key(loc, reason, err.get("input"))
-            field = ".".join(loc) or "(top level)"
-        errors.append(InputError(_source_of(loc, prov, main), field, reason, accepted))
+        located = messages.locate(Scenario, err["loc"])
+        if located.union_at is not None:
+            unions.setdefault(located.keys[: located.union_at], []).append((err, located))
+        else:
+            errors.append(_one_error(err, located, prov, main))
+    for keys, branches in unions.items():
+        deeper = [(e, at) for e, at in branches if len(at.keys) > len(keys)
+                  or at.parts[-1:] != keys[-1:]]
+        if deeper or len(branches) == 1:
+            errors.extend(_one_error(e, at, prov, main) for e, at in deeper or branches)
+        else:
+            err, located = branches[0]
+            reason, accepted = messages.union_reason_and_accepted(err.get("input"), located)
+            errors.append(InputError(_source_of(keys, prov, main), located.dotted, reason,
+                                     accepted))
     return InputErrors(errors)
+
+
+def _one_error(err: dict, located: messages.Located, prov: dict[Path_, str],
+               main: str) -> InputError:
+    loc, field = located.keys, located.dotted
+    reason, accepted = err["msg"], None
+    if err["type"] == "extra_forbidden":
+        known = _fields_at(loc[:-1]) or {}
+        close = difflib.get_close_matches(loc[-1], list(known), n=1, cutoff=0.6)
+        reason = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+        accepted = ", ".join(sorted(known)) if known else None
+    elif err["type"] in ("literal_error", "enum"):
+        accepted = err.get("ctx", {}).get("expected")
+        reason = f"{err['input']!r} is not an accepted value"
+    elif err["type"] == "missing":
+        reason = "required"
+    elif err["type"] == "value_error":
+        reason = reason.removeprefix("Value error, ")
+        reason, _, given = reason.partition(" (accepted: ")
+        accepted = given.removesuffix(")") or None
+        named = _named_key(loc, reason, err.get("input"))
+        if named != loc:
+            loc, field = named, ".".join((*located.parts, named[-1]))
+    else:
+        plain = messages.reason_and_accepted(err, located)
+        if plain is not None:
+            reason, accepted = plain
+    return InputError(_source_of(loc, prov, main), field, reason, accepted)
 
 
 def _named_key(loc: Path_, reason: str, table: Any) -> Path_:
@@ -331,19 +358,6 @@ def _check_horizon(scenario: Scenario, prov: dict[Path_, str], main: str) -> Non
         raise InputError(main, "instruments", "no instrument declared",
                          "at least one of [instruments.co2], [instruments.so2], "
                          "[instruments.nox], [instruments.cod], [instruments.nh3n]")
-
-
-def _check_band(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
-    """A price band applies to pooled zones; linked cities cannot take one yet."""
-    from sim.networks import is_linked
-
-    for inst_id, inst in scenario.instruments.items():
-        if inst.trading.price_band_share is not None and is_linked(inst.trading):
-            loc = ("instruments", inst_id, "trading", "price_band_share")
-            raise InputError(_source_of(loc, prov, main), ".".join(loc),
-                             "a price band cannot yet be combined with a trading ratio, "
-                             "blocked directions or import bans",
-                             "remove one of them")
 
 
 def _check_attainment(scenario: Scenario, geo: Geography, prov: dict[Path_, str], main: str):
@@ -421,7 +435,6 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     geography = _geography_for(scenario, main)
     _check_cities(scenario, geography, prov, main)
     _check_attainment(scenario, geography, prov, main)
-    _check_band(scenario, prov, main)
     _check_market_levers(scenario, geography, prov, main)
     _check_regional_levers(scenario, geography, prov, main)
     return LoadedScenario(scenario, path, prov, geography)

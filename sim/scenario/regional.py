@@ -195,11 +195,14 @@ class AlertsConfig(_Section):
     def _valid(self) -> AlertsConfig:
         bad = {g: s for g, s in self.production_cut_by_grade.items() if not 0 <= s <= 1}
         if bad:
-            raise ValueError(f"production_cut_by_grade shares must be in [0, 1], got {bad}")
+            raise ValueError(f"production_cut_by_grade shares must be in [0, 1], got {bad} "
+                             "(accepted: a share from 0 to 1 per grade A-D)")
         if any(d < 0 or d > 366 for d in self.days_per_year.values()):
-            raise ValueError("days_per_year values must be in [0, 366]")
+            raise ValueError("days_per_year values must be in [0, 366] (accepted: "
+                             "alert days from 0 to 366 per city)")
         if any(m not in range(1, 13) for m in self.season_months):
-            raise ValueError("season_months must be month numbers 1-12")
+            raise ValueError("season_months must be month numbers 1-12 (accepted: a "
+                             "list of month numbers, e.g. [11, 12, 1, 2])")
         return self
 
 
@@ -233,7 +236,8 @@ class PledgeConfig(_Section):
         bad = {g: d for g, d in self.rate_discount_by_grade.items() if d < 0 or d > self.base_rate}
         if bad:
             raise ValueError(f"rate_discount_by_grade must be between 0 and base_rate "
-                             f"({self.base_rate}), got {bad}")
+                             f"({self.base_rate}), got {bad} (accepted: yearly rate points "
+                             f"from 0 to {self.base_rate} per grade)")
         return self
 
 

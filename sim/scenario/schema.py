@@ -86,7 +86,8 @@ class PopulationConfig(_Strict):
     @model_validator(mode="after")
     def _registry_named(self) -> PopulationConfig:
         if self.source == "registry" and not self.registry:
-            raise ValueError("source = 'registry' needs population.registry = 'file.csv'")
+            raise ValueError("source = 'registry' needs a registry file (accepted: "
+                             "population.registry = 'file.csv', which implies the source)")
         if self.source == "hubei" and self.registry:
             raise ValueError("registry is set but source = 'hubei' would ignore it: delete "
                              "one of the two (accepted: registry = 'file.csv' alone, which "
@@ -160,7 +161,8 @@ class AllocationConfig(_Strict):
     def _positive_multipliers(self) -> AllocationConfig:
         bad = {g: m for g, m in self.grade_multipliers.items() if m <= 0}
         if bad:
-            raise ValueError(f"grade_multipliers must be > 0, got {bad}")
+            raise ValueError(f"grade_multipliers must be > 0, got {bad} (accepted: "
+                             "numbers > 0 per grade, e.g. {A = 1.1, D = 0.9})")
         return self
 
 
@@ -281,7 +283,8 @@ class InterventionConfig(_Strict):
     def _window_holds_hits(self) -> InterventionConfig:
         if self.band_hits > self.window_sessions:
             raise ValueError(f"band_hits ({self.band_hits}) must be <= window_sessions "
-                             f"({self.window_sessions})")
+                             f"({self.window_sessions}) (accepted: band_hits at most "
+                             "window_sessions; Hubei: 6 in 20)")
         return self
 
 
@@ -300,7 +303,8 @@ class OffsetSupply(_Strict):
     def _ordered(self) -> OffsetSupply:
         if self.max_cost_cny_per_t < self.min_cost_cny_per_t:
             raise ValueError(f"max_cost_cny_per_t ({self.max_cost_cny_per_t}) must be >= "
-                             f"min_cost_cny_per_t ({self.min_cost_cny_per_t})")
+                             f"min_cost_cny_per_t ({self.min_cost_cny_per_t}) (accepted: "
+                             "max_cost_cny_per_t >= min_cost_cny_per_t)")
         return self
 
 
@@ -360,7 +364,8 @@ class ReserveConfig(_Strict):
     def _floor_below_ceiling(self) -> ReserveConfig:
         floor, ceiling = self.floor_cny_per_t, self.ceiling_cny_per_t
         if floor is not None and ceiling is not None and floor >= ceiling:
-            raise ValueError(f"floor_cny_per_t ({floor}) must be below ceiling ({ceiling})")
+            raise ValueError(f"floor_cny_per_t ({floor}) must be below ceiling ({ceiling}) "
+                             "(accepted: floor_cny_per_t < ceiling_cny_per_t, or only one)")
         return self
 
 
@@ -412,10 +417,12 @@ class InstrumentConfig(_Strict):
                              "replaces the inherited one)")
         values = self.cap_t if isinstance(self.cap_t, list) else [self.cap_t or 0.0]
         if any(v < 0 for v in values):
-            raise ValueError("cap_t must be >= 0 t/yr")
+            raise ValueError("cap_t must be >= 0 t/yr (accepted: a number >= 0, or a "
+                             "list of numbers >= 0 with one per year)")
         for key in ("city_caps_t", "cluster_caps_t"):
             if any(v < 0 for v in (getattr(self, key) or {}).values()):
-                raise ValueError(f"{key} values must be >= 0 t/yr")
+                raise ValueError(f"{key} values must be >= 0 t/yr (accepted: numbers "
+                             ">= 0, t/yr)")
         return self
 
 
