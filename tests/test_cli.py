@@ -98,3 +98,19 @@ def test_charts_of_a_folder_that_is_not_a_run(tmp_path):
     result = runner.invoke(app, ["charts", str(tmp_path)])
     assert result.exit_code == 2
     assert f"{tmp_path}: not a run folder (no summary.json)" in result.stderr
+
+
+@pytest.mark.parametrize(("table", "entry"), [
+    ("fixed", "seed = 3"), ("parameters", "seed = [1, 2]"),
+    ("fixed", '"instruments.so2.cap_t" = [1, "x"]')])
+def test_sweep_errors_name_the_field_path_in_the_sweep_file(two_firm_scenario, tmp_path,
+                                                            table, entry):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'scenario = "{two_firm_scenario()}"\n[{table}]\n{entry}\n',
+                     encoding="utf-8")
+    result = runner.invoke(app, ["sweep", str(sweep), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    key = entry.split(" = ")[0].strip('"')
+    assert result.stderr.startswith(f"{sweep}: {table}.{key}: "), result.stderr
+    assert "(accepted: " in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -226,7 +226,8 @@ def _sweep_field(sweep: LoadedSweep, key: str) -> str:
 def _owner(field: str, keys: list[str]) -> str | None:
     """The sweep key an error on scenario field ``field`` comes from, if any."""
     for key in keys:
-        if field == key or field.startswith(key + ".") or key.startswith(field + "."):
+        if field == key or field.startswith((key + ".", key + "[")) or key.startswith(
+                field + "."):
             return key
         if field.startswith(key + "="):  # a malformed override names the whole text
             return key

@@ -108,10 +108,14 @@ class SweepSpec(_Strict):
                 if any(type(value) is type(v) and value == v for v in seen):
                     raise ValueError(f"parameters.{key}: value {value!r} is listed twice")
                 seen.append(value)
-        for key in (*self.varied_keys, *self.fixed):
-            if key == "seed":
-                raise ValueError("seed: run seeds come from the sweep's own seed and "
-                                 "replications; set those instead")
+        tables = [("fixed", self.fixed), ("sampler.bounds" if self.sampler else "parameters",
+                                           self.varied_keys)]
+        for table, keys in tables:
+            if "seed" in keys:  # the file's field path, so the message points at the line
+                raise ValueError(f"{table}.seed: run seeds come from the sweep's own seed "
+                                 "and replications, so a scenario seed cannot be fixed or "
+                                 f"varied (accepted: delete {table}.seed; set the top-level "
+                                 "seed = N and replications = N instead)")
         for key in self.varied_keys:
             if key in self.fixed:
                 raise ValueError(f"fixed.{key}: also varied by the sweep; keep one of the two")
@@ -220,6 +224,8 @@ def _translate(exc: ValidationError, source: str) -> InputErrors:
             head, sep, rest = reason.partition(": ")
             if sep and " " not in head:  # "bounds.key: reason" names a sub-field
                 field, reason = ".".join((*loc, head)), rest
+            reason, _, given = reason.partition(" (accepted: ")
+            accepted = given.removesuffix(")") or None
         errors.append(InputError(source, field or "(top level)", reason, accepted))
     return InputErrors(errors)
 
