@@ -100,11 +100,17 @@ def run_scenario(loaded: LoadedScenario, seed: int | None = None,
 
 
 def build_manifest(model: EmissionsTradingModel, wall_time_s: float) -> dict[str, Any]:
-    """Scenario, seed and versions: what fully determines the run."""
+    """Scenario, seed and versions: what fully determines the run.
+
+    The resolved scenario states the seed the run used (``--seed`` or a sweep's run seed
+    replaces the file's), and the hash is of that resolved scenario, so the manifest
+    never states two seeds.
+    """
+    resolved = model.scenario.model_copy(update={"seed": model.run_seed})
     return {
         "scenario": model.scenario.name,
-        "scenario_hash": scenario_hash(model.scenario),
-        "resolved_scenario": model.scenario.model_dump(mode="json", by_alias=True),
+        "scenario_hash": scenario_hash(resolved),
+        "resolved_scenario": resolved.model_dump(mode="json", by_alias=True),
         "seed": model.run_seed,
         "package_version": sim.__version__,
         "versions": {"python": platform.python_version(), "numpy": np.__version__,

@@ -114,3 +114,23 @@ def test_sweep_errors_name_the_field_path_in_the_sweep_file(two_firm_scenario, t
     assert result.stderr.startswith(f"{sweep}: {table}.{key}: "), result.stderr
     assert "(accepted: " in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_manifest_states_the_seed_actually_used_everywhere(two_firm_scenario, tmp_path):
+    from sim.scenario import load_scenario, scenario_hash
+    from sim.scenario.schema import Scenario
+
+    path = two_firm_scenario()
+    assert load_scenario(path).scenario.seed == 1  # the file's (default) seed
+    for command, manifest_of in (("run", lambda out: json.loads(
+            (out / "manifest.json").read_text(encoding="utf-8"))),
+                                 ("equilibrium", lambda out: json.loads(
+            (out / "equilibrium.json").read_text(encoding="utf-8"))["manifest"])):
+        out = tmp_path / command
+        args = [command, str(path), "--out", str(out), "--seed", "7"]
+        result = runner.invoke(app, args + (["--no-charts"] if command == "run" else []))
+        assert result.exit_code == 0, result.output
+        manifest = manifest_of(out)
+        assert manifest["seed"] == 7 and manifest["resolved_scenario"]["seed"] == 7
+        resolved = Scenario.model_validate(manifest["resolved_scenario"])
+        assert manifest["scenario_hash"] == scenario_hash(resolved)
