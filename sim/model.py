@@ -380,14 +380,14 @@ class EmissionsTradingModel(mesa.Model):
         n_zones = len(self.zone_names[k])
         firms = self.enterprise_orders(k, period_index)
         book = OrderBook.concat([firms, self.government_orders(k, firms)])
-        rules, limits, traders = self.link_rules[k], None, self.levers.trader_count(k)
+        rules, traders = self.link_rules[k], self.levers.trader_count(k)
+        band = cfg.trading.price_band_share  # around each zone's (city's) own last price
+        limits = None if band is None else (self.last_price[k] * (1 - band),
+                                             self.last_price[k] * (1 + band))
         if rules is None:
-            band = cfg.trading.price_band_share
-            limits = None if band is None else (self.last_price[k] * (1 - band),
-                                                 self.last_price[k] * (1 + band))
             result = MECHANISMS[cfg.trading.mechanism](book, n_zones, traders, limits)
         else:
-            result = clear_linked(book, self.network(k), traders)
+            result = clear_linked(book, self.network(k), traders, limits)
         net = result.net_t
         # Rights lost to trading ratios (exporter tonnes beyond what importers receive).
         self.ledger["retired_t"][k] += -net.sum()
@@ -408,7 +408,10 @@ class EmissionsTradingModel(mesa.Model):
             self.transaction_costs_cny[k] += behavior.transaction_costs_cny(
                 net[:n], self.scenario.behavior.trading)
 
-        traded = result.volume_t > 1e-9 * np.maximum(self.zone_budget_t[k], 1.0)
+        tol = 1e-9 * np.maximum(self.zone_budget_t[k], 1.0)
+        traded = result.volume_t > tol
+        if result.flows_t is not None:  # a linked city whose sellers only exported traded
+            traded |= result.flows_t.sum(axis=1) > tol
         carried = np.where(traded | np.isnan(self.last_price[k]), result.price_cny_per_t,
                            self.last_price[k])
         self.last_price[k] = carried

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sim.market import BUY, SELL, OrderBook, clear_call_auction
 from sim.market.linked import Network, clear_linked
+from sim.market.orders import effective_hi
 from sim.results import run_scenario
 from sim.scenario import load_scenario
 
@@ -207,4 +208,124 @@ def test_a_yearly_import_limit_binds_over_the_sessions_in_the_model(two_firm_sce
     assert zone_prices["B"]["2026"] == pytest.approx(294.5, rel=1e-6)
     flows = result.tables["flows"]
     assert flows.groupby("year")["quantity_t"].sum().to_numpy() == pytest.approx([27.75] * 2)
+    assert figures["ledger_imbalance_t"] == pytest.approx(0, abs=1e-6)
+
+
+# ---- price bands on linked cities ------------------------------------------------------
+
+# City 0 (A) sells along a ramp: 0 t at 80 CNY/t up to 100 t at 120 (2.5 t per CNY/t).
+# City 1 (B) has two buyers, 40 t worth 300 CNY/t and 20 t worth 200. Ratio 1.25.
+BAND_CITIES = OrderBook(np.array([0, 1, 2]), np.array([0, 1, 1]),
+                        np.array([SELL, BUY, BUY], np.int8), np.array([100.0, 40.0, 20.0]),
+                        np.array([80.0, 300.0, 200.0]), np.array([120.0, 300.0, 200.0]))
+PREVIOUS = np.array([100.0, 120.0])  # each city's previous price, CNY/t
+
+
+def band(share):
+    return PREVIOUS * (1 - share), PREVIOUS * (1 + share)
+
+
+def test_band_binding_in_the_importing_city_rations_its_buyers():
+    """Hand-worked. Unbanded, B takes all 60 t: 75 exporter t at p_A = 80 + 75/2.5 = 110,
+    p_B = 1.25 x 110 = 137.5. With a 10% band B may reach only 1.1 x 120 = 132; the link
+    still carries at the ratio, so p_A = 132 / 1.25 = 105.6 (inside A's 90-110 band) and
+    A sells 2.5 x (105.6 - 80) = 64 t, of which B receives 64 / 1.25 = 51.2 t. B's buyers
+    want 60 t at 132: the long side is rationed pro rata, 51.2/60 of each order:
+    40 x 0.8533 = 34.133 t and 20 x 0.8533 = 17.067 t; the ratio retires 12.8 t."""
+    free = clear_linked(BAND_CITIES, Network.build(np.zeros(2, int), 1.25), 3)
+    assert free.price_cny_per_t == pytest.approx([110, 137.5])
+    result = clear_linked(BAND_CITIES, Network.build(np.zeros(2, int), 1.25), 3, band(0.1))
+    assert result.price_cny_per_t == pytest.approx([105.6, 132], rel=1e-12)
+    assert result.flows_t[0, 1] == pytest.approx(64, rel=1e-12)
+    assert result.fill_t == pytest.approx([64, 40 * 51.2 / 60, 20 * 51.2 / 60], rel=1e-12)
+    assert -result.net_t.sum() == pytest.approx(12.8, rel=1e-12)
+
+
+def test_band_binding_in_the_exporting_city_caps_what_its_sellers_get():
+    """Hand-worked. A's band is 95-105 (previous 100, 5%): A's sellers get at most 105 and
+    offer 2.5 x (105 - 80) = 62.5 t, which reach B as 62.5 / 1.25 = 50 t. B (band
+    142.5-157.5) wants 60 t at any price in its band, so it is still short and its price
+    rises to its upper edge 157.5, where its buyers are rationed to 50/60 of their bids.
+    The link is full from A's side (A at its edge), so p_B exceeds 1.25 x 105 = 131.25."""
+    limits = (np.array([95.0, 142.5]), np.array([105.0, 157.5]))
+    result = clear_linked(BAND_CITIES, Network.build(np.zeros(2, int), 1.25), 3, limits)
+    assert result.price_cny_per_t == pytest.approx([105, 157.5], rel=1e-12)
+    assert result.flows_t[0, 1] == pytest.approx(62.5)
+    assert result.fill_t == pytest.approx([62.5, 40 * 50 / 60, 20 * 50 / 60])
+
+
+def test_a_band_that_does_not_bind_gives_the_unbanded_result():
+    free = clear_linked(BAND_CITIES, Network.build(np.zeros(2, int), 1.25), 3)
+    wide = clear_linked(BAND_CITIES, Network.build(np.zeros(2, int), 1.25), 3, band(0.3))
+    assert wide.price_cny_per_t == pytest.approx(free.price_cny_per_t, rel=1e-12)
+    assert wide.fill_t == pytest.approx(free.fill_t, rel=1e-12)
+    assert wide.flows_t == pytest.approx(free.flows_t, rel=1e-12)
+
+
+previous_prices = st.lists(st.one_of(st.just(np.nan), st.floats(1.0, 300.0)), min_size=4,
+                           max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(books, st.floats(1.0, 1.5), st.booleans(), st.lists(limit, min_size=4, max_size=4),
+       previous_prices, st.floats(0.01, 0.5))
+def test_random_banded_networks_hold_each_price_in_its_band(rows, ratio, block, imports,
+                                                            previous, share):
+    book = book_of(rows)
+    side, city, qty = book.side, book.zone, book.quantity_t
+    lo, hi = book.price_lo_cny_per_t, book.price_hi_cny_per_t
+    blocked = {(0, 1), (2, 3)} if block else None
+    import_limit = np.array(imports)
+    previous = np.array(previous)
+    low, high = previous * (1 - share), previous * (1 + share)
+    result = clear_linked(book, Network.build(np.zeros(4, int), ratio, blocked,
+                                              import_limit_t=import_limit), len(rows),
+                          (low, high))
+    flows, price, fill = result.flows_t, result.price_cny_per_t, result.fill_t
+    tol = 1e-6 * max(1.0, qty.sum())
+    banded = np.isfinite(previous) & np.isfinite(price)
+    assert (price[banded] >= low[banded] - 1e-9 * high[banded]).all()
+    assert (price[banded] <= high[banded] * (1 + 1e-9)).all()
+    assert (flows >= 0).all() and (fill >= 0).all() and (fill <= qty + tol).all()
+    assert (flows.sum(axis=0) / ratio <= import_limit + tol).all()
+    if blocked:
+        assert flows[0, 1] == 0 and flows[2, 3] == 0
+    is_step = effective_hi(lo, hi) <= lo  # as the exchange sees them
+    with np.errstate(over="ignore", invalid="ignore"):  # what each ramp wants at its price
+        nominal = np.where(is_step, 0.0, qty * np.clip((price[city] - lo) / np.where(
+            is_step, 1.0, hi - lo), 0, 1))
+    nominal = np.where(side == BUY, np.where(is_step, 0.0, qty - nominal), nominal)
+    for c in range(4):
+        here = city == c
+        sold = fill[here & (side == SELL)].sum() - fill[here & (side == BUY)].sum()
+        assert sold == pytest.approx(flows[c].sum() - flows[:, c].sum() / ratio, abs=tol)
+        filled = here & (fill > 1e-7)
+        if filled.any():  # nobody trades beyond its limit price
+            assert (price[c] <= hi[filled & (side == BUY)] + 1e-6).all()
+            assert (price[c] >= lo[filled & (side == SELL)] - 1e-6).all()
+        at_edge = banded[c] and min(abs(price[c] - low[c]), abs(price[c] - high[c])) <= 1e-9 * \
+            high[c]
+        ramps = here & ~is_step
+        if filled.any() and not at_edge:  # rationing only at a band's edge
+            assert fill[ramps] == pytest.approx(nominal[ramps], abs=tol)
+        if banded[c] and abs(price[c] - high[c]) <= 1e-9 * high[c]:  # sellers fill first
+            assert fill[ramps & (side == SELL)] == pytest.approx(
+                nominal[ramps & (side == SELL)], abs=tol)
+        if banded[c] and abs(price[c] - low[c]) <= 1e-9 * high[c]:  # buyers fill first
+            assert fill[ramps & (side == BUY)] == pytest.approx(
+                nominal[ramps & (side == BUY)], abs=tol)
+
+
+def test_linked_cities_with_a_band_run_in_the_model(two_firm_scenario):
+    # The cap cut of year 2 pushes both cities' prices up; each may move 10% a session
+    # around its own last price, the trading ratio still links them, the ledger balances.
+    result = run_scenario(load_scenario(two_firm_scenario(), [
+        "instruments.so2.cap_t=[1850, 1800]", "instruments.so2.trading.interzone_ratio=1.2",
+        "instruments.so2.trading.price_band_share=0.1"]))
+    prices = result.tables["prices"].pivot_table(index=["year", "period"], columns="zone",
+                                                 values="price_cny_per_t")
+    moves = prices.to_numpy()[1:] / prices.to_numpy()[:-1]
+    assert (moves <= 1.1 + 1e-9).all() and (moves >= 0.9 - 1e-9).all()
+    assert np.isclose(moves, 1.1).any()  # the band binds after the cut
+    figures = result.summary["instruments"]["so2"]
     assert figures["ledger_imbalance_t"] == pytest.approx(0, abs=1e-6)

@@ -32,8 +32,16 @@ def zone_price(side, qty, lo, hi) -> float:
     return NetSupply.of(side, qty, lo, hi).root()
 
 
-def zone_fills(price: float, side, qty, lo, hi) -> np.ndarray:
-    """Tonnes filled per order at the zone price, rationing marginal steps pro rata."""
+def zone_fills(price: float, side, qty, lo, hi, net_export_t: float = 0.0) -> np.ndarray:
+    """Tonnes filled per order at the zone price, rationing marginal steps pro rata.
+
+    Args:
+        price: The zone's clearing price, CNY/t.
+        side, qty, lo, hi: The zone's orders (see ``OrderBook``).
+        net_export_t: Tonnes the zone's orders must sell beyond what they buy (a linked
+            city's net export; negative for an import). Where the price is held (a band)
+            so that the orders cannot balance it, the long side is rationed pro rata.
+    """
     is_step = hi <= lo
     width = np.where(is_step, 1.0, hi - lo)
     ramp = np.clip((price - lo) / width, 0.0, 1.0)
@@ -46,16 +54,22 @@ def zone_fills(price: float, side, qty, lo, hi) -> np.ndarray:
     supply_firm = fill[~is_buy].sum()
     q_buy = qty[marginal & is_buy].sum()
     q_sell = qty[marginal & ~is_buy].sum()
-    volume = min(demand_firm + q_buy, supply_firm + q_sell)
+    volume = min(demand_firm + q_buy, supply_firm + q_sell - net_export_t)  # tonnes bought
     if q_buy > 0:
         fill = np.where(marginal & is_buy, qty * np.clip((volume - demand_firm) / q_buy, 0, 1),
                         fill)
     if q_sell > 0:
-        fill = np.where(marginal & ~is_buy,
-                        qty * np.clip((volume - supply_firm) / q_sell, 0, 1), fill)
+        fill = np.where(marginal & ~is_buy, qty * np.clip(
+            (volume + net_export_t - supply_firm) / q_sell, 0, 1), fill)
     # Make both sides equal to the last rounding error, so the ledger balances exactly.
     bought, sold = fill[is_buy].sum(), fill[~is_buy].sum()
-    if bought > sold > 0:
+    if net_export_t != 0:
+        wanted_sold = bought + net_export_t
+        if sold > wanted_sold and sold > 0:
+            fill = np.where(is_buy, fill, fill * (max(wanted_sold, 0.0) / sold))
+        elif wanted_sold > sold and bought > 0:
+            fill = np.where(is_buy, fill * (max(sold - net_export_t, 0.0) / bought), fill)
+    elif bought > sold > 0:
         fill = np.where(is_buy, fill * (sold / bought), fill)
     elif sold > bought > 0:
         fill = np.where(is_buy, fill, fill * (bought / sold))

@@ -21,6 +21,13 @@ its links, joined to the city by one link whose capacity is the limit. A limit t
 on one link, exactly, and the gate's own price tells what the limited access is worth.
 Wherever a link carries an unconstrained flow, the importer's price is exactly ``ratio``
 times the exporter's (Hung and Shaw 2005's trading-ratio system).
+
+A daily **price band** keeps each city's price within edges around its own previous
+price: the city's curve is replaced by its banded curve (``banded_curve``: a fictitious
+seller at the upper edge and buyer at the lower edge, each no larger than the local side
+it stands in for, so no fictitious tonne crosses a city line), the network clears on the
+banded curves exactly as above, prices are clamped to the edges, and a city held at an
+edge rations its own long side pro rata, as the single pool's band does.
 """
 
 from __future__ import annotations
@@ -34,10 +41,9 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from sim.market.call_auction import zone_fills
 from sim.market.curves import NetSupply
-from sim.market.orders import BUY, SELL, ClearingResult, OrderBook, effective_hi
+from sim.market.orders import BUY, ClearingResult, OrderBook, effective_hi
 
 _GRID = 256  # price points per city curve in the structure LP
-_BIG = 1e18  # price of the synthetic order carrying a city's net trade
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,17 @@ class Network:
         return flows
 
 
-def clear_linked(book: OrderBook, network: Network, n_traders: int) -> ClearingResult:
+def clear_linked(book: OrderBook, network: Network, n_traders: int,
+                 price_limits: tuple[np.ndarray, np.ndarray] | None = None) -> ClearingResult:
     """Clear a book whose ``zone`` is the city index, over the network's links.
+
+    Args:
+        book: All orders of one instrument in one session, ``zone`` = city index.
+        network: The cities' links (``Network.build``).
+        n_traders: Number of trader accounts (net positions returned per account).
+        price_limits: Lowest and highest admissible price per city (a daily price band
+            around each city's own previous price), CNY/t; NaN where unlimited. A city held
+            at an edge rations its own long side pro rata (``banded_curve``).
 
     Returns:
         City prices (NaN for a city without orders), per-city volumes (tonnes bought by
@@ -136,7 +151,9 @@ def clear_linked(book: OrderBook, network: Network, n_traders: int) -> ClearingR
     book = OrderBook(book.trader, book.zone, book.side, book.quantity_t, book.price_lo_cny_per_t,
                      effective_hi(book.price_lo_cny_per_t, book.price_hi_cny_per_t))
     rows_of = [np.nonzero(book.zone == c)[0] for c in range(n)]
-    curves = [_curve(book, rows) for rows in rows_of] + [None] * (network.n_nodes - n)
+    limits = (np.full(n, np.nan), np.full(n, np.nan)) if price_limits is None else price_limits
+    curves = [_curve(book, rows, limits[0][c], limits[1][c]) for c, rows in enumerate(rows_of)]
+    curves += [None] * (network.n_nodes - n)
     has_orders = np.array([c is not None for c in curves[:n]])
     if len(network.links):  # a city without traders holds no rights to pass on
         ends = has_orders[network.node_city[network.links]]
@@ -226,17 +243,18 @@ def clear_linked(book: OrderBook, network: Network, n_traders: int) -> ClearingR
     else:
         link_flow = _shortest_routing(network, price, export_t, link_flow, fixed, tol)
 
+    if price_limits is not None:  # a city held at its band rations its own long side
+        low, high = (np.append(np.asarray(edge, float), np.full(network.n_nodes - n, np.nan))
+                     for edge in price_limits)
+        price = np.where(np.isfinite(low), np.maximum(price, low), price)
+        price = np.where(np.isfinite(high), np.minimum(price, high), price)
     fill = np.zeros(len(book))
     for c, rows in enumerate(rows_of):
         if len(rows) == 0 or not np.isfinite(price[c]):
             continue
-        carried = export_t[c]  # the city's net trade as one order that always fills
-        side = np.append(book.side[rows], BUY if carried > 0 else SELL)
-        edge = _BIG if carried > 0 else -_BIG
-        filled = zone_fills(price[c], side, np.append(book.quantity_t[rows], abs(carried)),
-                            np.append(book.price_lo_cny_per_t[rows], edge),
-                            np.append(book.price_hi_cny_per_t[rows], edge))
-        fill[rows] = filled[:-1]
+        fill[rows] = zone_fills(price[c], book.side[rows], book.quantity_t[rows],
+                                book.price_lo_cny_per_t[rows], book.price_hi_cny_per_t[rows],
+                                export_t[c])
     signed = np.where(book.side == BUY, fill, -fill)
     net = np.bincount(book.trader, weights=signed, minlength=n_traders)
     trader_zone = np.zeros(n_traders, dtype=int)
@@ -282,11 +300,49 @@ def _gain(price: np.ndarray, links: np.ndarray, ratio: np.ndarray) -> np.ndarray
     return np.nan_to_num(price[links[:, 1]] - ratio * price[links[:, 0]], nan=0.0)
 
 
-def _curve(book: OrderBook, rows: np.ndarray) -> NetSupply | None:
+def _curve(book: OrderBook, rows: np.ndarray, low: float = np.nan, high: float = np.nan
+           ) -> NetSupply | None:
     if len(rows) == 0:
         return None
-    return NetSupply.of(book.side[rows], book.quantity_t[rows],
-                        book.price_lo_cny_per_t[rows], book.price_hi_cny_per_t[rows])
+    args = (book.side[rows], book.quantity_t[rows], book.price_lo_cny_per_t[rows],
+            book.price_hi_cny_per_t[rows])
+    if not (np.isfinite(low) or np.isfinite(high)):
+        return NetSupply.of(*args)
+    return banded_curve(*args, low, high)
+
+
+def banded_curve(side: np.ndarray, qty: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 low: float, high: float) -> NetSupply:
+    """A city's net supply as its neighbours see it when its price must stay in a band.
+
+    Inside ``[low, high]`` it is the city's own curve. At ``high`` the city may supply
+    anything from its net supply there up to its whole supply there (its own buyers are
+    rationed; a fictitious seller at ``high`` fills the gap, but only as far as local
+    buyers can be rationed, so no fictitious tonne leaves the city), and no more above
+    it; at ``low`` likewise down to minus its whole demand (its sellers rationed). The
+    curve stays non-decreasing, so the network clears on it exactly; prices beyond an
+    edge (where all local buyers or sellers are rationed away) are then clamped to it.
+
+    Args:
+        side, qty, lo, hi: The city's orders (see ``OrderBook``).
+        low, high: Band edges, CNY/t (NaN: no edge).
+    """
+    full = NetSupply.of(side, qty, lo, hi)
+    low = low if np.isfinite(low) else -np.inf
+    high = high if np.isfinite(high) else np.inf
+    inside = full.x[(full.x > low) & (full.x < high)]
+    points = np.unique(np.concatenate([[e for e in (low, high) if np.isfinite(e)], inside]))
+    left, right = full.limits_many(points)
+    demand_t = full.demand_t
+    if np.isfinite(low):  # all the city's demand at the band's lower edge
+        sells = side != BUY
+        demand_t = -NetSupply.of(side[~sells], qty[~sells], lo[~sells], hi[~sells]).limits(
+            low)[0]
+        left[0] = -demand_t
+    if np.isfinite(high):  # all the city's supply at the upper edge
+        sells = side != BUY
+        right[-1] = NetSupply.of(side[sells], qty[sells], lo[sells], hi[sells]).limits(high)[1]
+    return NetSupply(points, left, right, demand_t, full.scale_t)
 
 
 def _structure(curves: list[NetSupply | None], network: Network) -> np.ndarray:

@@ -238,7 +238,10 @@ class TradingConfig(_Strict):
         gt=0,
         lt=1,
         description="Largest move of a zone's clearing price from the previous session's, "
-        "share (Hubei: 0.10 daily). The long side is rationed at the band's edge.",
+        "share (Hubei: 0.10 daily). The long side is rationed at the band's edge. With "
+        "linked cities (ratio, limits, blocked directions) each city's price moves within "
+        "the band around its own previous price and a city held at an edge rations its own "
+        "long side. Default none.",
     )
     fee_share: float = Field(
         0.0,
