@@ -6,8 +6,9 @@ reservation value. A price-taking enterprise therefore
 
 * never sells below ``v`` (it banks instead): every part of its schedule priced below
   ``v`` moves up to ``v``;
-* buys without limit below ``v``: at ``v`` it adds a bank bid, so aggregate bank demand
-  is perfectly elastic there and the price cannot fall below it while anyone banks;
+* buys without limit below ``v``: just under ``v`` it adds a bank bid, so aggregate bank
+  demand is perfectly elastic there and the price cannot fall below it while anyone
+  banks;
 * abates until its marginal cost equals ``max(p, v)``.
 
 With perfect foresight of the least-cost path ``p*``, ``v_t = p*_(t+1) / (1 + r) = p*_t``
@@ -22,6 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.market.orders import BUY, SELL, OrderBook, effective_hi
+
+BID_GAP = 1e-9
+"""Bank bids sit this share below the reservation value, under the trader's own offers."""
 
 
 def reservation_value_cny_per_t(expected_next_cny_per_t: np.ndarray, discount_rate: float,
@@ -44,10 +48,10 @@ def with_bank_demand(book: OrderBook, reservation_cny_per_t: np.ndarray) -> Orde
         reservation_cny_per_t: Reservation value per enterprise row, CNY/t (0: no banking).
 
     Returns:
-        The same schedules above each trader's reservation value; below it, one step at
-        the value per trader (its sells and buys there netted), and for every trader that
-        is not a net seller at its value a bank bid big enough to take everything offered
-        in its zone.
+        The same schedules above each trader's reservation value; below it, per trader
+        one offer at the value (the tonnes it offered below it) and one bid just under
+        the value: the tonnes it bid below it plus a bank bid big enough to take
+        everything offered in its zone.
     """
     if len(book) == 0 or not (reservation_cny_per_t > 0).any():
         return book
@@ -59,9 +63,14 @@ def with_bank_demand(book: OrderBook, reservation_cny_per_t: np.ndarray) -> Orde
     below = np.where(width > 0, np.clip((v - lo) / np.where(width > 0, width, 1.0), 0, 1),
                      (lo < v).astype(float))
     step_t = book.quantity_t * below
-    signed_step = np.where(book.side == BUY, step_t, -step_t)
     n_traders = int(book.trader.max()) + 1
-    net_step = np.bincount(book.trader, weights=signed_step, minlength=n_traders)
+    # Buys and sells below v stay apart: above v the trader sells all its cheap tonnes,
+    # below it buys all its cheap bids. Netting them into one step understated both (a
+    # trader buying 70 t below 170 and offering 97 t below v sold only 27 t above v).
+    buy_step = np.bincount(book.trader, weights=np.where(book.side == BUY, step_t, 0.0),
+                           minlength=n_traders)
+    sell_step = np.bincount(book.trader, weights=np.where(book.side == SELL, step_t, 0.0),
+                            minlength=n_traders)
 
     keep = below < 1.0
     kept = OrderBook(book.trader[keep], book.zone[keep], book.side[keep],
@@ -76,17 +85,17 @@ def with_bank_demand(book: OrderBook, reservation_cny_per_t: np.ndarray) -> Orde
     offered = np.bincount(book.zone, weights=np.where(book.side == SELL, book.quantity_t, 0.0),
                           minlength=n_zones)
     value = reservation_cny_per_t[banks]
-    net = net_step[banks]
-    bank_bid = np.where(net >= 0, offered[zone_of[banks]], 0.0)
-    buy_t = np.maximum(net, 0.0) + bank_bid
-    sell_t = np.maximum(-net, 0.0)
+    # Bids a hair below the value, so that no trader's bid crosses its own offer at v;
+    # the price lands on v to within BID_GAP.
+    bid = value * (1.0 - BID_GAP)
     steps = OrderBook(
         trader=np.concatenate([banks, banks]),
         zone=np.concatenate([zone_of[banks]] * 2),
         side=np.concatenate([np.full(len(banks), BUY, np.int8),
                              np.full(len(banks), SELL, np.int8)]),
-        quantity_t=np.concatenate([buy_t, sell_t]),
-        price_lo_cny_per_t=np.concatenate([value, value]),
-        price_hi_cny_per_t=np.concatenate([value, value]),
+        quantity_t=np.concatenate([buy_step[banks] + offered[zone_of[banks]],
+                                   sell_step[banks]]),
+        price_lo_cny_per_t=np.concatenate([bid, value]),
+        price_hi_cny_per_t=np.concatenate([bid, value]),
     )
     return OrderBook.concat([kept, steps.take(steps.quantity_t > 0)])

@@ -6,9 +6,20 @@ when the year opens (``behavior.expectations``):
 * ``myopic``: the last observed price persists (static expectations). A myopic
   enterprise sees no price growth, so by the Hotelling rule it never holds rights for
   later years: its bank is worth nothing to it.
-* ``adaptive``: exponential smoothing of the price observed at each year's close,
-  ``E_t = w p_(t-1) + (1 - w) E_(t-1)`` with ``w = behavior.adaptive_weight``; the
-  expected level holds for every later year.
+* ``adaptive``: exponential smoothing of the price observed at each year's close with a
+  smoothed trend (Holt 1957): level ``L_t = w p_(t-1) + (1 - w) L_(t-1) (1 + g_(t-1))``
+  with ``w = behavior.adaptive_weight``, growth ``g_t = h (p_(t-1) / p_(t-2) - 1) +
+  (1 - h) g_(t-1)`` with ``h = behavior.adaptive_trend_weight`` (0: no trend, the level
+  alone). The expected price of this year and later years is the level; next year's,
+  which the bank is judged by, is ``L_t (1 + g_t)``: a price seen falling is expected to
+  fall on, so the bank is sold down (Hotelling). The growth expected is capped at the
+  discount rate: at most indifferent, so a bank is held only where the price is below
+  the level (an uncapped trend feeds on itself: the bank bid at ``L (1 + g) / (1 + r)``
+  sets a rising price that confirms the trend, a bubble up to the penalty in thin
+  zones). Without the trend a falling price is never expected to keep
+  falling: the level lags above it, the bank bids at ``L / (1 + r)`` and, while the
+  market is long, sets the price there, so the level drifts down by ``w r / (1 + r)`` a
+  year while the bank grows (issue 4).
 * ``perfect_foresight``: the least-cost intertemporal price path with banking at the
   discount rate, ``sim.equilibrium.least_cost_price_path``. Where that function is not
   available, the path of per-year least-cost prices (no banking) is used instead and a
@@ -23,7 +34,7 @@ session (buyers bidding the penalty at the deadline) does not become the expecta
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,8 +62,16 @@ class PriceExpectations:
             and adaptive).
         path_cny_per_t: Expected price per instrument as (years, zones) arrays (perfect
             foresight), None otherwise.
-        horizon_years: Years simulated: a right left after the last one is worth nothing
-            (as in the least-cost benchmark); None = no end.
+        horizon_years: Years simulated when the market ends with them
+            (``behavior.end_of_horizon = "horizon_is_end"``): a right left after the last
+            one is worth nothing (as in the least-cost benchmark); None = the market
+            continues, and a right banked in the last year keeps its expected value.
+        trend_weight: Adaptive smoothing weight of the latest observed growth, [0, 1].
+        growth: Expected yearly price growth per instrument, one array per zone (adaptive).
+        last_observed_cny_per_t: The last year's observed price per instrument and zone
+            (NaN before any), for the observed growth.
+        growth_cap: Most expected yearly growth used for next year's price (adaptive; the
+            discount rate), None = uncapped.
         source: Where the expectations come from, for the record (e.g. the fallback).
     """
 
@@ -62,20 +81,36 @@ class PriceExpectations:
     path_cny_per_t: list[np.ndarray] | None = None
     horizon_years: int | None = None
     source: str = ""
+    trend_weight: float = 0.0
+    growth: list[np.ndarray] = field(default_factory=list)
+    last_observed_cny_per_t: list[np.ndarray] = field(default_factory=list)
+    growth_cap: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown expectations {self.kind!r} (accepted: {KINDS})")
         if self.kind == "perfect_foresight" and self.path_cny_per_t is None:
             raise ValueError("perfect_foresight expectations need a price path")
+        if not self.growth:
+            self.growth = [np.zeros_like(level) for level in self.level_cny_per_t]
+        if not self.last_observed_cny_per_t:
+            self.last_observed_cny_per_t = [np.full_like(level, np.nan)
+                                            for level in self.level_cny_per_t]
 
     def observe_year(self, observed_cny_per_t: list[np.ndarray]) -> None:
         """Update with the prices observed at a year's close (NaN: zone never priced)."""
         w = 1.0 if self.kind == "myopic" else self.weight
+        h = self.trend_weight if self.kind == "adaptive" else 0.0
         for k, observed in enumerate(observed_cny_per_t):
             seen = np.isfinite(observed)
-            level = self.level_cny_per_t[k]
-            level[seen] = w * observed[seen] + (1.0 - w) * level[seen]
+            level, growth = self.level_cny_per_t[k], self.growth[k]
+            previous = self.last_observed_cny_per_t[k]
+            level[seen] = w * observed[seen] + (1.0 - w) * level[seen] * (1.0 + growth[seen])
+            # Growth is observed between two priced years with a positive first price.
+            grew = seen & np.isfinite(previous) & (previous > 0)
+            growth[grew] = (h * (observed[grew] / previous[grew] - 1.0)
+                            + (1.0 - h) * growth[grew])
+            previous[seen] = observed[seen]
 
     def zone_path_cny_per_t(self, k: int, year_index: int, years: int) -> np.ndarray:
         """Expected prices of instrument k for years ``year_index ...`` , (zones, years).
@@ -91,9 +126,12 @@ class PriceExpectations:
     def next_year_cny_per_t(self, k: int, year_index: int) -> np.ndarray:
         """Price expected for the year after ``year_index`` per zone, for banking, CNY/t.
 
-        Zero where holding rights is worth nothing: for myopic enterprises (no expected
-        growth), and in the horizon's last year (rights are not used after it; the
-        least-cost bank is empty there too).
+        Adaptive: the level times one year's expected growth. Zero where holding rights
+        is worth nothing: for myopic enterprises (no expected growth), and in the
+        horizon's last year when the market ends with it (rights are not used after it;
+        the least-cost bank is empty there too). Perfect foresight beyond the path's end
+        repeats its last year (so nobody banks out of it unless the price falls below
+        its discounted value).
         """
         last = self.horizon_years is not None and year_index + 1 >= self.horizon_years
         if self.kind == "myopic" or last:
@@ -101,7 +139,10 @@ class PriceExpectations:
         if self.path_cny_per_t is not None:
             path = self.path_cny_per_t[k]
             return path[min(year_index + 1, len(path) - 1)].copy()
-        return self.level_cny_per_t[k].copy()
+        growth = self.growth[k]
+        if self.growth_cap is not None:
+            growth = np.minimum(growth, self.growth_cap)
+        return self.level_cny_per_t[k] * (1.0 + growth)
 
     def present_value_cny_per_t(self, k: int, year_index: int, start: int, length: int,
                                 rate: float) -> np.ndarray:
@@ -173,11 +214,14 @@ def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario
     """The model's expectations, as ``behavior.expectations`` asks."""
     behavior = model.scenario.behavior
     kind = behavior.expectations
+    horizon = model.years if behavior.end_of_horizon == "horizon_is_end" else None
     if kind != "perfect_foresight":
         first = per_year_least_cost_cny_per_t(model, 1)
         return PriceExpectations(kind, behavior.adaptive_weight, [p[0].copy() for p in first],
-                                 horizon_years=model.years,
-                                 source="first-year least-cost price, then observed prices")
+                                 horizon_years=horizon,
+                                 source="first-year least-cost price, then observed prices",
+                                 trend_weight=behavior.adaptive_trend_weight,
+                                 growth_cap=behavior.discount_rate)
     try:
         from sim.equilibrium import least_cost_price_path
     except ImportError:
@@ -193,4 +237,4 @@ def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario
                       "(no banking in the path)", stacklevel=2)
     path = [np.nan_to_num(p) for p in path]
     return PriceExpectations(kind, behavior.adaptive_weight, [p[0].copy() for p in path],
-                             path, model.years, source)
+                             path, horizon, source)

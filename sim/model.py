@@ -425,7 +425,8 @@ class EmissionsTradingModel(mesa.Model):
             self.imported_ytd_t[k] += flows.sum(axis=0) / rules.ratio
             self.exported_ytd_t[k] += flows.sum(axis=1)
         self.recorder.session(k, year_index, period_index, carried,
-                              np.where(traded, result.volume_t, 0.0), flows)
+                              np.where(traded, result.volume_t, 0.0), flows,
+                              result.price_cny_per_t)
 
     def network(self, k: int) -> Network:
         """Instrument k's city network this session, with what is left of yearly limits."""

@@ -49,7 +49,10 @@ class Recorder:
     year_inputs: list[YearInputs] = field(default_factory=list)
     _flows_t: list[np.ndarray] = field(default_factory=list)
     _flows_cny: list[np.ndarray] = field(default_factory=list)
-    _year_price_volume: list[list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=list)
+    _year_price_volume: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(
+        default_factory=list)
+    _zone_year_prices: list[list[np.ndarray]] = field(default_factory=list)
+    _year_prices: list[np.ndarray] = field(default_factory=list)
     _ledger_at_close: list[dict[str, np.ndarray]] = field(default_factory=list)
 
     def open_year(self, year_index: int) -> None:
@@ -64,10 +67,16 @@ class Recorder:
             [z.copy() for z in m.zone_budget_t], [r.copy() for r in m.reserve_stock_t]))
 
     def session(self, k: int, year_index: int, period_index: int, price: np.ndarray,
-                volume: np.ndarray, flows_t: np.ndarray) -> None:
-        """Record one instrument's session: zone prices, volumes and inter-city flows."""
+                volume: np.ndarray, flows_t: np.ndarray,
+                clearing_price: np.ndarray | None = None) -> None:
+        """Record one instrument's session: zone prices (carried through sessions without
+        trades, as in prices.parquet), volumes and inter-city flows. ``clearing_price``:
+        the session's own clearing price per zone, indicative where nothing traded (the
+        crossing of the schedules, or the best quote of a one-sided book), NaN where a
+        zone had no orders; the recorded price when omitted."""
         self.price_rows.append((year_index, period_index + 1, k, price.copy(), volume.copy()))
-        self._year_price_volume[k].append((price.copy(), volume.copy()))
+        own = price if clearing_price is None else clearing_price
+        self._year_price_volume[k].append((price.copy(), volume.copy(), own.copy()))
         self._flows_t[k] += flows_t
         exporter_price = np.nan_to_num(price[self.model.city_zone[k]])
         self._flows_cny[k] += flows_t * exporter_price[:, None]
@@ -75,28 +84,42 @@ class Recorder:
     def year_mean_price(self, k: int) -> float:
         """Volume-weighted mean price of instrument k over this year's sessions, CNY/t."""
         sessions = self._year_price_volume[k]
-        prices = np.concatenate([p for p, _ in sessions])
-        volumes = np.concatenate([v for _, v in sessions])
+        prices = np.concatenate([p for p, _, _ in sessions])
+        volumes = np.concatenate([v for _, v, _ in sessions])
         return weighted_mean(prices, volumes)
 
     def year_zone_mean_prices(self, k: int) -> np.ndarray:
-        """Volume-weighted mean price per zone of instrument k over this year's sessions,
-        CNY/t: the plain mean where a zone never traded, NaN where it was never priced."""
+        """Each zone's price of instrument k over this year's sessions, CNY/t: the
+        volume-weighted mean where it traded; where it never traded, the plain mean of its
+        sessions' own clearing prices (indicative, not carried from earlier sessions: a
+        carried price is no observation); NaN where it never had orders."""
         sessions = self._year_price_volume[k]
-        prices = np.stack([p for p, _ in sessions])
-        ok = np.isfinite(prices)
-        volumes = np.where(ok, np.stack([v for _, v in sessions]), 0.0)
-        filled = np.where(ok, prices, 0.0)
+        prices = np.stack([p for p, _, _ in sessions])
+        own = np.stack([c for _, _, c in sessions])
+        volumes = np.where(np.isfinite(prices), np.stack([v for _, v, _ in sessions]), 0.0)
         traded = volumes.sum(axis=0)
+        ok = np.isfinite(own)
         with np.errstate(invalid="ignore", divide="ignore"):
-            weighted = (filled * volumes).sum(axis=0) / traded
-            plain = filled.sum(axis=0) / ok.sum(axis=0)
+            weighted = (np.nan_to_num(prices) * volumes).sum(axis=0) / traded
+            plain = np.where(ok, own, 0.0).sum(axis=0) / ok.sum(axis=0)
         return np.where(traded > 0, weighted, plain)
+
+    def year_prices(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per closed year, instrument k's price (volume-weighted over its zones; where
+        nothing traded, the plain mean of the zones' prices) and each zone's price
+        (:meth:`year_zone_mean_prices`), CNY/t: shapes (years,) and (years, zones)."""
+        zones = np.array([year[k] for year in self._zone_year_prices]).reshape(
+            -1, len(self.model.zone_names[k]))
+        return np.array([year[k] for year in self._year_prices]).reshape(-1), zones
 
     def close_year(self, year_index: int, penalties_cny: np.ndarray, shortfall_t: np.ndarray
                    ) -> None:
-        """Keep the year's enterprise results and flows."""
+        """Keep the year's enterprise results, flows and prices."""
         m = self.model
+        zone_prices = [self.year_zone_mean_prices(k) for k in range(len(m.instruments))]
+        self._zone_year_prices.append(zone_prices)
+        self._year_prices.append(np.array([self._instrument_year_price(k, zone_prices[k])
+                                           for k in range(len(m.instruments))]))
         self.year_rows.append({
             "emissions_t": m.emissions_ytd_t.copy(),
             "holdings_t": m.holdings_t.copy(),
@@ -117,6 +140,14 @@ class Recorder:
         # Breakdowns and money flows other modules add to the ledger follow the contract.
         snapshot.update({name: v.copy() for name, v in m.ledger.items() if name not in snapshot})
         self._ledger_at_close.append(snapshot)
+
+    def _instrument_year_price(self, k: int, zone_prices: np.ndarray) -> float:
+        """Instrument k's price this year: volume-weighted over zones and sessions, or
+        where nothing traded, the plain mean of the zones' own prices (NaN: none)."""
+        volume = sum(v for _, v, _ in self._year_price_volume[k])
+        traded = volume.sum() > 0
+        return weighted_mean(zone_prices, volume) if traded else weighted_mean(
+            zone_prices, np.zeros_like(zone_prices))
 
     # ---- tables ----------------------------------------------------------------------
 

@@ -36,40 +36,20 @@ COST_BASIS = (
 """How summary.json's cost figures relate (the ``cost_basis`` key)."""
 
 
-def _mean_prices(prices: pd.DataFrame, keys: list[str]) -> dict[tuple, float]:
-    """``weighted_mean`` of each group's prices, keyed by the groups' values in order of
-    first appearance (years sorted). Sums by ``bincount``: a pandas group-by per zone and
-    year took most of a small sweep run's summary."""
-    if prices.empty:
-        return {}
-    factors = [pd.factorize(prices[key].to_numpy(), sort=key == "year") for key in keys]
-    shape = tuple(len(uniques) for _, uniques in factors)
-    group = np.ravel_multi_index([codes for codes, _ in factors], shape)
-    price, volume = prices["price_cny_per_t"].to_numpy(), prices["volume_t"].to_numpy()
-    ok = np.isfinite(price)
-
-    def total(weights: np.ndarray) -> np.ndarray:
-        return np.bincount(group, weights=weights, minlength=int(np.prod(shape)))
-
-    value, traded = total(np.where(ok, price * volume, 0.0)), total(np.where(ok, volume, 0.0))
-    price_sum, finite = total(np.where(ok, price, 0.0)), total(ok.astype(float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.where(traded > 0, value / traded,
-                        np.where(finite > 0, price_sum / finite, np.nan))
-    return {tuple(uniques[i] for (_, uniques), i in zip(factors, np.unravel_index(g, shape),
-                                                         strict=True)): float(mean[g])
-            for g in np.nonzero(total(np.ones(len(prices))) > 0)[0]}
-
-
-def _by_year(prices: pd.DataFrame) -> dict[str, float | None]:
-    return {str(year): _num(mean) for (year,), mean in _mean_prices(prices, ["year"]).items()}
-
-
-def _by_zone_and_year(prices: pd.DataFrame) -> dict[str, dict[str, float | None]]:
-    zones: dict[str, dict[str, float | None]] = {}
-    for (zone, year), mean in _mean_prices(prices, ["zone", "year"]).items():
-        zones.setdefault(str(zone), {})[str(year)] = _num(mean)
-    return zones
+def _year_prices(model: EmissionsTradingModel, k: int
+                 ) -> tuple[dict[str, float | None], dict[str, dict[str, float | None]]]:
+    """Instrument k's ``price_by_year`` and ``zone_price_by_year``: volume-weighted over
+    each year's sessions; where a zone (or the instrument) never traded in a year, the
+    mean of its sessions' own clearing prices (indicative: the crossing of the schedules
+    or the best quote), never a price carried from an earlier trade; null where it had no
+    orders all year (``Recorder.year_prices``)."""
+    start = model.scenario.time.start_year
+    by_year, by_zone_year = model.recorder.year_prices(k)
+    years = [str(start + y) for y in range(len(by_year))]
+    zones = {str(zone): {year: _num(v) for year, v in zip(years, by_zone_year[:, z],
+                                                          strict=True)}
+             for z, zone in enumerate(model.zone_names[k])}
+    return {year: _num(v) for year, v in zip(years, by_year, strict=True)}, zones
 
 
 def _num(value: float) -> float | None:
@@ -127,12 +107,13 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
         abatement_cost = float(f["abatement_cost_cny"].sum())
         technology_cost = float(f["technology_cost_cny"].sum())
         least_cost = float(bench["least_cost_cny"].sum())
+        price_by_year, zone_price_by_year = _year_prices(model, k)
         instruments[inst] = {
             "mean_price_cny_per_t": _num(weighted_mean(p["price_cny_per_t"].to_numpy(),
                                                        p["volume_t"].to_numpy())),
             "final_price_cny_per_t": _num(final_price),
-            "price_by_year_cny_per_t": _by_year(p),
-            "zone_price_by_year_cny_per_t": _by_zone_and_year(p),
+            "price_by_year_cny_per_t": price_by_year,
+            "zone_price_by_year_cny_per_t": zone_price_by_year,
             "emissions_by_year_t": {str(start + y): float(v)
                                     for y, v in enumerate(f["emissions_t"])},
             "cap_by_year_t": {str(start + i): float(c) for i, c in enumerate(model.caps_t[k])},

@@ -59,19 +59,37 @@ def test_bank_demand_holds_surplus_and_bids_at_the_reservation_value():
                      np.array([SELL, SELL, BUY], np.int8), np.array([10.0, 20.0, 30.0]),
                      np.array([0.0, 50.0, 50.0]), np.array([0.0, 150.0, 150.0]))
     banked = with_bank_demand(book, np.array([100.0, 100.0]))
-    assert (banked.price_lo_cny_per_t >= 100.0).all()  # nobody sells below what banking pays
+    sells = banked.side == SELL
+    assert (banked.price_lo_cny_per_t[sells] >= 100.0).all()  # nobody sells below v
     step = banked.price_hi_cny_per_t == banked.price_lo_cny_per_t
     # Trader 0: surplus and the ramp's lower half (10 t) become one 20 t sell at 100.
-    sells_at_v = banked.quantity_t[step & (banked.trader == 0) & (banked.side == SELL)]
+    sells_at_v = banked.quantity_t[step & (banked.trader == 0) & sells]
     assert sells_at_v.sum() == pytest.approx(20.0)
-    # Trader 1: the lower half of its bid (15 t) plus a bank bid for all the zone offers.
-    bids_at_v = banked.quantity_t[step & (banked.trader == 1) & (banked.side == BUY)]
-    assert bids_at_v.sum() == pytest.approx(15.0 + 30.0)
-    # Net demand above the value is unchanged: at 125 the market still clears at 100
-    # (excess supply there is banked), and trader 1 ends up with every tonne offered at 100.
+    # Trader 1: the lower half of its bid (15 t) plus a bank bid for all the zone offers,
+    # just under the value (under its own and everyone's offers at v).
+    bids = step & (banked.trader == 1) & (banked.side == BUY)
+    assert banked.quantity_t[bids].sum() == pytest.approx(15.0 + 30.0)
+    assert banked.price_lo_cny_per_t[bids] == pytest.approx(100.0, rel=1e-8)
+    # The market clears at the value: 15 t change hands along trader 1's ramp above it,
+    # the other 5 t offered at 100 are banked by their owner.
     result = clear_call_auction(banked, 1, 2)
-    assert result.price_cny_per_t[0] == pytest.approx(100.0)
-    assert result.net_t[1] == pytest.approx(20.0)
+    assert result.price_cny_per_t[0] == pytest.approx(100.0, rel=1e-8)
+    assert result.net_t[1] == pytest.approx(15.0)
+
+
+def test_bank_demand_keeps_supply_above_the_value():
+    # Trader 0 (issue 4, last year with the market continuing): needs 70 t at zero
+    # abatement, MAC 100 + a up to 500 t: bids 70 t along 100..170, offers 430 t along
+    # 170..600. Trader 1 bids 200 t along 400..200. Reservation value 266 for both.
+    book = OrderBook(np.array([0, 0, 1]), np.zeros(3, int),
+                     np.array([BUY, SELL, BUY], np.int8), np.array([70.0, 430.0, 200.0]),
+                     np.array([100.0, 170.0, 200.0]), np.array([170.0, 600.0, 400.0]))
+    plain = clear_call_auction(book, 1, 2)
+    banked = clear_call_auction(with_bank_demand(book, np.array([266.0, 266.0])), 1, 2)
+    # Without banking: 400 - p = p - 170 -> 285; above the value banking changes nothing.
+    assert plain.price_cny_per_t[0] == pytest.approx(285.0)
+    assert banked.price_cny_per_t[0] == pytest.approx(285.0)
+    assert banked.net_t[:2] == pytest.approx(plain.net_t[:2])
 
 
 def test_no_reservation_value_leaves_orders_alone():
@@ -113,3 +131,48 @@ def test_myopic_price_takers_sell_their_surplus_each_year(two_firm_scenario):
     per_year = [(2200 - cap) / 1.5 for cap in CAPS_T]
     assert years["min"].to_numpy() == pytest.approx(per_year, rel=1e-9)
     assert years["held_t"].to_numpy() == pytest.approx([0, 0, 0], abs=1e-6)
+
+
+def long_market_model(two_firm_scenario, *settings: str) -> EmissionsTradingModel:
+    """Realistic traders without frictions, ten years at cap 1,850 t (least-cost price
+    233 CNY/t a year), who start expecting half as much again."""
+    loaded = load_scenario(two_firm_scenario(), [
+        "time.years=10", "behavior.profile=realistic", "behavior.expectations=adaptive",
+        "behavior.trading.participation_probability=1",
+        "behavior.trading.participation_dispersion=0",
+        "behavior.trading.precautionary_buffer_share=0",
+        "behavior.trading.seller_markup_share=0",
+        "behavior.trading.transaction_cost_cny_per_trade=0",
+        "behavior.investment.enabled=false", "behavior.production.enabled=false",
+        *settings])
+    model = EmissionsTradingModel(loaded)
+    model.decisions.expectations.level_cny_per_t[0][:] *= 1.5
+    return model
+
+
+def test_adaptive_bank_is_sold_down_once_prices_are_seen_falling(two_firm_scenario):
+    # Issue 4: with the level alone the bank bid at L / (1 + r) set a price that pulled
+    # the level down 2.4 %/yr while the bank grew every year. With the trend, falling
+    # prices are expected to fall on and the bank is drawn down.
+    model = long_market_model(two_firm_scenario)
+    run_model(model)
+    held = model.recorder.accounts_table()["held_t"].to_numpy()
+    peak = int(np.argmax(held))
+    assert 0 < peak < len(held) - 1
+    assert held[-1] < 0.97 * held[peak]
+    assert (np.diff(held[peak:]) < 0).all()
+
+
+def test_last_year_keeps_its_price_when_the_market_continues(two_firm_scenario):
+    model = long_market_model(two_firm_scenario)
+    run_model(model)
+    prices = model.recorder.prices_table()
+    last = prices[prices["year"] == prices["year"].max()]["price_cny_per_t"]
+    before = prices[prices["year"] == prices["year"].max() - 1]["price_cny_per_t"]
+    assert last.min() > 0.8 * before.min()  # no dump of the bank at any price
+    assert model.recorder.accounts_table()["held_t"].iloc[-1] > 0  # the bank is kept
+
+    ending = long_market_model(two_firm_scenario, "behavior.end_of_horizon=horizon_is_end")
+    run_model(ending)
+    assert ending.recorder.accounts_table()["held_t"].iloc[-1] < \
+        model.recorder.accounts_table()["held_t"].iloc[-1]

@@ -46,7 +46,9 @@ def run(frictions: tuple[tuple[str, float], ...] = (), profile: str = "realistic
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        overrides = [f"behavior.profile={profile}",
+        # Like for like with the least-cost benchmark, whose horizon ends with the run:
+        # no bank is valued beyond it (behavior.end_of_horizon).
+        overrides = ["behavior.end_of_horizon=horizon_is_end", f"behavior.profile={profile}",
                      *(f"behavior.trading.{key}={value}" for key, value in frictions),
                      *(f"instruments.{i}.banking={str(banking).lower()}" for i in ("co2",
                                                                                    "so2"))]

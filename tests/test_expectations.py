@@ -12,7 +12,7 @@ from sim.scenario import load_scenario
 
 
 def test_adaptive_expectations_follow_the_smoothing_formula():
-    beliefs = PriceExpectations("adaptive", 0.3, [np.array([100.0, 50.0])])
+    beliefs = PriceExpectations("adaptive", 0.3, [np.array([100.0, 50.0])])  # no trend
     beliefs.observe_year([np.array([200.0, np.nan])])  # the second zone saw no price
     assert beliefs.level_cny_per_t[0] == pytest.approx([0.3 * 200 + 0.7 * 100, 50.0])
     beliefs.observe_year([np.array([130.0, 80.0])])
@@ -20,6 +20,24 @@ def test_adaptive_expectations_follow_the_smoothing_formula():
     assert beliefs.next_year_cny_per_t(0, 5) == pytest.approx([130.0, 59.0])
     beliefs.horizon_years = 6
     assert beliefs.next_year_cny_per_t(0, 5) == pytest.approx([0.0, 0.0])  # nothing after
+
+
+def test_adaptive_trend_expects_a_falling_price_to_fall_on():
+    # Holt: level L = w p + (1 - w) L (1 + g), growth g = h (p / p_prev - 1) + (1 - h) g.
+    beliefs = PriceExpectations("adaptive", 0.5, [np.array([100.0])], trend_weight=0.5,
+                                growth_cap=0.05)
+    beliefs.observe_year([np.array([90.0])])  # first observation: no growth seen yet
+    assert beliefs.level_cny_per_t[0] == pytest.approx([95.0])
+    assert beliefs.next_year_cny_per_t(0, 1) == pytest.approx([95.0])
+    beliefs.observe_year([np.array([81.0])])  # -10 %
+    assert beliefs.growth[0] == pytest.approx([-0.05])
+    assert beliefs.level_cny_per_t[0] == pytest.approx([0.5 * 81 + 0.5 * 95])
+    # Next year is expected below this year's level: a bank is worth less than the price.
+    assert beliefs.next_year_cny_per_t(0, 2) == pytest.approx([88.0 * 0.95])
+    beliefs.observe_year([np.array([121.5])])  # +50 %: expected growth capped at 5 %
+    assert beliefs.growth[0] == pytest.approx([0.5 * 0.5 - 0.025])
+    assert beliefs.next_year_cny_per_t(0, 3) == pytest.approx(
+        beliefs.level_cny_per_t[0] * 1.05)
 
 
 def test_myopic_expectations_take_the_last_price_and_value_no_bank():

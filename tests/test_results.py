@@ -135,12 +135,20 @@ def test_a_years_observed_zone_price_is_volume_weighted_over_its_sessions():
     from sim.recorder import Recorder
 
     recorder = Recorder(model=None)
+    # (recorded price, carried through sessions without trades; volume; own clearing price)
     recorder._year_price_volume = [[
-        (np.array([100.0, np.nan, 7.0]), np.array([1.0, 0.0, 0.0])),
-        (np.array([400.0, 50.0, 9.0]), np.array([3.0, 0.0, 0.0])),
-        (np.array([26_000.0, 60.0, np.nan]), np.array([0.0, 0.0, 0.0]))]]
-    # zone 0 traded: (100 + 3 * 400) / 4; zone 1 and 2 never traded: plain means
-    assert recorder.year_zone_mean_prices(0) == pytest.approx([325.0, 55.0, 8.0])
+        (np.array([100.0, np.nan, 7.0, 5.0]), np.array([1.0, 0.0, 0.0, 0.0]),
+         np.array([100.0, np.nan, 7.0, np.nan])),
+        (np.array([400.0, 50.0, 9.0, 5.0]), np.array([3.0, 0.0, 0.0, 0.0]),
+         np.array([400.0, 50.0, 9.0, np.nan])),
+        (np.array([26_000.0, 50.0, 9.0, 5.0]), np.zeros(4),
+         np.array([26_000.0, 60.0, np.nan, np.nan]))]]
+    # zone 0 traded: (100 + 3 * 400) / 4; zones 1 and 2 never traded: the plain mean of
+    # their own clearing prices, not of prices carried into sessions without orders;
+    # zone 3 had no orders all year (its 5 was carried from an earlier year): no price.
+    prices = recorder.year_zone_mean_prices(0)
+    assert prices[:3] == pytest.approx([325.0, 55.0, 8.0])
+    assert np.isnan(prices[3])
 
 
 @pytest.fixture(scope="module")

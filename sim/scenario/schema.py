@@ -563,6 +563,23 @@ class BehaviorConfig(_Strict):
         description="Adaptive expectations: weight of the latest observed price, E_t = w x "
         "p_(t-1) + (1 - w) x E_(t-1) (estimate). Default 0.5.",
     )
+    adaptive_trend_weight: float = Field(
+        0.5, ge=0, le=1,
+        description="Adaptive expectations: weight of the latest observed yearly price "
+        "growth in the expected growth (Holt's trend smoothing), g_t = h x (p_(t-1) / "
+        "p_(t-2) - 1) + (1 - h) x g_(t-1); next year's expected price, which banking is "
+        "judged by, is the level times (1 + g). 0: level only, no trend (estimate). "
+        "Default 0.5.",
+    )
+    end_of_horizon: Literal["market_continues", "horizon_is_end"] = Field(
+        "market_continues",
+        description="What banked rights are worth after the last simulated year. "
+        "market_continues: the market goes on beyond the horizon, so in the last year a "
+        "right is valued at next year's expected price like in any other year. "
+        "horizon_is_end: rights left after the last year are worthless (as in the "
+        "least-cost benchmark), so any bank is sold off in the last year. Default "
+        "market_continues (Hubei's market does not end with a scenario).",
+    )
     discount_rate: float = Field(
         0.05, ge=0, lt=1, description="Yearly discount rate for banking and investment."
     )
