@@ -101,6 +101,33 @@ class Curve:
             cls(np.array([lo if np.isfinite(lo) else 0.0]), np.array([supply_t]),
                 np.array([supply_t]), lo, hi)
 
+    @classmethod
+    def total(cls, curves: list[Curve]) -> Curve:
+        """The sum of curves on the intersection of their domains (a bank's pooled years).
+
+        Built from each curve's jumps and slope changes at its breakpoints (flat below the
+        first and above the last), so it costs a sort of all breakpoints, not an
+        evaluation of every curve at every one.
+        """
+        lo, hi = max(c.lo for c in curves), min(c.hi for c in curves)
+        parts = [c for c in curves if len(c.x)]
+        if not parts:
+            return cls(np.zeros(0), np.zeros(0), np.zeros(0), lo, hi)
+        slope_after = [np.concatenate([(c.left[1:] - c.right[:-1]) / np.diff(c.x), [0.0]])
+                       for c in parts]
+        change = np.concatenate([np.diff(s, prepend=0.0) for s in slope_after])
+        # A stable sort merges the already sorted runs in linear time.
+        order = np.argsort(np.concatenate([c.x for c in parts]), kind="stable")
+        points = np.concatenate([c.x for c in parts])[order]
+        distinct = np.concatenate([[True], points[1:] != points[:-1]])
+        where, x = np.cumsum(distinct) - 1, points[distinct]
+        jump = np.bincount(where, weights=np.concatenate([c.right - c.left for c in parts])[
+            order], minlength=len(x))
+        slope = np.cumsum(np.bincount(where, weights=change[order], minlength=len(x)))
+        rise = np.concatenate([[0.0], slope[:-1] * np.diff(x)])
+        right = sum(float(c.left[0]) for c in parts) + np.cumsum(rise + jump)
+        return cls(x, right - jump, right, lo, hi)
+
     def limits(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Supply just below and just above each price (equal off the breakpoints)."""
         prices = np.asarray(prices, dtype=float)
@@ -124,10 +151,30 @@ class Curve:
         above = np.where(at >= 0, self.right[np.maximum(at, 0)], inside)
         return below, above
 
+    def limits_at(self, price: float) -> tuple[float, float]:
+        """``limits`` of one price, without array overhead (the same arithmetic)."""
+        x, n = self.x, len(self.x)
+        if n == 0:
+            return 0.0, 0.0
+        j = int(np.searchsorted(x, price, side="left"))
+        k, prev = min(j, n - 1), min(max(j - 1, 0), n - 1)
+        tol = 1e-12 * max(1.0, abs(price))
+        at = k if abs(x[k] - price) <= tol else prev if abs(x[prev] - price) <= tol else -1
+        if at >= 0:
+            return float(self.left[at]), float(self.right[at])
+        if j == 0:
+            return float(self.left[0]), float(self.left[0])
+        if j >= n:
+            return float(self.right[-1]), float(self.right[-1])
+        span = x[k] - x[prev]
+        frac = (price - x[prev]) / span if span > 0 else 0.0
+        inside = float(self.right[prev] + frac * (self.left[k] - self.right[prev]))
+        return inside, inside
+
     def value(self, price: float) -> float:
         """Supply at a price (midway up a step that sits exactly on it)."""
-        below, above = self.limits(np.array([price]))
-        return float(0.5 * (below[0] + above[0]))
+        below, above = self.limits_at(price)
+        return 0.5 * (below + above)
 
 
 @dataclass(frozen=True)
@@ -255,23 +302,24 @@ def _solve_chain(curves: list[Curve], links: Links) -> Solution | None:
         line.append(int(order[line[-1]]))
     if len(line) != n:
         return None
-    blocks: list[tuple[int, int, float]] = []  # (start, end, level) along the line
+    one, zero = np.ones(1), np.zeros(1)
+    # (start, end, level, the pool's summed curve) along the line
+    blocks: list[tuple[int, int, float, Curve]] = []
     for i in range(n):
-        start = i
-        level = _component_level([curves[line[i]]], np.ones(1), np.zeros(1), np.zeros(1))[0]
+        start, pooled = i, curves[line[i]]
+        level = _component_level([pooled], one, zero, zero)[0]
         while blocks and blocks[-1][2] < level * (1 - 1e-12) - 1e-12:
-            start = blocks.pop()[0]
-            members = [curves[line[j]] for j in range(start, i + 1)]
-            k = len(members)
-            level = _component_level(members, np.ones(k), np.zeros(k), np.zeros(k))[0]
-        blocks.append((start, i, level))
+            start, _, _, before = blocks.pop()
+            pooled = Curve.total([before, pooled])
+            level = _component_level([pooled], one, zero, zero)[0]
+        blocks.append((start, i, level, pooled))
     price, supply, short, disposed = (np.zeros(n) for _ in range(4))
-    for start, end, _ in blocks:
+    for start, end, level, _ in blocks:
         nodes = [line[j] for j in range(start, end + 1)]
         k = len(nodes)
-        level, _, s, sh, d = _component_level([curves[j] for j in nodes][::-1], np.ones(k),
-                                              np.zeros(k), np.zeros(k))
         # Reversed so that a bound is taken up by the latest year of the pool.
+        s, sh, d = _node_supplies([curves[j] for j in nodes][::-1], np.ones(k), np.zeros(k),
+                                  np.zeros(k), level)
         price[nodes], supply[nodes] = level, s[::-1]
         short[nodes], disposed[nodes] = sh[::-1], d[::-1]
     carried = np.cumsum(supply[line])[:-1]
@@ -309,19 +357,26 @@ def _component_level(curves: list[Curve], w: np.ndarray, v: np.ndarray, fixed: n
     lo = max((c.lo - vv) / ww for c, ww, vv in zip(curves, w, v, strict=True))
     hi = min((c.hi - vv) / ww for c, ww, vv in zip(curves, w, v, strict=True))
     hi = max(hi, lo)  # an impossible tie: the caller's certificate rejects it
-    points = np.concatenate([[lo, hi]] + [(c.x - vv) / ww for c, ww, vv in
-                                          zip(curves, w, v, strict=True)])
-    levels = np.unique(points[np.isfinite(points) & (points >= lo) & (points <= hi)])
-    if not len(levels):
-        levels = np.array([0.0])
+    table = None
+    if len(curves) == 1 and w[0] == 1.0 and v[0] == 0.0:  # most calls: read, not search
+        levels, table = _levels_of_one(curves[0], lo, hi, fixed[0])
+    else:
+        points = np.concatenate([[lo, hi]] + [(c.x - vv) / ww for c, ww, vv in
+                                              zip(curves, w, v, strict=True)])
+        levels = np.unique(points[np.isfinite(points) & (points >= lo) & (points <= hi)])
+        if not len(levels):
+            levels = np.array([0.0])
 
     def balance(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """H just below and above the levels with these indices (bounds absorb)."""
-        below, above = np.zeros(len(at)), np.zeros(len(at))
-        for c, ww, vv, f in zip(curves, w, v, fixed, strict=True):
-            b, a = c.limits(ww * levels[at] + vv)
-            below += ww * (b - f)
-            above += ww * (a - f)
+        if table is not None:
+            below, above = table[0][at], table[1][at]
+        else:
+            below, above = np.zeros(len(at)), np.zeros(len(at))
+            for c, ww, vv, f in zip(curves, w, v, fixed, strict=True):
+                b, a = c.limits(ww * levels[at] + vv)
+                below += ww * (b - f)
+                above += ww * (a - f)
         if np.isfinite(lo):
             below[at == 0] = -np.inf  # a node absorbs any surplus at the lowest price
         if np.isfinite(hi) and levels[-1] == hi:
@@ -331,6 +386,9 @@ def _component_level(curves: list[Curve], w: np.ndarray, v: np.ndarray, fixed: n
     def first(test, side: int) -> int:
         """Smallest index whose H side passes ``test`` (H is nondecreasing); len if none.
         A search with 64 probes a round: few calls, each vectorised over the curves."""
+        if table is not None:  # every value is at hand: no search
+            passed = test(balance(np.arange(len(levels)))[side])
+            return int(np.argmax(passed)) if passed.any() else len(levels)
         a, b = 0, len(levels)
         while a < b:
             probes = np.unique(np.linspace(a, b - 1, min(64, b - a)).astype(int))
@@ -368,13 +426,38 @@ def _component_level(curves: list[Curve], w: np.ndarray, v: np.ndarray, fixed: n
     return (float(level), span) + _node_supplies(curves, w, v, fixed, float(level))
 
 
+def _levels_of_one(curve: Curve, lo: float, hi: float, fixed: float
+                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The levels of one curve at unit scale and its supply less ``fixed`` just below and
+    above each: its breakpoints in [lo, hi] and the domain's finite ends (or 0 when there
+    are none), sorted and distinct. The breakpoints' values are read off the curve; only
+    the ends are evaluated (with ``limits``), so the numbers are those a search would get.
+    """
+    x = curve.x
+    first = int(np.searchsorted(x, lo, side="left")) if np.isfinite(lo) else 0
+    last = int(np.searchsorted(x, hi, side="right")) if np.isfinite(hi) else len(x)
+    inner = slice(first, max(first, last))
+    head = [lo] if np.isfinite(lo) and (first >= last or x[first] != lo) else []
+    tail = [hi] if np.isfinite(hi) and (first >= last or x[last - 1] != hi) \
+        and hi not in head else []
+    if not head and not tail and first >= last:
+        head = [0.0]
+    ends = np.array(head + tail, dtype=float)
+    end_below, end_above = np.array([curve.limits_at(float(e)) for e in ends]
+                                    ).reshape(-1, 2).T
+    k = len(head)
+    levels = np.concatenate([ends[:k], x[inner], ends[k:]])
+    below = np.concatenate([end_below[:k], curve.left[inner], end_below[k:]])
+    above = np.concatenate([end_above[:k], curve.right[inner], end_above[k:]])
+    return levels, (below - fixed, above - fixed)
+
+
 def _node_supplies(curves, w, v, fixed, level: float):
     """Each node's supply at the level, with steps and bounds filled to balance."""
     n = len(curves)
     below, above = np.zeros(n), np.zeros(n)
     for i, c in enumerate(curves):
-        b, a = c.limits(np.array([w[i] * level + v[i]]))
-        below[i], above[i] = b[0], a[0]
+        below[i], above[i] = c.limits_at(float(w[i] * level + v[i]))
     gap = float(np.dot(w, above - below))
     need = -float(np.dot(w, below - fixed))
     theta = float(np.clip(need / gap, 0.0, 1.0)) if gap > 0 else 0.0

@@ -171,3 +171,58 @@ def test_random_networks_match_an_independent_fine_grid_lp(case):
     bound = float(np.sum(c1 * h / 8 * abatement)) + 1e-6
     assert ours <= check.fun + 1e-6 * max(1.0, check.fun)
     assert check.fun <= ours + bound + 1e-6 * max(1.0, check.fun)
+
+
+@st.composite
+def curves(draw):
+    """A random market curve: a few ramps and steps, a floor and a penalty."""
+    m = draw(st.integers(1, 6))
+    lo = np.array(draw(st.lists(st.integers(0, 50), min_size=m, max_size=m)), float)
+    width = np.array(draw(st.lists(st.integers(0, 30), min_size=m, max_size=m)), float)
+    amount = np.array(draw(st.lists(st.integers(1, 20), min_size=m, max_size=m)), float)
+    steps = draw(st.lists(st.tuples(st.integers(0, 80), st.integers(1, 10)), max_size=2))
+    return Curve.build(float(draw(st.integers(-60, 10))), lo, lo + width, amount,
+                       np.array([p for p, _ in steps], float),
+                       np.array([q for _, q in steps], float),
+                       lo=float(draw(st.sampled_from([0, 5]))),
+                       hi=float(draw(st.sampled_from([40, 90, INF]))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(curves(), min_size=1, max_size=4))
+def test_summed_curve_equals_the_sum_of_its_curves(parts):
+    total = Curve.total(parts)
+    prices = np.linspace(-5, 100, 211)
+    below, above = total.limits(prices)
+    assert below == pytest.approx(sum(c.limits(prices)[0] for c in parts), abs=1e-9)
+    assert above == pytest.approx(sum(c.limits(prices)[1] for c in parts), abs=1e-9)
+    assert (total.lo, total.hi) == (max(c.lo for c in parts), min(c.hi for c in parts))
+
+
+@settings(max_examples=60, deadline=None)
+@given(curves())
+def test_one_curve_fast_path_finds_the_searched_level(curve):
+    # A second node with no supply sends the same balance through the general search.
+    from sim.equilibrium_solver import _component_level
+
+    one = _component_level([curve], np.ones(1), np.zeros(1), np.zeros(1))
+    two = _component_level([curve, Curve.constant()], np.ones(2), np.zeros(2), np.zeros(2))
+    assert one[0] == two[0]
+    assert one[1] == two[1]
+    assert one[2] == pytest.approx(two[2][:1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(curves(), min_size=2, max_size=6), st.floats(0.0, 0.2))
+def test_bank_pooled_by_summed_curves_matches_the_general_solver(years, rate):
+    from sim.equilibrium_solver import _solve_chain, _solve_connected
+
+    pv = (1 + rate) ** -np.arange(len(years))
+    scaled = [Curve(c.x * f, c.left, c.right, c.lo * f, c.hi * f) for c, f in zip(
+        years, pv, strict=True)]
+    links = Links.of([(y, y + 1, 1.0, 0.0, INF) for y in range(len(years) - 1)])
+    chain = _solve_chain(scaled, links)
+    general = _solve_connected(scaled, links)
+    if chain is not None and general.exact:
+        assert chain.price == pytest.approx(general.price, rel=1e-9, abs=1e-9)
+        assert chain.export_t == pytest.approx(general.export_t, rel=1e-9, abs=1e-7)
