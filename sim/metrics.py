@@ -65,3 +65,29 @@ def city_gains(base: Mapping[str, pd.DataFrame], alternative: Mapping[str, pd.Da
     out["net_exports_t"] = (exported.reindex(out.index, fill_value=0.0)
                             - imported.reindex(out.index, fill_value=0.0))
     return out.reset_index()
+
+
+def obligations_met(accounts: pd.DataFrame) -> pd.DataFrame:
+    """Share of each year's surrender obligation met, per instrument, in tonnes.
+
+    The tonnage counterpart of ``compliance_rate`` in summary.json (the share of covered
+    enterprise-years that surrendered enough, a count): a year where a few large emitters
+    fall short can have a high compliance rate and a low share met, and vice versa. The
+    compliance chart plots this table, and summary.json's ``obligations_met_share`` and
+    ``obligations_met_share_by_year`` come from it, so the two always agree.
+
+    Args:
+        accounts: ``accounts.parquet`` (``year``, ``instrument``, ``surrendered_t``,
+            ``shortfall_t``).
+
+    Returns:
+        One row per year and instrument: surrendered_t, owed_t (surrendered + shortfall)
+        and met_share (surrendered / owed; NaN where nothing was owed).
+    """
+    a = accounts.dropna(subset=["year"])
+    surrendered = a["surrendered_t"].astype(float).fillna(0.0).to_numpy()
+    owed = surrendered + a["shortfall_t"].astype(float).fillna(0.0).clip(lower=0.0).to_numpy()
+    met = pd.Series(surrendered).div(pd.Series(owed).where(owed > 0)).to_numpy()
+    return pd.DataFrame({"year": a["year"].astype(int).to_numpy(),
+                         "instrument": a["instrument"].astype(str).to_numpy(),
+                         "surrendered_t": surrendered, "owed_t": owed, "met_share": met})

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.benchmark import least_cost_basis, solve_benchmarks
+from sim.metrics import obligations_met
 from sim.recorder import weighted_mean
 
 if TYPE_CHECKING:
@@ -76,6 +77,27 @@ def _covered_totals_by_year(model: EmissionsTradingModel) -> dict[str, np.ndarra
                          "penalty_cny")}
 
 
+def _reserve_held_back(model: EmissionsTradingModel, k: int) -> dict[str, Any]:
+    """The part of ``cap_by_year_t`` put in the government reserve, never issued unless
+    the reserve sells it (``reserve_sold_t``): with a reserve share, emissions can stay
+    below the cap by up to this much while every issued right is used."""
+    start, share = model.scenario.time.start_year, model.configs[k].reserve.share
+    return {"reserve_held_back_by_year_t": {str(start + i): float(share * c)
+                                            for i, c in enumerate(model.caps_t[k])}}
+
+
+def _obligations_met(accounts: pd.DataFrame, inst: str) -> dict[str, Any]:
+    """Tonnes surrendered / tonnes owed, over the run and per year (``sim.metrics.
+    obligations_met``, what the compliance chart plots); ``compliance_rate`` counts
+    enterprise-years instead."""
+    met = obligations_met(accounts[accounts["instrument"] == inst])
+    owed = float(met["owed_t"].sum())
+    return {"obligations_met_share": _num(float(met["surrendered_t"].sum()) / owed)
+            if owed > 0 else None,
+            "obligations_met_share_by_year": {str(y): _num(v) for y, v in
+                                              zip(met["year"], met["met_share"], strict=True)}}
+
+
 def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame]) -> dict:
     """The summary.json contract (DESIGN.md), plus a few extra figures per instrument."""
     prices = tables["prices"]
@@ -117,6 +139,7 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
             "emissions_by_year_t": {str(start + y): float(v)
                                     for y, v in enumerate(f["emissions_t"])},
             "cap_by_year_t": {str(start + i): float(c) for i, c in enumerate(model.caps_t[k])},
+            **_reserve_held_back(model, k),
             "traded_volume_t": float(p["volume_t"].sum()),
             "abatement_cost_cny": abatement_cost,
             "technology_cost_cny": technology_cost,
@@ -125,6 +148,7 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
             "efficiency_ratio": _num(_ratio(least_cost + technology_cost,
                                             abatement_cost + technology_cost)),
             "compliance_rate": _num(float((shortfall <= 1e-6).mean()) if firm_years else 1.0),
+            **_obligations_met(tables["accounts"], inst),
             "penalties_cny": float(f["penalty_cny"].sum()),
             "shortfall_t": float(shortfall.sum()),
             "offsets_used_t": float(ledger["offsets_t"][k]),

@@ -20,6 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.charts import style as st
 from sim.charts.tables import RunTables, as_tables
+from sim.metrics import obligations_met
 
 
 def _grid(main: Any, n: int) -> tuple[np.ndarray, int]:
@@ -112,16 +113,13 @@ def compliance_table(accounts: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         Columns ``year, instrument, met_pct`` (tonnes surrendered / tonnes owed, %; NaN
-        where nothing was owed) and ``penalties_cny``.
+        where nothing was owed: ``sim.metrics.obligations_met``, the source of summary.json's
+        ``obligations_met_share_by_year``) and ``penalties_cny``.
     """
     a = accounts.dropna(subset=["year"])
-    surrendered = a["surrendered_t"].astype(float).fillna(0.0)
-    shortfall = a["shortfall_t"].astype(float).fillna(0.0).clip(lower=0.0)
-    owed = surrendered + shortfall
-    met = np.where(owed > 0, 100.0 * surrendered / owed.where(owed > 0, 1.0), np.nan)
-    return pd.DataFrame({"year": a["year"].astype(int).to_numpy(),
-                         "instrument": a["instrument"].astype(str).to_numpy(),
-                         "met_pct": met,
+    met = obligations_met(a)
+    return pd.DataFrame({"year": met["year"], "instrument": met["instrument"],
+                         "met_pct": 100.0 * met["met_share"],
                          "penalties_cny": a["penalties_cny"].astype(float).fillna(0.0).to_numpy()})
 
 

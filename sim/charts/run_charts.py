@@ -207,6 +207,12 @@ def _cap_use_panel(ax: Any, t: RunTables, lang: str) -> None:
             ax.plot(years, share, marker=st.INSTRUMENT_MARKERS.get(inst, "o"), ms=5,
                     mfc="white", mew=1.2, label=st.instrument_name(inst, lang),
                     color=st.INSTRUMENT_COLORS.get(inst))
+        held = info.get("reserve_held_back_by_year_t") or {}
+        if years and any(held.get(str(y)) for y in years):  # the cap's never-issued part
+            ax.plot(years, [100.0 * (1.0 - (held.get(str(y)) or 0.0) / cap[str(y)])
+                            for y in years], ls=":", lw=1.2, color=st.INSTRUMENT_COLORS.get(inst),
+                    label=st.label("cap_less_reserve", lang,
+                                   inst=st.instrument_name(inst, lang)))
     ax.axhline(100, color="#333333", lw=1.0, ls="--", zorder=1, label=st.label("cap", lang))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(st.label("cap_use_axis", lang))

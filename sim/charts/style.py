@@ -114,6 +114,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cap_use_title": ("Province total: emissions as share of cap", "全省排放量占总量上限比例"),
     "cap_use_axis": ("Emissions / cap (%)", "排放量/总量上限（%）"),
     "cap": ("Cap", "总量上限"),
+    "cap_less_reserve": ("{inst}: cap less reserve", "{inst}：总量上限减储备"),
     "costs_title": ("Abatement cost: market vs benchmarks", "减排成本：市场结果与基准对比"),
     "cost_axis": ("Cost (million CNY)", "成本（百万元）"),
     "market": ("Market outcome", "市场交易结果"),
