@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_h
 from typer.testing import CliRunner
 
 from sim.charts import style as st
@@ -19,7 +22,16 @@ from sim.charts.compare import (
     run_labels,
     settings_diff,
 )
-from sim.charts.report import report_contents, run_text, wrap, write_report
+from sim.charts.report import (
+    headline_page,
+    report_contents,
+    report_figures,
+    run_text,
+    settings_page,
+    summary_layout,
+    wrap,
+    write_report,
+)
 from sim.cli import app
 from sim.results import run_scenario, save_run
 from sim.scenario import load_scenario
@@ -97,7 +109,7 @@ def test_report_of_several_runs_compares_them(runs: dict[str, Path], tmp_path: P
 def test_settings_diff_names_what_differs(runs: dict[str, Path]) -> None:
     tables = load_runs([runs["base"], runs["cluster"]])
     diff = settings_diff(tables)
-    assert list(diff.index) == ["instruments.cod.trading.scope"]
+    assert list(diff.index) == ["instruments.cod.trading.scope"]  # both are named "small"
     assert diff.loc["instruments.cod.trading.scope"].tolist() == ["basin", "cluster"]
     seeds = load_runs([runs["base"], runs["base_seed2"]])
     assert list(settings_diff(seeds).index) == ["seed"]
@@ -122,11 +134,100 @@ def test_headline_table_and_text_carry_the_main_numbers(runs: dict[str, Path]) -
 
 def test_wrap_keeps_lines_within_width() -> None:
     text = "Abatement cost 1,234 million CNY against a least cost of 1,200 million CNY " * 3
-    lines = wrap(text, 3.0)
+    lines = wrap(text, 3.0, 10)
     assert len(lines) > 1 and " ".join(lines) == text.strip()
     assert all(st.text_width_in(line) * 10 / 9 <= 3.0 for line in lines[:-1])
     zh = wrap("减排成本二千万元，最低成本基准一千八百万元（效率比0.900）。" * 2, 2.0)
     assert all(not line.startswith("，") for line in zh) and "".join(zh).count("。") == 2
+    assert all(not line.endswith("（") for line in zh)
+
+
+NUMBER_END = re.compile(r"[\d.,]$")
+NUMBER_START = re.compile(r"^[\d.,%]")
+
+
+def _breaks_inside_a_number(lines: list[str]) -> list[tuple[str, str]]:
+    return [(a, b) for a, b in zip(lines, lines[1:], strict=False)
+            if NUMBER_END.search(a) and NUMBER_START.search(b)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st_h.lists(st_h.one_of(
+    st_h.text(alphabet="二氧化碳硫减排成本元吨万（）：；，。", min_size=1, max_size=6),
+    st_h.floats(0, 1e7, allow_nan=False).map(lambda v: f"{v:,.2f}"),
+    st_h.integers(0, 10**7).map(lambda v: f"{v:,}%")), min_size=1, max_size=25),
+    width_in=st_h.floats(0.5, 4.0))
+def test_chinese_lines_never_end_inside_a_number(parts: list[str], width_in: float) -> None:
+    text = "".join(parts)
+    lines = wrap(text, width_in, 10)
+    assert "".join(lines) == text  # nothing lost, nothing added
+    numbers = re.findall(r"[\d.,%]+", text)
+    assert [n for line in lines for n in re.findall(r"[\d.,%]+", line)] == numbers
+    assert not _breaks_inside_a_number(lines)
+    assert not any(line[0] in "，。；：）%" for line in lines[1:] if line)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_summary_covers_every_run_with_no_number_broken(runs: dict[str, Path], lang: str
+                                                        ) -> None:
+    """Eight runs overflow one page: the text runs on to a second summary page, whole."""
+    tables = load_runs([runs["base"], runs["base_seed2"], runs["cluster"]] * 3)[:8]
+    layout = summary_layout(tables, lang)
+    assert len(layout) >= 2
+    assert sum(len(blocks) for blocks in layout) == 8
+    expected = [[line for sentence in run_text(t, lang) for line in wrap(sentence, 6.27, 10)]
+                for t in tables]
+    pages = report_contents(tables, lang)
+    assert pages[:len(layout)] == ["summary", *(f"summary_{k}" for k in range(2, len(layout) + 1))]
+    assert pages[len(layout)] == "headlines"
+    shown = [[text for text, *_ in block[1:]] for blocks in layout for block in blocks]
+    assert shown == expected  # every run, every line, in order
+    assert [block[0][0] for blocks in layout for block in blocks] == run_labels(tables)
+    figures = dict(report_figures(tables, lang))
+    texts = [t.get_text() for key, fig in figures.items() if key.startswith("summary")
+             for t in fig.texts]
+    penalty = "Penalties" if lang == "en" else "罚款"
+    assert sum(t.startswith(penalty) or t.startswith("No penalties") or t.startswith("无罚款")
+               for t in texts) == 8
+    for lines in expected:
+        assert not _breaks_inside_a_number(lines)
+
+
+def _cell_lines(fig) -> dict[tuple[int, int], list[str]]:
+    (ax,) = [ax for ax in fig.axes if ax.tables]
+    return {key: cell.get_text().get_text().split("\n")
+            for key, cell in ax.tables[0].get_celld().items()}
+
+
+def test_table_headers_break_only_between_words(runs: dict[str, Path]) -> None:
+    tables = load_runs([runs["base"], runs["cluster"], runs["base_seed2"]])
+    renamed = [replace(t, summary=t.summary | {"scenario": name}) for t, name in
+               zip(tables, ["so2_province", "co2_tight_cap_floor", "hubei_reserve_intervention"],
+                   strict=True)]
+    for lang in ("en", "zh"):
+        cells = _cell_lines(headline_page(renamed, lang))
+        headers = [cells[(0, c)] for c in range(1, 4)]
+        assert ["".join(h) for h in headers] == run_labels(renamed)
+        for lines in headers:  # each line ends at a word boundary
+            assert all(line.endswith(("_", "-", ".", "/")) for line in lines[:-1]), lines
+        numbers = [lines for (row, col), lines in cells.items() if row > 0 and col > 0]
+        assert all(len(lines) == 1 for lines in numbers)  # numbers never wrap
+
+
+def test_settings_diff_has_no_row_without_a_difference(runs: dict[str, Path]) -> None:
+    base, cluster = load_runs([runs["base"], runs["cluster"]])
+    unset = replace(base, scenario=base.scenario | {"name": "a", "extra": {"offsets": None}})
+    absent = replace(cluster, scenario=cluster.scenario | {"name": "b"})
+    nested = replace(cluster, scenario=cluster.scenario | {"extra": {"offsets": {"limit": 0.1}}})
+    diff = settings_diff([unset, absent])
+    assert list(diff.index) == ["instruments.cod.trading.scope"]  # unset = absent, name in header
+    diff = settings_diff([unset, absent, nested])
+    assert "extra.offsets" not in diff.index  # unset in one run, absent in the others
+    assert diff.loc["extra.offsets.limit"].tolist() == ["–", "–", "0.1"]
+    assert not (diff == "–").all(axis=1).any()
+    cells = _cell_lines(settings_page([unset, absent, nested], "en"))
+    rows = {row for row, _ in cells}
+    assert all(any(cells[(row, col)] != [""] for col in range(1, 4)) for row in rows)
 
 
 def test_compare_command_writes_charts_and_tables(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -138,6 +239,12 @@ def test_compare_command_writes_charts_and_tables(runs: dict[str, Path], tmp_pat
         [f"{stem}_zh.png" for stem in COMPARE_CHARTS] + ["headlines.csv", "settings_diff.csv"])
     diff = pd.read_csv(out / "settings_diff.csv", index_col=0)
     assert list(diff.index) == ["instruments.cod.trading.scope"]
+    headlines = pd.read_csv(out / "headlines.csv", index_col=0)
+    assert not [c for c in headlines.columns if "over_cap" in c]
+    info = load_runs([runs["base"]])[0].summary["instruments"]["cod"]
+    last = max(info["cap_by_year_t"], key=int)
+    assert headlines.iloc[0]["cod.emissions_pct_of_cap_last_year"] == pytest.approx(
+        100 * info["emissions_by_year_t"][last] / info["cap_by_year_t"][last])
 
 
 def test_report_command(runs: dict[str, Path], tmp_path: Path) -> None:

@@ -62,21 +62,28 @@ def settings_diff(runs: Sequence[RunTables]) -> pd.DataFrame:
         runs: Loaded runs (their manifests' resolved scenarios and seeds).
 
     Returns:
-        One row per dotted scenario key whose value differs between runs (plus ``seed``
-        when the seeds differ), one column per run label; ``–`` where a run lacks the
-        key. The scenario ``description`` is left out.
+        One row per dotted scenario key whose value, as shown, differs between runs
+        (plus ``seed`` when the seeds differ), one column per run label; ``–`` where a
+        run lacks the key or leaves it unset (so a key unset in one run and absent in
+        another is no difference and gets no row). The scenario ``name`` (it heads the
+        columns) and ``description`` are left out.
     """
     flat = [flatten(t.scenario) | {"seed": t.summary.get("seed")} for t in runs]
     keys = list(dict.fromkeys(k for f in flat for k in f))
     rows = {}
     for key in keys:
-        if key == "description":
+        if key in ("name", "description"):
             continue
-        values = [f.get(key, "–") for f in flat]
-        if any(v != values[0] for v in values[1:]):
-            rows[key] = ["–" if v is None else str(v) for v in values]
+        values = [_setting_text(f.get(key)) for f in flat]
+        if len(set(values)) > 1:
+            rows[key] = values
     return pd.DataFrame.from_dict(rows, orient="index", columns=run_labels(runs)) \
         .rename_axis("setting")
+
+
+def _setting_text(value: Any) -> str:
+    """A setting as shown in the settings tables: ``–`` when absent or unset."""
+    return "–" if value is None else str(value)
 
 
 def _num(value: Any) -> float:
@@ -93,8 +100,9 @@ def headline_table(runs: Sequence[RunTables]) -> pd.DataFrame:
     Returns:
         One row per run (indexed by run label): total, least and uniform-standard cost
         (million CNY), efficiency ratio, penalties (million CNY), and per instrument the
-        mean and final price (CNY/t), emissions over cap in the last year (%), traded
-        volume (t) and inter-city trade (t).
+        mean and final price (CNY/t), ``emissions_pct_of_cap_last_year`` (the last
+        year's emissions as a percentage of that year's cap: 100 = at the cap, 104 = 4%
+        above it, 93 = 7% below), traded volume (t) and inter-city trade (t).
     """
     rows = []
     for t in runs:
@@ -110,7 +118,7 @@ def headline_table(runs: Sequence[RunTables]) -> pd.DataFrame:
             info = s.get("instruments", {}).get(inst, {})
             row[f"{inst}.mean_price_cny_per_t"] = _num(info.get("mean_price_cny_per_t"))
             row[f"{inst}.final_price_cny_per_t"] = _num(info.get("final_price_cny_per_t"))
-            row[f"{inst}.emissions_over_cap_pct"] = last_cap_use(info)
+            row[f"{inst}.emissions_pct_of_cap_last_year"] = last_cap_use(info)
             row[f"{inst}.traded_volume_t"] = _num(info.get("traded_volume_t"))
             row[f"{inst}.intercity_t"] = float(
                 flows.loc[flows["instrument"] == inst, "quantity_t"].astype(float).sum())
@@ -183,7 +191,8 @@ def _yearly_multiples(runs: Sequence[RunTables], lang: str, title_key: str, axis
             ax.set_title(st.instrument_name(inst, lang), loc="left")
             ax.set_ylabel(st.label(axis_key, lang))
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            # about 0.6 in per year label, so four-digit years never touch
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if ncols > 1 else 8, integer=True))
             if k + ncols >= n:
                 ax.set_xlabel(st.label("year_axis", lang))
                 ax.tick_params(axis="x", labelbottom=True)

@@ -2,8 +2,10 @@
 
 Pages, in order (see :func:`report_contents`):
 
-1. ``summary``: a short generated text of the main numbers of each run (prices, emissions
-   against the cap, cost against least cost, cross-city flows, penalties);
+1. ``summary`` (then ``summary_2``, ... when the text of many runs needs more pages): a
+   short generated text of the main numbers of each run (prices, emissions against the
+   cap, cost against least cost, cross-city flows, penalties), every run given, each run's
+   text whole on one page;
 2. ``headlines``: a table of headline figures, one column per run (six runs per page);
 3. ``settings``: the scenario settings that differ between runs (one run: its main
    settings per instrument);
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -59,13 +62,18 @@ RUNS_PER_TABLE = 6
 Page = tuple[str, Callable[[], Figure]]
 
 
-def report_contents(runs: Sequence[RunTables]) -> list[str]:
-    """Names of the report's pages, in order (one PDF page each)."""
-    return [key for key, _ in _pages(runs, "en")]
+def report_contents(runs: Sequence[RunTables], lang: str = "en") -> list[str]:
+    """Names of the report's pages, in order (one PDF page each; the number of summary
+    pages depends on the length of the text in ``lang``)."""
+    return [key for key, _ in _pages(runs, lang)]
 
 
 def _pages(runs: Sequence[RunTables], lang: str) -> list[Page]:
-    pages: list[Page] = [("summary", lambda: summary_page(runs, lang))]
+    layout = summary_layout(runs, lang)
+    pages: list[Page] = [
+        ("summary" if k == 0 else f"summary_{k + 1}",
+         lambda blocks=blocks, k=k: summary_page(runs, lang, blocks, first=k == 0))
+        for k, blocks in enumerate(layout)]
     for start in range(0, len(runs), RUNS_PER_TABLE):
         chunk = runs[start:start + RUNS_PER_TABLE]
         key = "headlines" if start == 0 else f"headlines_{start // RUNS_PER_TABLE + 1}"
@@ -175,49 +183,96 @@ def _flows_text(t: RunTables, lang: str, sep: str) -> str:
     return st.label("text_flows", lang, items=sep.join(items))
 
 
-def wrap(text: str, width_in: float, size_pt: float = 10, split_words: bool = False
-         ) -> list[str]:
-    """Greedy line breaks for ``text`` at ``size_pt``: at spaces in English, between any
-    characters in Chinese (never before closing punctuation); ``split_words`` also
-    breaks inside words (names like ``co2_tight_cap``)."""
-    scale = size_pt / 9
-    lines, line = [], ""
-    cjk = split_words or any(ord(ch) >= 0x2E80 for ch in text)
-    tokens, joiner = (list(text), "") if cjk else (text.split(" "), " ")
-    for token in tokens:
-        candidate = f"{line}{joiner}{token}" if line else token
-        if line and st.text_width_in(candidate) * scale > width_in and token not in "，。；：）、":
-            lines.append(line)
-            line = token
-        else:
-            line = candidate
-    if line:
-        lines.append(line)
-    return [line.strip() for line in lines]
+wrap = st.wrap  # re-exported: the report's line breaking is the charts' own
 
 
-def summary_page(runs: Sequence[RunTables], lang: str) -> Figure:
-    """Page 1: title and the generated text of each run's main numbers."""
-    labels = run_labels(runs)
-    width = A4_IN[0] - 2 * 1.0
+SUMMARY_TEXT_IN = A4_IN[0] - 2 * 1.0
+"""Width of the summary text (1 in margins)."""
+
+
+def _line_in(size: float) -> float:
+    """Advance from one text line to the next at ``size`` points, inches."""
+    return size / 72 * 1.45
+
+
+Line = tuple[str, float, dict[str, Any], float]
+"""One line of the summary: text, font size, text properties, extra space after it."""
+
+
+def _summary_blocks(runs: Sequence[RunTables], lang: str) -> list[list[Line]]:
+    """The summary text as one block of lines per run (the run's name first when there
+    are several runs)."""
+    blocks = []
+    for label, t in zip(run_labels(runs), runs, strict=True):
+        block: list[Line] = []
+        if len(runs) > 1:
+            block.append((label, 11, {"weight": _bold(lang)}, 0.03))
+        for sentence in run_text(t, lang):
+            lines = wrap(sentence, SUMMARY_TEXT_IN, 10)
+            block += [(line, 10, {}, 0.0) for line in lines[:-1]]
+            block.append((lines[-1], 10, {}, 0.08))
+        blocks.append(block)
+    return blocks
+
+
+def _block_in(block: list[Line]) -> float:
+    return sum(_line_in(size) + after for _, size, _, after in block)
+
+
+SUMMARY_TOP_IN = 1.0
+"""Space the title and subtitle take at the top of the first summary page, inches."""
+
+
+def summary_layout(runs: Sequence[RunTables], lang: str) -> list[list[list[Line]]]:
+    """The summary text split over pages: each page a list of run blocks.
+
+    A run's block starts a new page when it does not fit below the previous one, so every
+    run's text is on the summary pages, whole (a block longer than a page, which needs
+    dozens of instruments, runs over the margin rather than being cut).
+    """
+    usable_in = A4_IN[1] - 2 * MARGIN_IN
+    pages: list[list[list[Line]]] = [[]]
+    left_in = usable_in - SUMMARY_TOP_IN
+    for block in _summary_blocks(runs, lang):
+        need_in = _block_in(block) + 0.15
+        if pages[-1] and need_in > left_in:
+            pages.append([])
+            left_in = usable_in
+        pages[-1].append(block)
+        left_in -= need_in
+    return pages
+
+
+def summary_page(runs: Sequence[RunTables], lang: str,
+                 blocks: list[list[Line]] | None = None, first: bool = True) -> Figure:
+    """A page of the generated text of the runs' main numbers (the first page with the
+    report's title).
+
+    Args:
+        runs: The report's runs.
+        lang: ``"en"`` or ``"zh"``.
+        blocks: The page's run blocks from :func:`summary_layout` (default: the first
+            page's).
+        first: Whether to put the title and subtitle on top.
+    """
+    if blocks is None:
+        blocks = summary_layout(runs, lang)[0]
     with st.chart_style(lang):
         fig = Figure(figsize=A4_IN)
         y = A4_IN[1] - MARGIN_IN
-        y = _put(fig, st.label("report_title", lang), y, size=16, weight=_bold(lang))
-        names = ", ".join(dict.fromkeys(str(t.summary.get("scenario", "?")) for t in runs))
-        y = _put(fig, st.label("report_subtitle", lang, n=len(runs), names=names,
-                               version=sim.__version__), y - 0.05, size=10, color=st.MUTED)
-        y -= 0.25
-        for label, t in zip(labels, runs, strict=True):
-            if len(runs) > 1:
-                y = _put(fig, label, y, size=11, weight=_bold(lang)) - 0.03
-            for sentence in run_text(t, lang):
-                for line in wrap(sentence, width):
-                    y = _put(fig, line, y, size=10)
-                y -= 0.08
+        if first:
+            y = _put(fig, st.label("report_title", lang), y, size=16, weight=_bold(lang))
+            names = ", ".join(dict.fromkeys(str(t.summary.get("scenario", "?")) for t in runs))
+            subtitle = st.label("report_subtitle", lang, n=len(runs), names=names,
+                                version=sim.__version__)
+            y -= 0.05
+            for line in wrap(subtitle, SUMMARY_TEXT_IN, 10):
+                y = _put(fig, line, y, size=10, color=st.MUTED)
+            y -= 0.25
+        for block in blocks:
+            for text, size, props, after in block:
+                y = _put(fig, text, y, size=size, **props) - after
             y -= 0.15
-            if y < MARGIN_IN:
-                break  # the headline table carries the rest
         fig.draw_without_rendering()
         return fig
 
@@ -231,7 +286,7 @@ def _put(fig: Figure, text: str, y_in: float, size: float = 10, **kwargs: Any) -
     position of the next line."""
     fig.text(1.0 / A4_IN[0], y_in / A4_IN[1], text, fontsize=size, va="top", ha="left",
              **kwargs)
-    return y_in - size / 72 * 1.45
+    return y_in - _line_in(size)
 
 
 _HEADLINE_ROWS: tuple[tuple[str, str], ...] = (
@@ -240,7 +295,7 @@ _HEADLINE_ROWS: tuple[tuple[str, str], ...] = (
     ("penalties_mcny", "row_penalties"))
 _INSTRUMENT_ROWS: tuple[tuple[str, str], ...] = (
     ("mean_price_cny_per_t", "row_mean_price"), ("final_price_cny_per_t", "row_final_price"),
-    ("emissions_over_cap_pct", "row_cap"), ("traded_volume_t", "row_traded"),
+    ("emissions_pct_of_cap_last_year", "row_cap"), ("traded_volume_t", "row_traded"),
     ("intercity_t", "row_intercity"))
 
 
@@ -283,25 +338,49 @@ def headline_page(runs: Sequence[RunTables], lang: str) -> Figure:
 
 ROW_IN = 0.24
 """Height of a table row, inches."""
-LABEL_COLUMN_IN = 3.0
-"""Width of a table's label column, inches."""
+TABLE_IN = A4_IN[0] - 2.0
+"""Width available to a table (1 in margins), inches."""
+CELL_PAD_IN = 0.12
+"""Horizontal room a table cell needs beside its text, inches."""
+MAX_VALUE_COLUMN_IN = 1.4
+"""Widest value column, inches."""
+_NUMBER = re.compile(r"[−–-]?[\d,]*\.?\d+%?|–")
+"""A formatted number (or the dash of a missing one): never broken in a table."""
+
+
+def _unbreakable_in(text: str) -> float:
+    """Width of the widest piece of a cell that a table never breaks, inches at 9 pt."""
+    if _NUMBER.fullmatch(text):
+        return st.text_width_in(text)
+    return max((st.text_width_in(line) for line in wrap(text, 0.0, names=True)), default=0.0)
 
 
 def _table(fig: Figure, top_in: float, labels: list[str], header: list[str],
-           cells: list[list[str]], label_in: float = LABEL_COLUMN_IN) -> float:
-    """A plain table 1 in from the left: labels left-aligned, values right-aligned and
-    wrapped to their column (run names over up to three header lines).
+           cells: list[list[str]], max_label_in: float = 3.0) -> float:
+    """A plain table 1 in from the left: labels left-aligned, values right-aligned.
+
+    The label column is as wide as its longest label (at most ``max_label_in``; longer
+    labels wrap). Value columns share the rest, each at least as wide as the longest piece
+    of its header and cells that may not be broken: text wraps only at spaces and after
+    ``_``, ``-``, ``.`` or ``/`` (run names like ``co2_tight_cap``), numbers never.
 
     Returns:
         The position of the table's bottom edge, inches from the page bottom.
     """
-    value_in = min(1.4, (A4_IN[0] - 2.0 - label_in) / max(1, len(header)))
+    label_in = min(max_label_in, CELL_PAD_IN + max(map(st.text_width_in, labels), default=1.0))
+    units = [max([_unbreakable_in(h), *(_unbreakable_in(row[c]) for row in cells)])
+             for c, h in enumerate(header)]
+    share_in = (TABLE_IN - label_in) / max(1, len(header))
+    value_in = max(min(MAX_VALUE_COLUMN_IN, share_in), CELL_PAD_IN + max(units, default=0.0))
 
-    def fit(text: str, lines: int = 3) -> str:
-        return "\n".join(wrap(text, value_in - 0.1, 9, split_words=True)[:lines])
+    def fit(text: str, width_in: float) -> str:
+        if _NUMBER.fullmatch(text):
+            return text
+        return "\n".join(wrap(text, width_in - CELL_PAD_IN, 9, names=True))
 
-    rows = [["", *(fit(h) for h in header)],
-            *([label, *(fit(c) for c in row)] for label, row in zip(labels, cells, strict=True))]
+    rows = [["", *(fit(h, value_in) for h in header)],
+            *([fit(label, label_in), *(fit(c, value_in) for c in row)]
+              for label, row in zip(labels, cells, strict=True))]
     heights = [ROW_IN + 0.15 * max(c.count("\n") for c in row) for row in rows]
     width_in = label_in + value_in * len(header)
     height_in = sum(heights)
@@ -340,14 +419,13 @@ def settings_page(runs: Sequence[RunTables], lang: str) -> Figure:
         y = _put(fig, st.label("settings_note", lang), y - 0.02, size=9, color=st.MUTED)
         if general:
             y = _table(fig, y - 0.15, list(general), [st.label("value", lang)],
-                       [[v] for v in general.values()], label_in=2.4) - 0.1
+                       [[v] for v in general.values()], max_label_in=2.4) - 0.1
         if diff.empty:
             _put(fig, empty, y - 0.2, size=10)
         else:
             rows = diff.head(int((y - MARGIN_IN - 0.8) / ROW_IN))
-            label_in = min(3.8, max(2.4, 0.15 + max(map(st.text_width_in, rows.index))))
             _table(fig, y - 0.15, list(rows.index), [str(c) for c in rows.columns],
-                   rows.to_numpy().tolist(), label_in=label_in)
+                   rows.to_numpy().tolist(), max_label_in=3.8)
         fig.draw_without_rendering()
         return fig
 

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from functools import cache
@@ -212,7 +213,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "row_penalties": ("Penalties (million CNY)", "罚款（百万元）"),
     "row_mean_price": ("{inst} mean price (CNY/t)", "{inst}均价（元/吨）"),
     "row_final_price": ("{inst} final price (CNY/t)", "{inst}末场价格（元/吨）"),
-    "row_cap": ("{inst} emissions / cap, last year (%)", "{inst}末年排放/总量上限（%）"),
+    "row_cap": ("{inst} emissions as % of cap, last year", "{inst}末年排放量占总量上限（%）"),
     "row_traded": ("{inst} traded ({unit})", "{inst}成交量（{unit}）"),
     "row_intercity": ("{inst} inter-city trades ({unit})", "{inst}跨市交易量（{unit}）"),
     "settings_title": ("Scenario settings", "情景设置"),
@@ -294,11 +295,12 @@ def quantity_unit(max_value: float, lang: str = "en") -> tuple[float, str]:
 
 def format_numbers(values: Any) -> list[str]:
     """Bar or cell labels with one number format for the whole set (``1,234``, ``12.3``,
-    ``1.23``, ``0.012``), chosen from the largest value; non-finite values give ``–``."""
+    ``1.23``, ``0.012``), chosen from the largest value (all zeros: ``0``); non-finite
+    values give ``–``."""
     array = np.asarray(values, dtype=float)
     finite = np.abs(array[np.isfinite(array)])
     top = float(finite.max()) if finite.size else 0.0
-    decimals = 0 if top >= 100 else 1 if top >= 10 else 2 if top >= 0.1 or top == 0 else 3
+    decimals = 0 if top >= 100 or top == 0 else 1 if top >= 10 else 2 if top >= 0.1 else 3
     return [f"{v:,.{decimals}f}" if math.isfinite(v) else "–" for v in array]
 
 
@@ -334,6 +336,50 @@ def cluster_colors(clusters: list[str]) -> dict[str, str]:
 def text_width_in(text: str) -> float:
     """Rough width in inches of ``text`` at 9 pt (CJK glyphs are full width)."""
     return sum(0.125 if ord(ch) >= 0x2E80 else 0.07 for ch in text)
+
+
+_CLOSING = frozenset("，。；：）、！？”’》」%％)]}")
+"""Characters a line must not start with (closing punctuation, percent signs)."""
+_OPENING = frozenset("（“‘《「([{")
+"""Characters a line must not end with (opening punctuation)."""
+_PROSE_TOKENS = re.compile(r"[\u2E80-\uFFFF]|[^\s\u2E80-\uFFFF]+|\s+")
+"""Break units of prose: each CJK character, each run of other non-space characters (so a
+number such as ``5,124`` or ``0.62`` is never split), each run of spaces."""
+_NAME_TOKENS = re.compile(r"[^\s_\-./]+[_\-./]*|[_\-./]+|\s+")
+"""Break units of identifiers: a break may follow ``_ - . /`` (``co2_`` + ``tight_`` + ``cap``)."""
+
+
+def wrap(text: str, width_in: float, size_pt: float = 9, names: bool = False) -> list[str]:
+    """Greedy line breaks for ``text`` so each line is at most ``width_in`` wide at
+    ``size_pt`` (by :func:`text_width_in`).
+
+    Prose breaks at spaces and between Chinese characters, never inside a run of
+    non-space Latin characters (numbers like ``5,124`` or ``0.62`` stay whole), never
+    before closing punctuation or after opening punctuation. ``names`` also breaks
+    identifiers after ``_``, ``-``, ``.`` or ``/`` (``co2_tight_cap``). A single unit wider
+    than the line is put on a line of its own, unbroken.
+
+    Returns:
+        The lines, without leading or trailing spaces; ``"".join`` of them (Chinese) or
+        ``" ".join`` (text whose breaks fell on single spaces) gives ``text`` back.
+    """
+    scale = size_pt / 9
+    tokens = (_NAME_TOKENS if names else _PROSE_TOKENS).findall(text)
+    lines: list[str] = []
+    line = ""
+    for token in tokens:
+        candidate = line + token
+        fits = text_width_in(candidate.rstrip()) * scale <= width_in
+        may_break = (line.strip() and not token.isspace() and token[0] not in _CLOSING
+                     and line.rstrip()[-1] not in _OPENING)
+        if fits or not may_break:
+            line = candidate
+        else:
+            lines.append(line.strip())
+            line = token
+    if line.strip():
+        lines.append(line.strip())
+    return lines
 
 
 class ThousandsFormatter(Formatter):
@@ -447,11 +493,27 @@ def finish_figure(fig: Figure, title: str, summary: dict[str, Any], lang: str,
     main, foot = fig.subfigs
     main.suptitle(title, x=0.01, ha="left")
     source = source or source_line(summary, lang)
-    text = source if note is None else f"{note}\n{source}"
-    foot.text(0.01, 0.5, text, ha="left", va="center", fontsize=9, color=MUTED,
+    width_in = fig.get_size_inches()[0] - 0.2
+    paragraphs = ([] if note is None else note.split("\n")) + [source]
+    lines = [line for paragraph in paragraphs for line in wrap(paragraph, width_in)]
+    _fit_foot(fig, len(lines))
+    foot.text(0.01, 0.5, "\n".join(lines), ha="left", va="center", fontsize=9, color=MUTED,
               linespacing=1.5)
     fig.draw_without_rendering()
     return fig
+
+
+def _fit_foot(fig: Figure, lines: int) -> None:
+    """Make the foot strip of a :func:`new_figure` tall enough for ``lines`` lines of
+    notes and source, growing the figure (the chart area keeps its height)."""
+    grid = fig.subfigs[0]._subplotspec.get_gridspec()  # no public accessor on SubFigure
+    main_in, foot_in = grid.get_height_ratios()
+    need_in = SOURCE_IN + NOTE_IN * (lines - 1)
+    if need_in <= foot_in + 1e-9:
+        return
+    height_in = math.ceil((main_in + need_in) * 20 - 1e-6) / 20  # whole 15-px steps at 300 dpi
+    grid.set_height_ratios([main_in, height_in - main_in])
+    fig.set_size_inches(fig.get_size_inches()[0], height_in)
 
 
 def header_label(text: str, lang: str) -> tuple[str, str]:
