@@ -92,3 +92,94 @@ def test_pooling_serves_more_key_projects_and_moves_no_carbon():
     assert pool.summary["new_projects_approved"] > none.summary["new_projects_approved"]
     assert none.summary["adjustment_transfers_t"] == 0
     assert "co2" not in set(pool.tables["adjustments"]["instrument"])
+
+
+BASELINE = "baseline"
+LEVERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # scenario: (what its question compares it with, the levers it names: key prefixes)
+    "so2_city_only": (BASELINE, ()),  # the baseline's own SO2 rule, stated explicitly
+    "so2_cluster": ("so2_city_only", ("instruments.so2.trading.scope",)),
+    "so2_province": ("so2_cluster", ("instruments.so2.trading.scope",)),
+    "cod_cluster_ratio": (BASELINE, ("instruments.cod.trading.scope",
+                                     "instruments.cod.trading.interzone_ratio")),
+    "han_upstream_protection": (BASELINE, (
+        "instruments.cod.trading.scope", "instruments.cod.trading.blocked",
+        "instruments.nh3n.trading.scope", "instruments.nh3n.trading.blocked")),
+    "co2_tight_cap": (BASELINE, ("instruments.co2.cap.annual_decline",)),
+    "co2_tight_cap_floor": ("co2_tight_cap", ("instruments.co2.reserve.floor_cny_per_t",
+                                              "instruments.co2.reserve.ceiling_cny_per_t")),
+    "hubei_reserve_intervention": (BASELINE, (
+        "instruments.co2.cap.annual_decline", "instruments.co2.allocation.pre_allocation_share",
+        "instruments.co2.penalty.multiple_of_mean_price", "instruments.co2.penalty.max_cny",
+        "instruments.co2.penalty.deduct_ratio", "instruments.co2.trading.price_band_share",
+        "instruments.co2.reserve.intervention")),
+    "co2_ccer_10pct": (BASELINE, ("instruments.co2.offsets",)),
+    "co2_ccer_5pct": ("co2_ccer_10pct", ("instruments.co2.offsets.limit_share",)),
+    "exchange_frictions": (BASELINE, tuple(
+        f"instruments.{i}.trading.{key}" for i in ("co2", "so2", "nox", "cod", "nh3n")
+        for key in ("price_band_share", "fee_share"))),
+    "new_projects_1to1": (BASELINE, ("new_projects.entry_rate_per_year",
+                                     "new_projects.nonattainment_ratio")),
+    "new_projects_2to1": ("new_projects_1to1", ("new_projects.nonattainment_ratio",)),
+    "adjustment_none": ("new_projects_2to1", ("new_projects.key_project_share",
+                                              "new_projects.max_new_share")),
+    "adjustment_pool": ("adjustment_none", ("adjustment.mode",)),
+    "adjustment_priced": ("adjustment_none", ("adjustment.mode",)),
+    "alert_cuts_by_grade": (BASELINE, ("alerts.enabled",)),
+    "pledge_financing": ("pledge_financing_off", ("pledge.enabled",)),
+    "pledge_financing_off": (BASELINE, ("behavior.investment.finance_share_of_output",)),
+    "eco_compensation_han": (BASELINE, ("eco_compensation.water", "eco_compensation.air")),
+}
+"""What each library scenario's question claims it changes, and against which scenario."""
+
+
+def _settings(name: str) -> dict[str, object]:
+    def flat(table: dict, prefix: str = "") -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key, value in table.items():
+            dotted = f"{prefix}.{key}" if prefix else key
+            out.update(flat(value, dotted) if isinstance(value, dict) and value
+                       else {dotted: value})
+        return out
+
+    scenario = load_scenario(Path(LIBRARY[0]).parent / f"{name}.toml").scenario
+    settings = flat(scenario.model_dump(mode="json", by_alias=True))
+    return {k: v for k, v in settings.items() if k not in ("name", "description")}
+
+
+@pytest.mark.parametrize("path", [p for p in LIBRARY if p.stem != BASELINE], ids=lambda p: p.stem)
+def test_each_scenario_differs_from_its_comparison_in_exactly_the_levers_it_names(path):
+    """A scenario whose question names a lever must set it differently from the scenario it
+    is compared with, and change nothing else; scenarios added without an entry here
+    must at least differ from the baseline."""
+    reference, levers = LEVERS.get(path.stem, (BASELINE, None))
+    mine, theirs = _settings(path.stem), _settings(reference)
+    changed = {k for k in mine.keys() | theirs.keys() if mine.get(k, "-") != theirs.get(k, "-")}
+    if levers is None:
+        assert changed, f"{path.stem} has the baseline's settings"
+        return
+    for lever in levers:
+        assert any(k == lever or k.startswith(lever + ".") for k in changed), (
+            f"{path.stem} does not change {lever} against {reference}")
+    unnamed = {k for k in changed if not any(k == lv or k.startswith(lv + ".") for lv in levers)}
+    assert not unnamed, f"{path.stem} also changes {sorted(unnamed)} against {reference}"
+
+
+def test_pledge_financing_raises_investment_and_cuts_emissions_where_finance_binds():
+    """With the scenarios' binding finance limit (2% of output a year), pledge credit
+    lets firms adopt more technologies: more technology cost, fewer emissions. Without
+    pledging the limit binds: a generous limit (10x output) would invest more."""
+    small = ["population.scale=0.05", "time.years=3", "time.periods_per_year=2"]
+
+    def run(name, *extra):  # three years: technologies adopted in year 2 work in year 3
+        return run_scenario(load_scenario(Path(LIBRARY[0]).parent / f"{name}.toml",
+                                          [*small, *extra])).summary
+
+    off, on = run("pledge_financing_off"), run("pledge_financing")
+    assert on["pledge_credit_cny"] > 0 == off["pledge_credit_cny"]
+    assert on["technology_cost_cny"] > 2 * off["technology_cost_cny"] > 0
+    for inst in ("co2", "so2", "nox"):
+        emitted = [sum(s["instruments"][inst]["emissions_by_year_t"].values()) for s in (off, on)]
+        assert emitted[1] < emitted[0]
+    unlimited = run("pledge_financing_off", "behavior.investment.finance_share_of_output=10")
+    assert unlimited["technology_cost_cny"] > off["technology_cost_cny"]
