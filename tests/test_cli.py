@@ -134,3 +134,18 @@ def test_the_manifest_states_the_seed_actually_used_everywhere(two_firm_scenario
         assert manifest["seed"] == 7 and manifest["resolved_scenario"]["seed"] == 7
         resolved = Scenario.model_validate(manifest["resolved_scenario"])
         assert manifest["scenario_hash"] == scenario_hash(resolved)
+
+
+def test_sweep_type_and_bound_errors_say_what_is_accepted(two_firm_scenario, tmp_path):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'scenario = "{two_firm_scenario()}"\nreplications = 0\nseed = "x"\n'
+                     '[sampler]\nmethod = "lhs"\nn = 4\n'
+                     'bounds = { "instruments.so2.cap_t" = [1800] }\n', encoding="utf-8")
+    result = runner.invoke(app, ["sweep", str(sweep), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.stderr.strip().split("\n") == [
+        f"{sweep}: replications: must be >= 1, got 0 (accepted: a whole number >= 1 and "
+        "<= 100000; default 1)",
+        f"{sweep}: seed: 'x' is not a whole number (accepted: a whole number >= 0; default 1)",
+        f"{sweep}: sampler.bounds.instruments.so2.cap_t: has 1 items (accepted: a list of "
+        "numbers, at least 2 items)"]

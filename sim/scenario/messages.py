@@ -140,12 +140,19 @@ def describe(annotation: Any) -> str:
     return "a value of the documented type"
 
 
+def _number(value: Any) -> str:
+    """``1000000`` for whole numbers, ``0.05`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def _bounds(field: FieldInfo | None) -> list[str]:
     found = []
     for meta in field.metadata if field is not None else ():
         for kind, attr, symbol in _BOUNDS:
             if isinstance(meta, kind):
-                found.append(f"{symbol} {getattr(meta, attr):g}")
+                found.append(f"{symbol} {_number(getattr(meta, attr))}")
     return found
 
 
@@ -156,7 +163,7 @@ def _default(field: FieldInfo | None) -> str | None:
     if isinstance(default, bool):
         return str(default).lower()
     if isinstance(default, int | float):
-        return f"{default:g}"
+        return _number(default)
     return repr(default) if isinstance(default, str) else None
 
 
@@ -179,9 +186,15 @@ def reason_and_accepted(err: dict[str, Any], located: Located) -> tuple[str, str
     if kind in _BOUND_ERRORS:
         attr, symbol = _BOUND_ERRORS[kind]
         limit = err.get("ctx", {}).get(attr)
-        limit = f"{limit:g}" if isinstance(limit, int | float) else limit
+        limit = _number(limit)
         return f"must be {symbol} {limit}, got {value!r}", accepted(located)
-    if kind.endswith(("_type", "_parsing")) or kind in ("too_short", "too_long"):
+    if kind in ("too_short", "too_long"):
+        ctx = err.get("ctx", {})
+        size = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        bound = "at least" if kind == "too_short" else "at most"
+        return (f"has {ctx.get('actual_length')} items",
+                f"{describe(located.annotation)}, {bound} {size} items")
+    if kind.endswith(("_type", "_parsing")):
         what = describe(located.annotation)
         return f"{value!r} is not {what}", accepted(located)
     return None

@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import InputError, InputErrors
+from sim.scenario import messages
 
 Method = Literal["lhs", "sobol", "morris"]
 
@@ -226,6 +227,10 @@ def _translate(exc: ValidationError, source: str) -> InputErrors:
                 field, reason = ".".join((*loc, head)), rest
             reason, _, given = reason.partition(" (accepted: ")
             accepted = given.removesuffix(")") or None
+        else:
+            plain = messages.reason_and_accepted(err, messages.locate(SweepSpec, err["loc"]))
+            if plain is not None:
+                reason, accepted = plain
         errors.append(InputError(source, field or "(top level)", reason, accepted))
     return InputErrors(errors)
 
