@@ -271,3 +271,15 @@ rate_discount_by_grade = { A = 0.5 }
     for line in lines:
         assert line.startswith(f"{path}: ") and "(accepted: " in line, line
         assert "Input should" not in line and ".float" not in line and "list[" not in line
+
+
+def test_a_missing_key_and_a_table_made_by_set_are_named_with_their_source(tmp_path):
+    path = write(tmp_path / "s.toml", '[[instruments.so2.trading.blocked]]\nfrom = "Wuhan"\n')
+    assert error_of(path) == (f"{path}: instruments.so2.trading.blocked[0].to: required "
+                              "(accepted: text)")
+    ok = write(tmp_path / "ok.toml", "[instruments.so2]\n")
+    assert error_of(ok, ("time.years.x=3",)).startswith(
+        "--set: time.years: {'x': 3} is not a whole number (accepted: a whole number")
+    assert error_of(ok, ("time.years=3", "time.years.x=3")) == (
+        "--set: time.years.x: time.years is a value, not a table (accepted: --set "
+        "time.years=value, or a key that is a table)")

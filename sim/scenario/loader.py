@@ -175,7 +175,9 @@ def _apply_override(data: dict[str, Any], prov: dict[Path_, str], text: str) -> 
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             raise InputError(SET_SOURCE, ".".join(path),
-                             f"{'.'.join(path[: depth + 1])} is a value, not a table")
+                             f"{'.'.join(path[: depth + 1])} is a value, not a table",
+                             f"--set {'.'.join(path[: depth + 1])}=value, or a key that "
+                             "is a table")
         node = child
     top: dict[str, Any] = {}
     cursor = top
@@ -231,6 +233,11 @@ def _inner_model(annotation: Any) -> Any:
 
 
 def _source_of(loc: Path_, prov: dict[Path_, str], main: str) -> str:
+    """The file (or --set) that set the value at ``loc``: its own entry, else the one
+    source of everything below it (a table made by ``--set a.b.c=1``), else its table's."""
+    below = {source for key, source in prov.items() if key[: len(loc)] == loc}
+    if loc not in prov and len(below) == 1:
+        return below.pop()
     for end in range(len(loc), 0, -1):
         if loc[:end] in prov:
             return prov[loc[:end]]
@@ -275,7 +282,7 @@ def _one_error(err: dict, located: messages.Located, prov: dict[Path_, str],
         accepted = err.get("ctx", {}).get("expected")
         reason = f"{err['input']!r} is not an accepted value"
     elif err["type"] == "missing":
-        reason = "required"
+        reason, accepted = "required", messages.accepted(located)
     elif err["type"] == "value_error":
         reason = reason.removeprefix("Value error, ")
         reason, _, given = reason.partition(" (accepted: ")
@@ -309,13 +316,15 @@ def _geography_for(scenario: Scenario, main: str) -> Geography:
                          "a custom geography needs an enterprise registry",
                          "population.registry = 'file.csv', or omit [regions]")
     if not clusters or any(not cities for cities in clusters.values()):
-        raise InputError(main, "regions.clusters", "every cluster needs at least one city")
+        raise InputError(main, "regions.clusters", "every cluster needs at least one city",
+                         'a list of city names per cluster, e.g. east = ["A", "B"]')
     seen: set[str] = set()
     for cluster, cities in clusters.items():
         for city in cities:
             if city in seen:
                 raise InputError(main, f"regions.clusters.{cluster}",
-                                 f"city {city!r} is listed in more than one cluster")
+                                 f"city {city!r} is listed in more than one cluster",
+                                 "each city in exactly one cluster")
             seen.add(city)
     for city in scenario.regions.basins or {}:
         if city not in seen:
