@@ -113,9 +113,14 @@ def run(
     for inst, figures in summary["instruments"].items():
         price = figures["mean_price_cny_per_t"]
         typer.echo(f"  {inst:5s} mean price {'n/a' if price is None else f'{price:,.1f}'} CNY/t, "
-                  f"traded {figures['traded_volume_t']:,.0f} t, compliance "
-                  f"{figures['compliance_rate']:.1%}")
+                  f"traded {figures['traded_volume_t']:,.0f} t, firm-years compliant "
+                  f"{figures['compliance_rate']:.1%}, tonnes owed surrendered "
+                  f"{_share(figures.get('obligations_met_share'))}")
     typer.echo(f"results in {target}")
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
 
 
 @app.command()
