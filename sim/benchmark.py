@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.equilibrium import InstrumentInputs, solve_instrument, uniform_standard_pool
+from sim.equilibrium import (
+    InstrumentInputs,
+    solve_instrument,
+    uniform_standard_pool,
+    year_offset_offers,
+)
 
 if TYPE_CHECKING:
     from sim.model import EmissionsTradingModel
@@ -30,7 +35,7 @@ PER_YEAR = "per_year"
 ZONE_COLUMNS = ["year", "instrument", "zone", "price_cny_per_t", "least_cost_cny",
                 "least_cost_pv_cny", "least_cost_per_year_basis_cny",
                 "uniform_standard_cost_cny", "abatement_t", "shortfall_t", "banked_t",
-                "basis", "exact"]
+                "offsets_t", "offsets_cost_cny", "basis", "exact"]
 
 
 def basis_of(model: EmissionsTradingModel, k: int) -> str:
@@ -51,6 +56,9 @@ def model_inputs(model: EmissionsTradingModel, k: int) -> InstrumentInputs:
     stock = np.stack([y.reserve_stock_t[k] for y in inputs]) if inputs else issued
     rules = model.link_rules[k]
     trading = cfg.trading
+    supply = model.levers.supply[k]
+    offsets = None if supply is None else year_offset_offers(
+        supply, cfg.offsets, model.city_zone[k], issued)
     return InstrumentInputs(
         instrument=model.instruments[k],
         years=model.scenario.time.start_year + np.arange(len(inputs)),
@@ -74,19 +82,23 @@ def model_inputs(model: EmissionsTradingModel, k: int) -> InstrumentInputs:
         import_limit_t=None if rules is None or trading.max_import_share is None
         else trading.max_import_share * budget,
         export_limit_t=None if rules is None or trading.max_export_share is None
-        else trading.max_export_share * budget)
+        else trading.max_export_share * budget,
+        **(offsets or {}))
 
 
-def uniform_standard_cost_cny(inputs: InstrumentInputs) -> np.ndarray:
-    """Cost of the uniform standard per year and market: in each scope zone every
-    enterprise cuts the same share of its emissions to meet the zone's cap, (Y, N)."""
+def uniform_standard_cost_cny(inputs: InstrumentInputs, least_cost_abatement_t: np.ndarray
+                              ) -> np.ndarray:
+    """Cost of the uniform standard per year and market, (Y, N): in each scope zone every
+    enterprise cuts the same share of its emissions so that the zone abates what it
+    abates in the least-cost plan (``least_cost_abatement_t``, (Y, n)); the plan already
+    meets the cap with the reserve floor and ceiling, penalty, offsets, trading ratios and
+    banking, so both counterfactuals meet the same constraints with the same emissions."""
     years, n_nodes = inputs.rights_t.shape
     covered = inputs.node_of_enterprise >= 0
     node = np.where(covered, inputs.node_of_enterprise, 0)
     pool = inputs.pool_of_node[node]
     slope = np.where(inputs.slope_cny > 0, inputs.slope_cny, 1.0)
     cost = np.zeros((years, n_nodes))
-    issued = inputs.rights_t + inputs.auction_t
     for y in range(years):
         for p in np.unique(inputs.pool_of_node):
             rows = covered & (pool == p)
@@ -94,7 +106,7 @@ def uniform_standard_cost_cny(inputs: InstrumentInputs) -> np.ndarray:
                 continue
             emissions, limit = inputs.emissions_t[y, rows], inputs.max_abatement_t[y, rows]
             _, share = uniform_standard_pool(
-                emissions, float(issued[y, inputs.pool_of_node == p].sum()),
+                emissions, float(least_cost_abatement_t[y, rows].sum()),
                 inputs.intercept_cny[rows], slope[rows], limit)
             cut = np.minimum(share * emissions, limit)
             firm_cost = inputs.intercept_cny[rows] * cut + 0.5 * slope[rows] * cut**2
@@ -107,10 +119,13 @@ def solve_benchmarks(model: EmissionsTradingModel) -> tuple[pd.DataFrame, pd.Dat
 
     Returns:
         ``zones``: year, instrument, zone, price_cny_per_t (least-cost shadow price, current
-        CNY/t), least_cost_cny (current CNY), least_cost_pv_cny (discounted to the first
-        year on the intertemporal basis), least_cost_per_year_basis_cny (each year alone),
-        uniform_standard_cost_cny, abatement_t, shortfall_t, banked_t, basis
-        (``intertemporal`` or ``per_year``), exact (optimality verified);
+        CNY/t), least_cost_cny (current CNY: enterprises' abatement plus the supply cost of
+        the offsets used), least_cost_pv_cny (discounted to the first year on the
+        intertemporal basis), least_cost_per_year_basis_cny (each year alone),
+        uniform_standard_cost_cny (the same offsets' cost included), abatement_t,
+        shortfall_t, banked_t, offsets_t and offsets_cost_cny (offsets used in the plan and
+        their supply cost), basis (``intertemporal`` or ``per_year``), exact (optimality
+        verified);
         ``enterprises``: year, enterprise_id, instrument, abatement_t (least cost).
     """
     zone_frames, firm_frames = [], []
@@ -127,19 +142,24 @@ def solve_benchmarks(model: EmissionsTradingModel) -> tuple[pd.DataFrame, pd.Dat
         discount = (1.0 + rate) ** -np.arange(years) if basis == INTERTEMPORAL \
             else np.ones(years)
         covered = inputs.node_of_enterprise >= 0
+        total_cost = outcome.cost_cny + outcome.offsets_cost_cny
         zone_frames.append(pd.DataFrame({
             "year": np.repeat(inputs.years, n_nodes), "instrument": inst,
             "zone": np.tile(np.array(inputs.node_names, dtype=object), years),
             "price_cny_per_t": outcome.price_cny_per_t.ravel(),
-            "least_cost_cny": outcome.cost_cny.ravel(),
-            "least_cost_pv_cny": (outcome.cost_cny * discount[:, None]).ravel(),
-            "least_cost_per_year_basis_cny": per_year.cost_cny.ravel(),
-            "uniform_standard_cost_cny": uniform_standard_cost_cny(inputs).ravel(),
+            "least_cost_cny": total_cost.ravel(),
+            "least_cost_pv_cny": (total_cost * discount[:, None]).ravel(),
+            "least_cost_per_year_basis_cny": (per_year.cost_cny
+                                              + per_year.offsets_cost_cny).ravel(),
+            "uniform_standard_cost_cny": (uniform_standard_cost_cny(
+                inputs, outcome.abatement_t) + outcome.offsets_cost_cny).ravel(),
             "abatement_t": np.stack([np.bincount(
                 inputs.node_of_enterprise[covered], weights=outcome.abatement_t[y, covered],
                 minlength=n_nodes) for y in range(years)]).ravel(),
             "shortfall_t": outcome.shortfall_t.ravel(),
             "banked_t": outcome.banked_t.ravel(),
+            "offsets_t": outcome.offsets_t.ravel(),
+            "offsets_cost_cny": outcome.offsets_cost_cny.ravel(),
             "basis": basis, "exact": outcome.exact}))
         firm_frames.append(pd.DataFrame({
             "year": np.repeat(inputs.years, covered.sum()),

@@ -20,7 +20,13 @@ yearly costs (comparable with the market's abatement cost) and ``least_cost_pv_c
 present value.
 
 The uniform standard is the command-and-control counterfactual: every enterprise cuts
-the same share of its emissions (up to its abatement limit) to meet the same cap.
+the same share of its emissions (up to its abatement limit) so that each scope zone emits
+in each year what it emits in the least-cost plan. Both therefore meet the same
+constraints with the same emissions: the cap, and also what the cap alone does not say,
+the extra abatement a reserve floor buys and retires, the rights a ceiling sells, fines
+paid above the penalty, offsets surrendered, rights lost to trading ratios and rights
+banked (``sim.benchmark``); only how the abatement is shared differs, so the uniform
+standard never costs less.
 
 Not in the benchmark: penalty multiples of the market price and fine caps (the
 per-tonne penalty bounds the price), deductions from next year's allocation; reserve
@@ -36,13 +42,14 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from sim import INSTRUMENTS, allocation
+from sim import INSTRUMENTS, allocation, offsets
 from sim.equilibrium_solver import Curve, Links, solve_network
-from sim.networks import is_linked, link_rules
+from sim.networks import market_pools
 
 if TYPE_CHECKING:
     from sim.population import Population
     from sim.scenario.loader import LoadedScenario
+    from sim.scenario.schema import OffsetsConfig
 
 
 @dataclass(frozen=True)
@@ -115,15 +122,15 @@ def _market_curve(constant_t: float, intercept: np.ndarray, slope: np.ndarray,
                        hi=scale * penalty)
 
 
-def uniform_standard_pool(emissions_t: np.ndarray, rights_t: float, intercept: np.ndarray,
+def uniform_standard_pool(emissions_t: np.ndarray, required_t: float, intercept: np.ndarray,
                           slope: np.ndarray, max_abatement_t: np.ndarray) -> tuple[float, float]:
-    """Cost of every enterprise cutting the same share of its emissions.
+    """Cost of every enterprise cutting the same share of its emissions to abate required_t.
 
     Returns:
         (cost_cny, share): the cost and the common share of emissions cut. Where even the
-        largest feasible cuts cannot meet the cap, everybody cuts their maximum.
+        largest feasible cuts cannot abate required_t, everybody cuts their maximum.
     """
-    required = float(emissions_t.sum() - rights_t)
+    required = float(required_t)
     if required <= 0 or emissions_t.sum() <= 0:
         return 0.0, 0.0
 
@@ -169,6 +176,10 @@ class InstrumentInputs:
         blocked: Forbidden (exporter, importer) market pairs.
         no_imports: Markets barred from importing, (N,) bool.
         import_limit_t, export_limit_t: Yearly limits per city, (Y, N), or None.
+        offset_t: Offsets each origin may supply to each market per year, after the usage
+            limits (``sim.offsets.offers`` with nothing sold yet), (Y, S, N), or None.
+        offset_lo_cny_per_t, offset_hi_cny_per_t: Cost of each such supply's first and
+            last tonne (its linear supply curve), (Y, S, N), or None.
     """
 
     instrument: str
@@ -195,6 +206,55 @@ class InstrumentInputs:
     no_imports: np.ndarray | None = None
     import_limit_t: np.ndarray | None = None
     export_limit_t: np.ndarray | None = None
+    offset_t: np.ndarray | None = None
+    offset_lo_cny_per_t: np.ndarray | None = None
+    offset_hi_cny_per_t: np.ndarray | None = None
+
+
+OFFSET_MIN_WIDTH_CNY_PER_T = 1e-6
+"""An offset supply at one cost is a ramp this wide in the benchmark, so that how much of
+it is used is defined at every price (the market sells it as a step)."""
+
+
+def year_offset_offers(supply: offsets.OffsetSupply, config: OffsetsConfig,
+                       city_zone: np.ndarray, zone_budget_t: np.ndarray
+                       ) -> dict[str, np.ndarray]:
+    """The ``offset_*`` fields of ``InstrumentInputs``: each year's offers before any is
+    sold, split by zone and cut at the usage limits exactly as the exchange offers them.
+
+    Args:
+        supply: Origins and their cost ranges.
+        config: The instrument's offsets settings (usage limit, local share).
+        city_zone: Market of each city, (cities,).
+        zone_budget_t: Rights issued to each market's enterprises per year, (Y, N).
+    """
+    offers = [offsets.offers(supply, offsets.zone_split(supply, city_zone, budget),
+                             np.zeros((len(supply.origins), len(budget))),
+                             config.limit_share * budget, config.local_share_min)
+              for budget in zone_budget_t]
+    return {"offset_t": np.stack([o.quantity_t for o in offers]),
+            "offset_lo_cny_per_t": np.stack([o.price_lo_cny_per_t for o in offers]),
+            "offset_hi_cny_per_t": np.stack([o.price_hi_cny_per_t for o in offers])}
+
+
+def offset_segments(inputs: InstrumentInputs, y: int, j: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Market j's offset supply in year y as ramps: (first tonne's cost, last tonne's
+    cost, tonnes), CNY/t and t, (S,) each; empty without offsets."""
+    if inputs.offset_t is None:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    lo, q = inputs.offset_lo_cny_per_t[y, :, j], inputs.offset_t[y, :, j]
+    hi = np.maximum(inputs.offset_hi_cny_per_t[y, :, j], lo + OFFSET_MIN_WIDTH_CNY_PER_T)
+    keep = q > 0
+    return lo[keep], hi[keep], q[keep]
+
+
+def offset_use(price_cny_per_t: float, lo: np.ndarray, hi: np.ndarray, q: np.ndarray
+               ) -> tuple[float, float]:
+    """Offsets used at a market price and their supply cost (the area under each linear
+    supply curve up to the tonnes used): (t, CNY)."""
+    used = np.clip((price_cny_per_t - lo) / (hi - lo), 0.0, 1.0) * q
+    return float(used.sum()), float(np.sum(lo * used + 0.5 * (hi - lo) / q * used**2))
 
 
 @dataclass(frozen=True)
@@ -210,6 +270,8 @@ class InstrumentOutcome:
         banked_t: Rights carried into the next year per year and market, (Y, N).
         exact: Every optimality condition verified at the exact prices.
         intertemporal: Solved over the horizon with banking (else year by year).
+        offsets_t: Offsets used per year and market, (Y, N).
+        offsets_cost_cny: Their supply cost, current CNY, (Y, N) (not in ``cost_cny``).
     """
 
     price_cny_per_t: np.ndarray
@@ -219,6 +281,8 @@ class InstrumentOutcome:
     banked_t: np.ndarray
     exact: bool
     intertemporal: bool
+    offsets_t: np.ndarray
+    offsets_cost_cny: np.ndarray
 
 
 def solve_instrument(inputs: InstrumentInputs, intertemporal: bool,
@@ -250,9 +314,15 @@ def solve_instrument(inputs: InstrumentInputs, intertemporal: bool,
                 step_price.append(inputs.ceiling_cny_per_t)
                 step_t.append(inputs.reserve_stock_t[y, j])
             rights = inputs.rights_t[y, j] if active[j] else 0.0
+            intercept, slope, limit = (inputs.intercept_cny[rows], inputs.slope_cny[rows],
+                                       inputs.max_abatement_t[y, rows])
+            if inputs.offset_t is not None and active[j]:  # offsets: sellers' ramps
+                lo, hi, q = offset_segments(inputs, y, j)
+                intercept, slope, limit = (np.concatenate([intercept, lo]),
+                                           np.concatenate([slope, (hi - lo) / q]),
+                                           np.concatenate([limit, q]))
             curves.append(_market_curve(
-                rights - float(inputs.emissions_t[y, rows].sum()), inputs.intercept_cny[rows],
-                inputs.slope_cny[rows], inputs.max_abatement_t[y, rows],
+                rights - float(inputs.emissions_t[y, rows].sum()), intercept, slope, limit,
                 np.asarray(step_price, float), np.asarray(step_t, float),
                 inputs.floor_cny_per_t, inputs.penalty_cny_per_t, pv[y]))
     rows_: list[tuple[int, int, float, float, float]] = []
@@ -294,7 +364,14 @@ def solve_instrument(inputs: InstrumentInputs, intertemporal: bool,
         is_bank = (links.end == links.start + n_nodes) & (links.start < years * n_nodes)
         np.add.at(banked, (links.start[is_bank] // n_nodes, links.start[is_bank] % n_nodes),
                   solution.flow_t[is_bank])
-    return InstrumentOutcome(price, abatement, cost, shortfall, banked, solution.exact, bank)
+    offsets_t, offsets_cost = np.zeros((years, n_nodes)), np.zeros((years, n_nodes))
+    if inputs.offset_t is not None:
+        for y in range(years):
+            for j in np.nonzero(active)[0]:
+                offsets_t[y, j], offsets_cost[y, j] = offset_use(
+                    market[y, j], *offset_segments(inputs, y, j))
+    return InstrumentOutcome(price, abatement, cost, shortfall, banked, solution.exact, bank,
+                             offsets_t, offsets_cost)
 
 
 def _city_links(inputs: InstrumentInputs, y: int, active: np.ndarray, curves: list[Curve],
@@ -347,11 +424,12 @@ def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
         cfg = scenario.instruments[inst]
         baseline = pop.baseline_t[:, col]
         covered = baseline > 0
-        linked = is_linked(cfg.trading)
-        zone_of = {c: c for c in pop.cities} if linked else loaded.geography.zone_of(
-            cfg.trading.scope)
-        names = tuple(dict.fromkeys(zone_of[c] for c in pop.cities))
-        node_of_city = np.array([names.index(zone_of[c]) for c in pop.cities])
+        # The model's markets: scope zones or linked cities, split by industry group.
+        pools = market_pools(cfg.trading, inst, loaded.geography, pop.cities, pop.industries,
+                             str(loaded.path))
+        rules, names = pools.rules, pools.names
+        linked = rules is not None
+        node_of_city = pools.city_pools[0]  # (offsets are refused with industry groups)
         weights = allocation.allocation_weights(cfg.allocation.method, baseline, pop.industry,
                                                 pop.output_value_cny, pop.allocation_t[:, col])
         city_weight = np.bincount(pop.city, weights=weights, minlength=len(pop.cities))
@@ -361,18 +439,21 @@ def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
                      for c, v in (cfg.city_caps_t or {}).items()}
         budget = np.stack([allocation.city_budgets_t(caps[y], city_caps, city_weight)
                            for y in range(years)])  # (Y, cities)
-        city_in_node = np.eye(len(names))[node_of_city]  # (cities, nodes): sums by node
+        city_in_node = pools.split_matrix(pools.group_share(pop.city, pop.industry, weights))
 
         share = cfg.reserve.share
         firm_budget = (1.0 - share) * budget
         auction = cfg.allocation.method == "auction"
         allocated = np.where(city_weight[None, :] > 0, firm_budget, 0.0)
         reserve_added = (share * budget) @ city_in_node
-        rules = link_rules(cfg.trading, inst, loaded.geography, pop.cities) if linked else None
         trading = cfg.trading
+        offered = {} if cfg.offsets is None else year_offset_offers(
+            offsets.build_supply(cfg.offsets, loaded.geography, pop.cities,
+                                 scenario.population.scale),
+            cfg.offsets, node_of_city, firm_budget @ city_in_node)
         out.append(InstrumentInputs(
             instrument=inst, years=calendar, node_names=names,
-            node_of_enterprise=np.where(covered, node_of_city[pop.city], -1),
+            node_of_enterprise=np.where(covered, pools.pool_of(pop.city, pop.industry), -1),
             intercept_cny=pop.mac_intercept_cny[:, col], slope_cny=pop.mac_slope_cny[:, col],
             emissions_t=np.broadcast_to(baseline, (years, pop.size)),
             max_abatement_t=np.broadcast_to(pop.max_abatement_t[:, col], (years, pop.size)),
@@ -388,9 +469,9 @@ def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
             blocked=rules.blocked if linked else frozenset(),
             no_imports=rules.no_imports if linked else None,
             import_limit_t=None if not linked or trading.max_import_share is None
-            else trading.max_import_share * budget,
+            else trading.max_import_share * budget @ city_in_node,
             export_limit_t=None if not linked or trading.max_export_share is None
-            else trading.max_export_share * budget))
+            else trading.max_export_share * budget @ city_in_node, **offered))
     return out
 
 

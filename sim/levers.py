@@ -10,8 +10,10 @@ themselves are pure functions in ``sim.allocation``, ``sim.reserve``, ``sim.offs
 Ledger entries it adds (cumulative, per instrument; ``accounts.parquet`` columns): the
 ``of which`` parts ``true_up_t`` (of ``issued_t``), ``intervention_sold_t`` and
 ``key_project_sold_t`` (of ``reserve_sold_t``), ``intervention_bought_t`` (of
-``reserve_bought_t``), ``unbankable_retired_t`` (of ``retired_t``); and money flows to the
-government ``paid_use_fees_cny`` and ``key_project_revenue_cny``.
+``reserve_bought_t``), ``unbankable_retired_t`` (of ``retired_t``); money flows to the
+government ``paid_use_fees_cny`` and ``key_project_revenue_cny``; and
+``offsets_cost_cny``, what the offsets sold cost their suppliers to produce (the area under
+their supply curves; the least-cost benchmark counts the same cost).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 
 LEDGER_ENTRIES = ("true_up_t", "intervention_sold_t", "intervention_bought_t",
                   "key_project_sold_t", "unbankable_retired_t", "paid_use_fees_cny",
-                  "key_project_revenue_cny")
+                  "key_project_revenue_cny", "offsets_cost_cny")
 """Ledger breakdowns and money flows this module adds to ``model.ledger``."""
 
 OPERATION_COLUMNS = ["year", "period", "instrument", "zone", "operation", "quantity_t",
@@ -234,6 +236,9 @@ class MarketLevers:
                                  price_cny_per_t, "trigger_purchase", "trigger_sale")
         if self.supply[k] is not None:
             sold = -net_t[self._first(k, 3):self.trader_count(k)].reshape(-1, n_zones)
+            m.ledger["offsets_cost_cny"][k] += offsets.supply_cost_cny(
+                self.supply[k], self.offsets_year_t[k], self.offsets_sold_ytd_t[k],
+                self.offsets_sold_ytd_t[k] + sold)
             self.offsets_sold_ytd_t[k] += sold
             self.offsets_value_ytd_cny[k] += sold * np.nan_to_num(price_cny_per_t)[None, :]
             m.ledger["offsets_t"][k] += sold.sum()

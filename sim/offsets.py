@@ -100,6 +100,24 @@ def zone_split(supply: OffsetSupply, city_zone: np.ndarray, zone_budget_t: np.nd
     return out
 
 
+def supply_cost_cny(supply: OffsetSupply, year_quantity_t: np.ndarray, sold_before_t: np.ndarray,
+                    sold_after_t: np.ndarray) -> float:
+    """What producing the offsets sold between two points of the year cost their suppliers:
+    the area under each origin's linear supply curve in each zone, CNY.
+
+    Args:
+        supply: Origins and their cost ranges.
+        year_quantity_t: Each origin's yearly quantity by zone, (origins, zones).
+        sold_before_t, sold_after_t: Sold so far this year before and after, same shape.
+    """
+    width = (supply.max_cost_cny_per_t - supply.min_cost_cny_per_t)[:, None]
+    rate = np.divide(width, year_quantity_t, out=np.zeros_like(year_quantity_t),
+                     where=year_quantity_t > 0)
+    cost = (supply.min_cost_cny_per_t[:, None] * (sold_after_t - sold_before_t)
+            + 0.5 * rate * (sold_after_t**2 - sold_before_t**2))
+    return float(cost.sum())
+
+
 def supply_at_t(price: float, lo: np.ndarray, hi: np.ndarray, quantity_t: np.ndarray
                 ) -> np.ndarray:
     """Tonnes each linear supply segment offers at a price (steps supply all at lo), t."""

@@ -240,6 +240,11 @@ class RegionalLevers:
     def close_year(self, year_index: int) -> None:
         """Eco-compensation for the year; approvals of the projects due next year."""
         self._compensate(year_index)
+        self.approve_projects(year_index)
+
+    def approve_projects(self, year_index: int) -> None:
+        """Approve the projects due next year (also called alone by the least-cost
+        benchmark, which opens years without running the market)."""
         if year_index + 1 < self.model.years and self.new.count:
             self._approve(year_index + 1)
 

@@ -196,7 +196,8 @@ def solve_equilibrium(loaded: LoadedScenario, seed: int | None = None
     """The least-cost benchmark alone, without running the market.
 
     Every year is opened exactly as a run opens it (same caps, allocations, reserve and
-    output draws for the same seed), then solved by ``sim.benchmark``.
+    output draws for the same seed; new projects approved by the same rules, so entrants
+    emit and hold rights from the same years), then solved by ``sim.benchmark``.
 
     Returns:
         A summary (totals, and per instrument the least-cost zone prices by year), the
@@ -205,6 +206,7 @@ def solve_equilibrium(loaded: LoadedScenario, seed: int | None = None
     model = EmissionsTradingModel(loaded, seed=seed)
     for year_index in range(model.years):
         model.regulators_open_year(year_index)
+        model.regional.approve_projects(year_index)  # entrants operate as in a run
     zones, firms = solve_benchmarks(model)
     instruments = {}
     for inst, g in zones.groupby("instrument", sort=False):

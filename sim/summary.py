@@ -6,7 +6,9 @@ opex, ``sim.technology``); ``total_abatement_cost_cny`` is both over all instrum
 least-cost benchmark solves from the emissions enterprises had after their technologies
 and output decisions, so it takes those choices as given and chooses only continuous
 abatement: ``efficiency_ratio`` therefore adds the same technology cost to the benchmark,
-``(least_cost_cny + technology_cost_cny) / total_abatement_cost_cny`` (``COST_BASIS``).
+``(least_cost_cny + technology_cost_cny) / total_abatement_cost_cny``, with the offsets'
+supply cost ``offsets_cost_cny`` added to the market's side where offsets are used (the
+benchmark's least cost includes it too; ``COST_BASIS``).
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ COST_BASIS = (
     "least-cost benchmark takes the enterprises' technologies and output as given (it "
     "solves from their emissions after technologies) and chooses only continuous "
     "abatement, so least_cost_cny excludes technology costs and efficiency_ratio = "
-    "(least_cost_cny + technology_cost_cny) / total_abatement_cost_cny (per instrument "
-    "with its abatement_cost_cny + technology_cost_cny): it judges how abatement was "
-    "shared given the technologies, not the technology choices themselves")
+    "(least_cost_cny + technology_cost_cny) / (total_abatement_cost_cny + offsets_cost_cny) "
+    "(per instrument with its abatement_cost_cny + technology_cost_cny + offsets_cost_cny): "
+    "it judges how abatement was shared given the technologies, not the technology choices "
+    "themselves. Offsets count at their supply cost (offsets_cost_cny, the area under the "
+    "origins' supply curves) in the market and in least_cost_cny alike")
 """How summary.json's cost figures relate (the ``cost_basis`` key)."""
 
 
@@ -145,8 +149,9 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
             "technology_cost_cny": technology_cost,
             "least_cost_cny": least_cost,
             "uniform_standard_cost_cny": float(bench["uniform_standard_cost_cny"].sum()),
-            "efficiency_ratio": _num(_ratio(least_cost + technology_cost,
-                                            abatement_cost + technology_cost)),
+            "efficiency_ratio": _num(_ratio(least_cost + technology_cost, abatement_cost
+                                            + float(ledger["offsets_cost_cny"][k])
+                                            + technology_cost)),
             "compliance_rate": _num(float((shortfall <= 1e-6).mean()) if firm_years else 1.0),
             **_obligations_met(tables["accounts"], inst),
             "penalties_cny": float(f["penalty_cny"].sum()),
@@ -182,7 +187,8 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
         "least_cost_cny": least,
         "uniform_standard_cost_cny": sum(v["uniform_standard_cost_cny"]
                                          for v in instruments.values()),
-        "efficiency_ratio": _num(_ratio(least + technology, continuous + technology)),
+        "efficiency_ratio": _num(_ratio(least + technology, continuous + technology + sum(
+            v["offsets_cost_cny"] for v in instruments.values()))),
         "cost_basis": COST_BASIS,
         "ledger_imbalance_t": imbalance_total,
         "penalties_cny": sum(v["penalties_cny"] for v in instruments.values()),

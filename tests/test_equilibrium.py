@@ -224,5 +224,7 @@ def test_bank_pooled_by_summed_curves_matches_the_general_solver(years, rate):
     chain = _solve_chain(scaled, links)
     general = _solve_connected(scaled, links)
     if chain is not None and general.exact:
+        # Prices are unique; tonnes need not be (flat stretches), so check the bank's.
         assert chain.price == pytest.approx(general.price, rel=1e-9, abs=1e-9)
-        assert chain.export_t == pytest.approx(general.export_t, rel=1e-9, abs=1e-7)
+        assert (chain.flow_t >= 0).all()
+        assert np.cumsum(chain.export_t)[:-1] == pytest.approx(chain.flow_t, abs=1e-7)

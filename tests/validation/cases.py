@@ -199,16 +199,23 @@ def reserve_ceiling() -> list[Check]:
             Check("efficiency ratio", 1.0, result.summary["efficiency_ratio"])]
 
 
-@case("A reserve floor holds the price and the reserve buys the surplus",
-      "Hand-worked: at 300 CNY/t A cuts 200 t, B 50 t: 100 t more than the cap needs")
+@case("A reserve floor holds the price and the reserve buys the surplus; the uniform "
+      "standard meets the same floor (abates the same tonnes) and costs more",
+      "Hand-worked: at 300 CNY/t A cuts 200 t, B 50 t: 100 t more than the cap needs; "
+      "uniformly 125 t each")
 def reserve_floor() -> list[Check]:
-    """Floor 300 > 233.33: firms cut 250 t; the reserve buys the 100 t the cap frees."""
+    """Floor 300 > 233.33: firms cut 250 t; the reserve buys the 100 t the cap frees. Least
+    cost 100 x 200 + 200^2/2 + 200 x 50 + 50^2 = 52,500; uniform standard 100 x 125 +
+    125^2/2 + 200 x 125 + 125^2 = 60,937.5."""
     result = two_firms("[instruments.so2.reserve]\nfloor_cny_per_t = 300\n", years=1)
     figures = so2(result)
     prices = result.tables["prices"]["price_cny_per_t"].to_numpy()
     return [Check("lowest session price, CNY/t", 300, float(prices.min())),
             Check("reserve bought, t", 100, figures["reserve_bought_t"]),
-            Check("efficiency ratio", 1.0, result.summary["efficiency_ratio"])]
+            Check("efficiency ratio", 1.0, result.summary["efficiency_ratio"]),
+            Check("least cost, CNY", 52_500, figures["least_cost_cny"]),
+            Check("uniform-standard cost, CNY", 60_937.5,
+                  figures["uniform_standard_cost_cny"])]
 
 
 @case("Trading ratios between zones give zone prices in that ratio; the benchmark with "
@@ -308,6 +315,67 @@ def banking_market() -> list[Check]:
             Check("rights banked after 2028, t", 0.0, float(held[2]), abs_tol=1e-6),
             Check("efficiency ratio (intertemporal basis)", 1.0,
                   result.summary["efficiency_ratio"])]
+
+
+def two_firms_co2_offsets(limit_share: float) -> RunResult:
+    """The two firms as CO2 emitters (penalty 1,000 CNY/t), one year, with 100 t of offsets
+    from city A costing 50 + 2u CNY/t, usable up to ``limit_share`` of the 1,850 t issued."""
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "reg.csv").write_text(TWO_FIRMS.replace("so2_", "co2_").format(
+            alloc_a=925, alloc_b=925), encoding="utf-8")
+        path = Path(folder) / "offsets.toml"
+        path.write_text(f"""name = "offsets"
+[time]
+years = 1
+periods_per_year = 4
+[regions]
+clusters = {{ east = ["A", "B"] }}
+[population]
+registry = "reg.csv"
+[instruments.co2]
+cap_t = 1850
+penalty = {{ per_tonne_cny = 1000 }}
+[instruments.co2.trading]
+scope = "cluster"
+[instruments.co2.offsets]
+limit_share = {limit_share}
+supply = {{ A = {{ quantity_t = 100, min_cost_cny_per_t = 50, max_cost_cny_per_t = 250 }} }}
+[behavior]
+profile = "price_taker"
+output_shock_sd = 0
+""", encoding="utf-8")
+        return run_scenario(load_scenario(path))
+
+
+@case("Offsets within their usage limit replace the dearest abatement: price, offsets used "
+      "and least cost (offsets at their supply cost) match the hand-worked optimum in the "
+      "market and in the benchmark",
+      "Hand-worked: 150 t to cut; A 100 + a, B 200 + 2b, offsets 50 + 2u (100 t). Limit 10% "
+      "(185 t): p = 183.33, a = 83.33, b = 0, u = 66.67; limit 2% (37 t): u = 37, "
+      "a + b = 113, p = 208.67")
+def offsets_least_cost() -> list[Check]:
+    """Loose: a + u = 150 with p = 100 + a = 50 + 2u gives p = 550/3 (< 200: B does not
+    cut); cost 100a + a^2/2 + 50u + u^2 = 11,805.56 + 7,777.78. Binding at 37 t: a + b = 113
+    with 100 + a = 200 + 2b gives b = 13/3, a = 326/3, p = 626/3; cost 16,770.89 + 885.44 +
+    3,219 (50 x 37 + 37^2)."""
+    checks = []
+    for share, price, used, cost in ((0.10, 550 / 3, 200 / 3, 19_583.333333),
+                                     (0.02, 626 / 3, 37.0, 20_875.333333)):
+        result = two_firms_co2_offsets(share)
+        figures = result.summary["instruments"]["co2"]
+        bench = figures["least_cost_zone_price_by_year_cny_per_t"]["east"]["2026"]
+        label = f"limit {share:.0%}"
+        checks += [Check(f"{label}: market price, CNY/t", price,
+                         figures["final_price_cny_per_t"]),
+                   Check(f"{label}: benchmark price, CNY/t", price, bench),
+                   Check(f"{label}: offsets used in the market, t", used,
+                         figures["offsets_used_t"]),
+                   Check(f"{label}: least cost incl. offsets' supply cost, CNY", cost,
+                         figures["least_cost_cny"]),
+                   Check(f"{label}: market abatement + offsets' supply cost, CNY", cost,
+                         figures["abatement_cost_cny"] + figures["offsets_cost_cny"]),
+                   Check(f"{label}: efficiency ratio", 1.0, result.summary["efficiency_ratio"])]
+    return checks
 
 
 def all_checks() -> dict[str, list[Check]]:
