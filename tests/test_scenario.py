@@ -283,3 +283,35 @@ def test_a_missing_key_and_a_table_made_by_set_are_named_with_their_source(tmp_p
     assert error_of(ok, ("time.years=3", "time.years.x=3")) == (
         "--set: time.years.x: time.years is a value, not a table (accepted: --set "
         "time.years=value, or a key that is a table)")
+
+
+def _leaf_keys(model, prefix: str = ""):
+    """Every scenario key that takes a value (instruments via [instruments.so2])."""
+    from typing import get_origin
+
+    from sim.scenario.messages import _is_model, _unwrap
+    from sim.scenario.schema import InstrumentConfig
+
+    for name, field in model.model_fields.items():
+        dotted, annotation = f"{prefix}{field.alias or name}", _unwrap(field.annotation)
+        if _is_model(annotation):
+            yield from _leaf_keys(annotation, dotted + ".")
+        elif name == "instruments" and get_origin(annotation) is dict:
+            yield from _leaf_keys(InstrumentConfig, dotted + ".so2.")
+        else:
+            yield dotted
+
+
+def test_every_key_given_a_wrong_value_says_what_is_accepted(tmp_path):
+    from sim.scenario.schema import Scenario
+
+    path = write(tmp_path / "s.toml", "[instruments.so2]\n[instruments.co2]\n")
+    keys = list(_leaf_keys(Scenario))
+    assert len(keys) > 100 and "instruments.so2.reserve.share" in keys
+    for key in keys:
+        for value in ('"zzz"', "-7", "{a = 1}"):
+            try:
+                load_scenario(path, [f"{key}={value}"])
+            except InputError as error:
+                for line in error.message.splitlines():
+                    assert "(accepted: " in line and "Input should" not in line, line
