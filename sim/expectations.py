@@ -173,8 +173,7 @@ def per_year_least_cost_cny_per_t(model: EmissionsTradingModel, years: int) -> l
         for y in range(years):
             budget = allocation.city_budgets_t(model.caps_t[k, y], model.city_caps[k],
                                                model.city_weight[k])
-            rights = (1.0 - cfg.reserve.share) * np.bincount(
-                model.city_zone[k], weights=budget, minlength=n_zones)
+            rights = (1.0 - cfg.reserve.share) * model.pool_totals_t(k, budget)
             for z in range(n_zones):
                 rows = model.covered[:, k] & (zones == z)
                 if not rows.any():

@@ -18,7 +18,7 @@ from sim.levers import MarketLevers
 from sim.market import MECHANISMS, OrderBook, city_flows
 from sim.market.linked import Network, clear_linked
 from sim.market.orders import BUY, SELL
-from sim.networks import LinkRules, is_linked, link_rules
+from sim.networks import LinkRules, market_pools
 from sim.population import Population
 from sim.population.sources import build_population
 from sim.projects import allocation_shares
@@ -71,20 +71,20 @@ class EmissionsTradingModel(mesa.Model):
                                  "enterprises have none",
                                  "output_value_cny > 0 for every covered enterprise in the "
                                  "registry, or another method")
-        self.zone_names: list[tuple[str, ...]] = []
-        self.city_zone = np.zeros((k_count, c_count), dtype=int)
-        self.link_rules: list[LinkRules | None] = []
-        for k, config in enumerate(self.configs):
-            linked = is_linked(config.trading)
-            self.link_rules.append(link_rules(config.trading, self.instruments[k],
-                                              self.geography, pop.cities) if linked else None)
-            # Linked markets price every city; pooled ones price each scope zone.
-            zone_of = ({c: c for c in pop.cities} if linked
-                       else self.geography.zone_of(config.trading.scope))
-            names = tuple(dict.fromkeys(zone_of[c] for c in pop.cities))
-            self.zone_names.append(names)
-            self.city_zone[k] = [names.index(zone_of[c]) for c in pop.cities]
-        self.enterprise_zone = self.city_zone[:, pop.city]  # (K, n)
+        # Markets ("zones"): linked instruments price every city, pooled ones each scope
+        # zone, and either is split by industry group under separate_industries.
+        self.pools = [market_pools(cfg.trading, inst, self.geography, pop.cities,
+                                   pop.industries, str(loaded.path))
+                      for inst, cfg in zip(self.instruments, self.configs, strict=True)]
+        self.zone_names: list[tuple[str, ...]] = [p.names for p in self.pools]
+        self.link_rules: list[LinkRules | None] = [p.rules for p in self.pools]
+        # Zone of each city where a city has one (-1 for an instrument split by industry
+        # group: use city_pools, pool_totals_t or city_prices_cny_per_t there).
+        self.city_zone = np.stack([p.city_pools[0] if p.n_groups == 1
+                                   else np.full(c_count, -1) for p in self.pools])
+        self.enterprise_zone = np.stack([p.pool_of(pop.city, pop.industry)
+                                         for p in self.pools])  # (K, n)
+        self.enterprise_node = [p.node_of(pop.city, pop.industry) for p in self.pools]
 
         city_baseline = np.stack([np.bincount(pop.city, weights=self.baseline_t[:, k]
                                               * new_projects.existing,
@@ -104,6 +104,9 @@ class EmissionsTradingModel(mesa.Model):
         self.city_weight = np.stack([np.bincount(
             pop.city, weights=base_weights[:, k] * new_projects.existing, minlength=c_count)
             for k in range(k_count)])
+        self.group_share = [p.group_share(pop.city, pop.industry,
+                                          base_weights[:, k] * new_projects.existing)
+                            for k, p in enumerate(self.pools)]  # (groups, cities) each
         shares = allocation_shares(new_projects, self.instruments, scenario.new_projects)
         self.weights = np.stack([allocation.differentiated_weights(
             base_weights[:, k] * shares[:, k], pop.grade, pop.industry, pop.industries,
@@ -136,8 +139,9 @@ class EmissionsTradingModel(mesa.Model):
         self.realistic = None if self.trading_traits is None else behavior.RealisticTraders(
             self.trading_traits, scenario.behavior.trading, self.covered_rows,
             self.periods_per_year)
-        self.imported_ytd_t = np.zeros((k_count, c_count))  # importer tonnes this year
-        self.exported_ytd_t = np.zeros((k_count, c_count))  # exporter tonnes this year
+        # Per city market (group x city): importer / exporter tonnes this year.
+        self.imported_ytd_t = [np.zeros(p.n_groups * c_count) for p in self.pools]
+        self.exported_ytd_t = [np.zeros(p.n_groups * c_count) for p in self.pools]
         self.ledger = {name: np.zeros(k_count) for name in (
             "issued_t", "surrendered_t", "retired_t", "reserve_sold_t", "reserve_bought_t",
             "offsets_t")}
@@ -188,20 +192,19 @@ class EmissionsTradingModel(mesa.Model):
         self.decisions.plan_year(year_index, shock * self.active)  # invest, produce, bank
         self.regional.apply_alerts(year_index)  # alert-day production cuts by grade
         city = self.population.city
-        self.imported_ytd_t[:] = 0.0
-        self.exported_ytd_t[:] = 0.0
+        for used in (*self.imported_ytd_t, *self.exported_ytd_t):
+            used[:] = 0.0
         for k, cfg in enumerate(self.configs):
             budget = allocation.city_budgets_t(self.caps_t[k, year_index], self.city_caps[k],
                                                self.city_weight[k], self.levers.cluster_caps[k])
             self.city_budget_t[k] = budget
             n_zones = len(self.zone_names[k])
-            zone_budget = np.bincount(self.city_zone[k], weights=budget, minlength=n_zones)
+            zone_budget = self.pool_totals_t(k, budget)
             self.reserve_stock_t[k] += cfg.reserve.share * zone_budget
             firm_budget = self.regional.budget_for_existing_t(  # net of substitution
                 k, (1.0 - cfg.reserve.share) * budget)
             if cfg.allocation.method == "auction":
-                self.auction_pool_t[k] = np.bincount(self.city_zone[k], weights=firm_budget,
-                                                     minlength=n_zones)
+                self.auction_pool_t[k] = self.pool_totals_t(k, firm_budget)
                 full = np.zeros(self.population.size)
             else:
                 full = allocation.allocate_t(firm_budget, city,
@@ -416,14 +419,18 @@ class EmissionsTradingModel(mesa.Model):
                            self.last_price[k])
         self.last_price[k] = carried
         self.abatement_rate_t[:, k] = self.planned_abatement_t(k, period_index, price, net[:n])
-        if result.flows_t is None:
-            city_net = np.bincount(self.population.city, weights=net[:n],
-                                   minlength=len(self.population.cities))
-            flows = city_flows(city_net, self.city_zone[k])
+        pools = self.pools[k]
+        if result.flows_t is None:  # between city markets (group x city) of one pool
+            node_net = np.bincount(self.enterprise_node[k], weights=net[:n],
+                                   minlength=pools.city_pools.size)
+            node_flows = city_flows(node_net, pools.city_pools.ravel())
         else:
-            flows = result.flows_t
-            self.imported_ytd_t[k] += flows.sum(axis=0) / rules.ratio
-            self.exported_ytd_t[k] += flows.sum(axis=1)
+            node_flows = result.flows_t
+            self.imported_ytd_t[k] += node_flows.sum(axis=0) / rules.ratio
+            self.exported_ytd_t[k] += node_flows.sum(axis=1)
+        c_count = len(self.population.cities)  # groups never trade with each other:
+        flows = np.einsum("gigj->gij", node_flows.reshape(pools.n_groups, c_count,
+                                                          pools.n_groups, c_count))
         self.recorder.session(k, year_index, period_index, carried,
                               np.where(traded, result.volume_t, 0.0), flows,
                               result.price_cny_per_t)
@@ -431,7 +438,7 @@ class EmissionsTradingModel(mesa.Model):
     def network(self, k: int) -> Network:
         """Instrument k's city network this session, with what is left of yearly limits."""
         trading, rules = self.configs[k].trading, self.link_rules[k]
-        budget = self.city_budget_t[k]
+        budget = (self.group_share[k] * self.city_budget_t[k]).ravel()  # per city market
 
         def remaining(share: float | None, used: np.ndarray) -> np.ndarray | None:
             return None if share is None else np.maximum(share * budget - used, 0.0)
@@ -440,6 +447,23 @@ class EmissionsTradingModel(mesa.Model):
                              rules.no_imports,
                              remaining(trading.max_import_share, self.imported_ytd_t[k]),
                              remaining(trading.max_export_share, self.exported_ytd_t[k]))
+
+    def pool_totals_t(self, k: int, city_t: np.ndarray) -> np.ndarray:
+        """Per-city amounts of instrument k (e.g. budgets) summed by pool, a city's amount
+        split over its industry groups by their share of its allocation weight, t."""
+        pools = self.pools[k]
+        return np.bincount(pools.city_pools.ravel(), weights=(self.group_share[k] * city_t)
+                           .ravel(), minlength=len(self.zone_names[k]))
+
+    def city_prices_cny_per_t(self, k: int) -> np.ndarray:
+        """Each city's last price of instrument k, CNY/t: its pool's, or with industry
+        groups their prices weighted by each group's share of the city's allocation
+        weight (NaN where none has a price)."""
+        price = self.last_price[k][self.pools[k].city_pools]  # (groups, cities)
+        weight = np.where(np.isfinite(price), self.group_share[k], 0.0)
+        total = weight.sum(axis=0)
+        return np.where(total > 0, (np.where(weight > 0, price, 0.0) * weight).sum(axis=0)
+                        / np.where(total > 0, total, 1.0), np.nan)
 
     def enterprises_emit(self) -> None:
         """Emissions, abatement and its cost accrue for one session."""

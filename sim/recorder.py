@@ -70,16 +70,20 @@ class Recorder:
                 volume: np.ndarray, flows_t: np.ndarray,
                 clearing_price: np.ndarray | None = None) -> None:
         """Record one instrument's session: zone prices (carried through sessions without
-        trades, as in prices.parquet), volumes and inter-city flows. ``clearing_price``:
+        trades, as in prices.parquet), volumes and inter-city flows (exporter tonnes,
+        (cities, cities) or per industry group (groups, cities, cities)). ``clearing_price``:
         the session's own clearing price per zone, indicative where nothing traded (the
         crossing of the schedules, or the best quote of a one-sided book), NaN where a
         zone had no orders; the recorded price when omitted."""
         self.price_rows.append((year_index, period_index + 1, k, price.copy(), volume.copy()))
         own = price if clearing_price is None else clearing_price
         self._year_price_volume[k].append((price.copy(), volume.copy(), own.copy()))
-        self._flows_t[k] += flows_t
-        exporter_price = np.nan_to_num(price[self.model.city_zone[k]])
-        self._flows_cny[k] += flows_t * exporter_price[:, None]
+        # Flows come per industry group, (groups, cities, cities), valued at the price of
+        # the exporter's pool in that group.
+        flows_t = np.asarray(flows_t).reshape(-1, *self._flows_t[k].shape)
+        exporter_price = np.nan_to_num(price[self.model.pools[k].city_pools])
+        self._flows_t[k] += flows_t.sum(axis=0)
+        self._flows_cny[k] += (flows_t * exporter_price[:, :, None]).sum(axis=0)
 
     def year_mean_price(self, k: int) -> float:
         """Volume-weighted mean price of instrument k over this year's sessions, CNY/t."""

@@ -333,7 +333,7 @@ class RegionalLevers:
             return
         budget = m.city_budget_t
         out_left, in_left = cfg.max_share * budget, cfg.max_share * budget
-        price = np.stack([m.last_price[k][m.city_zone[k]] for k in range(len(m.instruments))])
+        price = np.stack([m.city_prices_cny_per_t(k) for k in range(len(m.instruments))])
         pop = m.population
         for i in waiting:
             row = self.new.rows[candidates[i]]

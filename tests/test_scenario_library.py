@@ -33,6 +33,21 @@ def test_wider_so2_trading_never_costs_more():
     assert costs[0] > costs[2]
 
 
+def test_keeping_power_apart_costs_more_and_moves_no_rights_between_groups():
+    """For price takers: forbidding a trade never lowers the year-by-year least cost."""
+    results = {name: run_scenario(load_scenario(Path(LIBRARY[0]).parent / f"{name}.toml",
+                                                [*SMALL, "behavior.profile=price_taker"]))
+               for name in ("so2_cluster", "so2_power_separate")}
+    together, apart = (results[n].summary["instruments"]["so2"]
+                       for n in ("so2_cluster", "so2_power_separate"))
+    assert apart["least_cost_per_year_basis_cny"] > together["least_cost_per_year_basis_cny"]
+    assert apart["abatement_cost_cny"] == pytest.approx(apart["least_cost_per_year_basis_cny"],
+                                                        rel=1e-6)
+    zones = set(apart["zone_price_by_year_cny_per_t"])
+    assert zones == {f"{c} · {g}" for c in together["zone_price_by_year_cny_per_t"]
+                     for g in ("power", "others")}
+
+
 def test_no_water_rights_flow_into_shiyan_under_upstream_protection():
     result = run_scenario(load_scenario(Path(LIBRARY[0]).parent / "han_upstream_protection.toml",
                                         SMALL))
@@ -100,6 +115,7 @@ LEVERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "so2_city_only": (BASELINE, ()),  # the baseline's own SO2 rule, stated explicitly
     "so2_cluster": ("so2_city_only", ("instruments.so2.trading.scope",)),
     "so2_province": ("so2_cluster", ("instruments.so2.trading.scope",)),
+    "so2_power_separate": ("so2_cluster", ("instruments.so2.trading.separate_industries",)),
     "cod_cluster_ratio": (BASELINE, ("instruments.cod.trading.scope",
                                      "instruments.cod.trading.interzone_ratio")),
     "han_upstream_protection": (BASELINE, (

@@ -160,6 +160,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "reserve_stock": ("Stock at year end", "年末储备量"),
     "no_reserve": ("The reserve did not act in this run", "本次运行储备未进行操作"),
     "province": ("Province", "全省"),
+    "other_industries": ("other industries", "其他行业"),
     "bands_title": ("Clearing prices across replicated runs: median and {low}–{high}% band",
                     "多次重复运行的出清价格：中位数与{low}%–{high}%区间"),
     "median": ("Median", "中位数"),
@@ -271,10 +272,29 @@ def instrument_name(instrument: str, lang: str = "en") -> str:
 
 
 def zone_name(zone: str, lang: str = "en") -> str:
-    """Display name of a city, cluster id or ``"province"``; unknown names unchanged."""
+    """Display name of a city, cluster id or ``"province"``, or of a market split by
+    industry group (``"Wuhan · power"``: the zone's name and, in Chinese, the
+    industries'); unknown names unchanged."""
+    from sim.networks import OTHER_INDUSTRIES, POOL_SEPARATOR
+
+    if POOL_SEPARATOR in zone:
+        place, group = zone.split(POOL_SEPARATOR, 1)
+        return zone_name(place, lang) + POOL_SEPARATOR + (
+            label("other_industries", lang) if group == OTHER_INDUSTRIES
+            else "+".join(_industry_names(lang).get(i, i) for i in group.split("+")))
     if zone == "province":
         return label("province", lang)
     return display_name(zone, check_lang(lang))
+
+
+@cache
+def _industry_names(lang: str) -> dict[str, str]:
+    """Industry ids to display names: ids in English (short), names in Chinese."""
+    from sim.population.hubei import load_industry_table
+
+    table = load_industry_table()
+    names = table["industry"] if check_lang(lang) == "en" else table["name_zh"]
+    return dict(zip(table["industry"], names, strict=True))
 
 
 def quantity_unit(max_value: float, lang: str = "en") -> tuple[float, str]:

@@ -405,6 +405,25 @@ def _check_market_levers(scenario: Scenario, geo: Geography, prov: dict[Path_, s
                  "set trading.price_band_share (Hubei: 0.10)")
 
 
+def _check_industry_groups(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
+    """separate_industries names known industries (the built-in population's here; a
+    registry's when the model is built) and is not combined with offsets."""
+    from sim.networks import industry_groups
+    from sim.population.hubei import load_industry_table
+
+    for inst_id, inst in scenario.instruments.items():
+        if not inst.trading.separate_industries:
+            continue
+        loc = ("instruments", inst_id, "trading", "separate_industries")
+        if inst.offsets is not None:
+            raise InputError(_source_of(loc, prov, main), ".".join(loc),
+                             "offsets are sold into their origin city's market, which "
+                             "industry groups split", "no offsets, or no industry groups")
+        if scenario.population.source == "hubei":
+            industry_groups(inst.trading, tuple(load_industry_table()["industry"]),
+                            _source_of(loc, prov, main), ".".join(loc))
+
+
 def _check_regional_levers(scenario: Scenario, geo: Geography, prov: dict[Path_, str],
                            main: str) -> None:
     """City names, instruments and geography the regional levers need (H5b)."""
@@ -445,5 +464,6 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     _check_cities(scenario, geography, prov, main)
     _check_attainment(scenario, geography, prov, main)
     _check_market_levers(scenario, geography, prov, main)
+    _check_industry_groups(scenario, prov, main)
     _check_regional_levers(scenario, geography, prov, main)
     return LoadedScenario(scenario, path, prov, geography)

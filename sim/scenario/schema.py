@@ -254,6 +254,15 @@ class TradingConfig(_Strict):
         0.0, ge=0,
         description="Smallest order the exchange accepts, t; smaller ones are not placed.",
     )
+    separate_industries: list[list[str]] = Field(
+        default_factory=list,
+        description="Industry groups that trade only among themselves, e.g. [[\"power\"]] "
+        "(Hubei exchange FAQ, DOMAIN.md: thermal power may not trade air rights with other "
+        "industries); every unlisted industry forms one more group ('others'). Each zone "
+        "(city, where linked) then has one market per group, named '<zone> · <group>'. "
+        "Industry ids as in the population (sim/data/industries.csv or the registry). "
+        "Default [] (all industries trade together).",
+    )
 
 
 class InterventionConfig(_Strict):
