@@ -11,7 +11,7 @@ from sim.banking import reservation_value_cny_per_t, with_bank_demand
 from sim.market import clear_call_auction
 from sim.market.orders import BUY, SELL, OrderBook
 from sim.model import EmissionsTradingModel
-from sim.results import run_model
+from sim.results import run_model, run_scenario
 from sim.scenario import load_scenario
 
 RATE = 0.05
@@ -176,3 +176,17 @@ def test_last_year_keeps_its_price_when_the_market_continues(two_firm_scenario):
     run_model(ending)
     assert ending.recorder.accounts_table()["held_t"].iloc[-1] < \
         model.recorder.accounts_table()["held_t"].iloc[-1]
+
+
+def test_realistic_baseline_final_year_is_priced_like_the_others():
+    # Issue 4: with the bank worthless after the last year, holders dumped it there and the
+    # carbon sessions swung between 0 and the penalty (150 CNY/t).
+    result = run_scenario(load_scenario("scenarios/baseline.toml", [
+        "population.scale=0.1", "time.years=4", "time.periods_per_year=6"]), seed=1)
+    prices = result.tables["prices"]
+    co2 = prices[prices["instrument"] == "co2"]
+    last = co2[co2["year"] == co2["year"].max()]["price_cny_per_t"]
+    assert last.min() > 0.5 * co2[co2["year"] < co2["year"].max()]["price_cny_per_t"].min()
+    assert last.max() < 150.0
+    final = result.summary["instruments"]["co2"]["final_price_cny_per_t"]
+    assert last.min() <= final <= last.max()
