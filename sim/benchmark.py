@@ -22,7 +22,7 @@ import pandas as pd
 from sim.equilibrium import (
     InstrumentInputs,
     solve_instrument,
-    uniform_standard_pool,
+    uniform_share,
     year_offset_offers,
 )
 
@@ -99,23 +99,26 @@ def uniform_standard_cost_cny(inputs: InstrumentInputs, least_cost_abatement_t: 
     pool = inputs.pool_of_node[node]
     slope = np.where(inputs.slope_cny > 0, inputs.slope_cny, 1.0)
     cost = np.zeros((years, n_nodes))
+    groups = [rows for p in np.unique(inputs.pool_of_node)
+              if len(rows := np.nonzero(covered & (pool == p))[0])]
     for y in range(years):
-        for p in np.unique(inputs.pool_of_node):
-            rows = covered & (pool == p)
-            if not rows.any():
-                continue
+        for rows in groups:
             emissions, limit = inputs.emissions_t[y, rows], inputs.max_abatement_t[y, rows]
-            _, share = uniform_standard_pool(
-                emissions, float(least_cost_abatement_t[y, rows].sum()),
-                inputs.intercept_cny[rows], slope[rows], limit)
+            share = uniform_share(emissions, limit, float(least_cost_abatement_t[y, rows].sum()))
             cut = np.minimum(share * emissions, limit)
             firm_cost = inputs.intercept_cny[rows] * cut + 0.5 * slope[rows] * cut**2
             cost[y] += np.bincount(node[rows], weights=firm_cost, minlength=n_nodes)
     return cost
 
 
-def solve_benchmarks(model: EmissionsTradingModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+def solve_benchmarks(model: EmissionsTradingModel, enterprises: bool = True
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Least-cost and uniform-standard outcomes of every year the model has opened.
+
+    Args:
+        model: The model, with the years to solve opened.
+        enterprises: Also return each enterprise's least-cost abatement (a row per
+            enterprise, year and instrument; the summary does without it).
 
     Returns:
         ``zones``: year, instrument, zone, price_cny_per_t (least-cost shadow price, current
@@ -161,10 +164,11 @@ def solve_benchmarks(model: EmissionsTradingModel) -> tuple[pd.DataFrame, pd.Dat
             "offsets_t": outcome.offsets_t.ravel(),
             "offsets_cost_cny": outcome.offsets_cost_cny.ravel(),
             "basis": basis, "exact": outcome.exact}))
-        firm_frames.append(pd.DataFrame({
-            "year": np.repeat(inputs.years, covered.sum()),
-            "enterprise_id": np.tile(model.population.ids[covered], years),
-            "instrument": inst, "abatement_t": outcome.abatement_t[:, covered].ravel()}))
+        if enterprises:
+            firm_frames.append(pd.DataFrame({
+                "year": np.repeat(inputs.years, covered.sum()),
+                "enterprise_id": np.tile(model.population.ids[covered], years),
+                "instrument": inst, "abatement_t": outcome.abatement_t[:, covered].ravel()}))
     zones = pd.concat(zone_frames, ignore_index=True) if zone_frames else pd.DataFrame(
         columns=ZONE_COLUMNS)
     firms = pd.concat(firm_frames, ignore_index=True) if firm_frames else pd.DataFrame(

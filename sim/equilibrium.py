@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 from sim import INSTRUMENTS, allocation, offsets
 from sim.equilibrium_solver import Curve, Links, solve_network
@@ -122,25 +121,32 @@ def _market_curve(constant_t: float, intercept: np.ndarray, slope: np.ndarray,
                        hi=scale * penalty)
 
 
-def uniform_standard_pool(emissions_t: np.ndarray, required_t: float, intercept: np.ndarray,
-                          slope: np.ndarray, max_abatement_t: np.ndarray) -> tuple[float, float]:
-    """Cost of every enterprise cutting the same share of its emissions to abate required_t.
+def uniform_share(emissions_t: np.ndarray, max_abatement_t: np.ndarray, required_t: float
+                  ) -> float:
+    """The uniform standard's share: every enterprise cuts the same share s in [0, 1] of
+    its emissions, up to its limit, so that ``sum(min(s e, limit)) = required_t``, exactly.
 
-    Returns:
-        (cost_cny, share): the cost and the common share of emissions cut. Where even the
-        largest feasible cuts cannot abate required_t, everybody cuts their maximum.
+    The sum is piecewise linear in s with a kink where each enterprise reaches its limit
+    (s = limit / e): sorted kinks give the segment, a line gives the share (0 when nothing
+    is required, 1 when even the largest cuts fall short).
     """
-    required = float(required_t)
-    if required <= 0 or emissions_t.sum() <= 0:
-        return 0.0, 0.0
-
-    def abated(share: float) -> float:
-        return float(np.minimum(share * emissions_t, max_abatement_t).sum())
-
-    share = 1.0 if abated(1.0) <= required else brentq(
-        lambda s: abated(s) - required, 0.0, 1.0, xtol=1e-14)
-    abatement = np.minimum(share * emissions_t, max_abatement_t)
-    return cost_of(abatement, intercept, slope), share
+    if required_t <= 0 or emissions_t.sum() <= 0:
+        return 0.0
+    emitting = emissions_t > 0
+    e, limit = emissions_t[emitting], np.minimum(max_abatement_t[emitting], emissions_t[
+        emitting])
+    kink = limit / e
+    order = np.argsort(kink)
+    kink, e, limit = kink[order], e[order], limit[order]
+    if limit.sum() <= required_t:
+        return 1.0
+    # Abated at each kink: enterprises up to it cut their limit, the rest s e.
+    capped_t = np.cumsum(limit)
+    free_t = e.sum() - np.cumsum(e)
+    k = int(np.searchsorted(capped_t + kink * free_t, required_t))  # first reaching it
+    before_capped = capped_t[k - 1] if k else 0.0
+    before_free = free_t[k - 1] if k else e.sum()
+    return float((required_t - before_capped) / before_free)
 
 
 # ---- one instrument over the horizon: the network of markets ---------------------------

@@ -108,7 +108,7 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
     start = model.scenario.time.start_year
     instruments: dict[str, Any] = {}
     imbalance_total = 0.0
-    zones, _ = solve_benchmarks(model)
+    zones, _ = solve_benchmarks(model, enterprises=False)
     firm_totals = _covered_totals_by_year(model)
     for k, inst in enumerate(model.instruments):
         p = prices[prices["instrument"] == inst]

@@ -228,3 +228,20 @@ def test_bank_pooled_by_summed_curves_matches_the_general_solver(years, rate):
         assert chain.price == pytest.approx(general.price, rel=1e-9, abs=1e-9)
         assert (chain.flow_t >= 0).all()
         assert np.cumsum(chain.export_t)[:-1] == pytest.approx(chain.flow_t, abs=1e-7)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 120)), min_size=1, max_size=12),
+       st.floats(0, 1.2))
+def test_uniform_share_cuts_exactly_what_is_required(firms_, fraction):
+    from sim.equilibrium import uniform_share
+
+    emissions, limit = (np.array(v, float) for v in zip(*firms_, strict=True))
+    most = float(np.minimum(emissions, limit).sum())
+    share = uniform_share(emissions, limit, fraction * most)
+    assert 0.0 <= share <= 1.0
+    cut = float(np.minimum(share * emissions, limit).sum())
+    if fraction < 1 and emissions.sum() > 0:
+        assert cut == pytest.approx(fraction * most, rel=1e-9, abs=1e-9)
+    elif emissions.sum() > 0 and most > 0:
+        assert share == 1.0
