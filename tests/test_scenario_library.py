@@ -23,12 +23,13 @@ def test_scenario_opens_with_its_question_and_runs(path):
     assert set(result.summary["instruments"]) == {"co2", "so2", "nox", "cod", "nh3n"}
 
 
-def test_wider_so2_trading_never_costs_more():
+@pytest.mark.parametrize("inst", ["so2", "cod"])
+def test_wider_trading_never_costs_more(inst):
     """For price takers (realistic frictions may make a wider market cost more)."""
     costs = [run_scenario(load_scenario(Path(LIBRARY[0]).parent / f"{name}.toml",
                                         [*SMALL, "behavior.profile=price_taker"]))
-             .summary["instruments"]["so2"]["abatement_cost_cny"]
-             for name in ("so2_city_only", "so2_cluster", "so2_province")]
+             .summary["instruments"][inst]["abatement_cost_cny"]
+             for name in (f"{inst}_city_only", f"{inst}_cluster", f"{inst}_province")]
     assert costs[0] >= costs[1] >= costs[2] * (1 - 1e-9)
     assert costs[0] > costs[2]
 
@@ -116,6 +117,9 @@ LEVERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "so2_cluster": ("so2_city_only", ("instruments.so2.trading.scope",)),
     "so2_province": ("so2_cluster", ("instruments.so2.trading.scope",)),
     "so2_power_separate": ("so2_cluster", ("instruments.so2.trading.separate_industries",)),
+    "cod_city_only": (BASELINE, ("instruments.cod.trading.scope",)),
+    "cod_cluster": ("cod_city_only", ("instruments.cod.trading.scope",)),
+    "cod_province": ("cod_cluster", ("instruments.cod.trading.scope",)),
     "cod_cluster_ratio": (BASELINE, ("instruments.cod.trading.scope",
                                      "instruments.cod.trading.interzone_ratio")),
     "han_upstream_protection": (BASELINE, (
