@@ -214,6 +214,8 @@ def solve_equilibrium(loaded: LoadedScenario, seed: int | None = None
             "least_cost_cny": float(g["least_cost_cny"].sum()),
             "uniform_standard_cost_cny": float(g["uniform_standard_cost_cny"].sum()),
             "shortfall_t": float(g["shortfall_t"].sum()),
+            "offsets_t": float(g["offsets_t"].sum()),
+            "offsets_cost_cny": float(g["offsets_cost_cny"].sum()),
             "least_cost_pv_cny": float(g["least_cost_pv_cny"].sum()),
             "least_cost_basis": least_cost_basis(g),
             "zone_price_by_year_cny_per_t": {

@@ -118,3 +118,13 @@ def test_equilibrium_includes_new_projects_approved_as_in_a_run():
         run.summary["uniform_standard_cost_cny"], rel=1e-9)
     entrants = firms["enterprise_id"].str.contains("-NEW")
     assert firms.loc[entrants, "abatement_t"].sum() > 0
+
+
+def test_equilibrium_reports_the_offsets_of_the_least_cost_plan():
+    loaded = load_scenario(SCENARIOS / "co2_ccer_10pct.toml", SMALL)
+    co2 = solve_equilibrium(loaded)[0]["instruments"]["co2"]
+    assert co2["offsets_t"] > 0
+    assert 0 < co2["offsets_cost_cny"] < co2["least_cost_cny"]
+    without = solve_equilibrium(load_scenario(SCENARIOS / "baseline.toml", SMALL))[0]
+    # Offsets are cheaper than the abatement they replace.
+    assert co2["least_cost_cny"] < without["instruments"]["co2"]["least_cost_cny"]
