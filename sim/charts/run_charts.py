@@ -431,7 +431,7 @@ def _flow_panel(ax: Any, rows: list[str], cols: list[str], matrix: np.ndarray, l
     names = [name(c) for c in cols]
     if max(map(st.text_width_in, names)) <= 0.85 * cell:
         ax.set_xticks(range(len(cols)), names)
-    elif all(st.text_width_in(ch) > 0.1 for label in names for ch in label):  # all CJK
+    elif all(st.is_cjk(ch) for label in names for ch in label):
         ax.set_xticks(range(len(cols)), ["\n".join(label) for label in names], linespacing=1.0)
     else:
         ax.set_xticks(range(len(cols)), names, rotation=45 if cell >= 0.3 else 90, ha="right",

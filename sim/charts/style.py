@@ -21,7 +21,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
@@ -353,9 +353,28 @@ def cluster_colors(clusters: list[str]) -> dict[str, str]:
     return out
 
 
+def is_cjk(char: str) -> bool:
+    """Whether a character is a full-width CJK character or punctuation mark."""
+    return ord(char) >= 0x2E80
+
+
+@cache
+def _measurer() -> Any:
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    register_fonts()
+    return RendererAgg(10, 10, 72)  # at 72 dpi one pixel is one point
+
+
+@lru_cache(maxsize=8192)
 def text_width_in(text: str) -> float:
-    """Rough width in inches of ``text`` at 9 pt (CJK glyphs are full width)."""
-    return sum(0.125 if ord(ch) >= 0x2E80 else 0.07 for ch in text)
+    """Width in inches of ``text`` set in the charts' fonts at 9 pt (regular weight),
+    measured with matplotlib's own text layout (DejaVu Sans, SimHei for Chinese)."""
+    if not text:
+        return 0.0
+    prop = font_manager.FontProperties(family=FONT_FAMILY, size=9)
+    width_pt, _, _ = _measurer().get_text_width_height_descent(text, prop, ismath=False)
+    return float(width_pt) / 72
 
 
 _CLOSING = frozenset("，。；：）、！？”’》」%％)]}")

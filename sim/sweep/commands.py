@@ -122,15 +122,18 @@ def sensitivity(
         help="Summary figure, e.g. so2.final_price_cny_per_t.")],
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Where to write CSV and PNG (default: SWEEP_DIR/sensitivity).")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the chart: en or zh.")] = "en",
 ) -> None:
     """Sobol or Morris sensitivity indices of one outcome, as a table, CSV and bar chart."""
     import pandas as pd
 
+    from sim.charts.commands import check_lang
     from sim.cli import _input_errors
     from sim.sweep.sensitivity import write_sensitivity
 
     with _input_errors():
-        table, csv_path, png_path = write_sensitivity(sweep_dir, outcome, out_dir)
+        check_lang(lang)
+        table, csv_path, png_path = write_sensitivity(sweep_dir, outcome, out_dir, lang)
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):
         typer.echo(table.to_string(index=False))
     typer.echo(f"wrote {csv_path} and {png_path}")

@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
+from sim.charts.sensitivity import draw_indices
+from sim.charts.style import save_figure
 from sim.errors import InputError
 from sim.sweep.query import open_sweep
 
-BAR_COLOURS = ("#0072B2", "#E69F00")
-"""Okabe–Ito blue and orange: colour-blind-safe and distinct in greyscale."""
 NUM_RESAMPLES = 200
 """Bootstrap resamples for the confidence intervals."""
 
@@ -93,48 +92,23 @@ def sensitivity(sweep_dir: str | Path, outcome: str) -> tuple[str, pd.DataFrame]
     return spec.design, table
 
 
-def draw_indices(method: str, table: pd.DataFrame, outcome: str) -> Figure:
-    """Horizontal bar chart of the indices, one bar group per parameter.
-
-    Sobol: first-order (S1) and total (ST) indices with bootstrap confidence intervals.
-    Morris: mu* (mean absolute elementary effect) and sigma.
-    """
-    if method == "sobol":
-        series = [("S1", "S1_conf", "first-order S1"), ("ST", "ST_conf", "total ST")]
-        xlabel = "Sobol index (share of outcome variance)"
-    else:
-        series = [("mu_star", "mu_star_conf", "μ* (mean |elementary effect|)"),
-                  ("sigma", None, "σ (spread of effects)")]
-        xlabel = f"Morris elementary effect on {outcome}"
-    names = list(table["parameter"])
-    fig = Figure(figsize=(6.3, 1.2 + 0.55 * len(names)), layout="constrained")
-    ax = fig.add_subplot()
-    height = 0.8 / len(series)
-    rows = np.arange(len(names))
-    for n, (column, conf, label) in enumerate(series):
-        offsets = rows - 0.4 + height * (n + 0.5)
-        errors = table[conf].to_numpy(dtype=float) if conf else None
-        ax.barh(offsets, table[column].to_numpy(dtype=float), height=height, xerr=errors,
-                color=BAR_COLOURS[n], label=label, capsize=2, error_kw={"linewidth": 0.8})
-    ax.set_yticks(rows, labels=names)
-    ax.invert_yaxis()
-    ax.axvline(0, color="#555555", linewidth=0.8)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("Parameter (scenario key)")
-    ax.set_title(f"Sensitivity of {outcome} ({method})", loc="left", fontsize=10)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig
+def sweep_provenance(sweep_dir: str | Path) -> dict[str, Any]:
+    """Name, base scenario, points and replications of a sweep, for chart source lines."""
+    record = open_sweep(sweep_dir).read_record()
+    base = record.get("base_scenario") or {}
+    return {"name": record.get("name", "?"), "scenario": base.get("name", "?"),
+            "points": record.get("points", "?"), "replications": record.get("replications", "?")}
 
 
-def write_sensitivity(sweep_dir: str | Path, outcome: str,
-                      out_dir: str | Path | None = None) -> tuple[pd.DataFrame, Path, Path]:
-    """Compute the indices and write them as CSV and a PNG bar chart.
+def write_sensitivity(sweep_dir: str | Path, outcome: str, out_dir: str | Path | None = None,
+                      lang: str = "en") -> tuple[pd.DataFrame, Path, Path]:
+    """Compute the indices and write them as CSV and a 300 dpi PNG bar chart.
 
     Args:
         sweep_dir: A finished sobol or morris sweep folder.
         outcome: A summary.parquet column.
         out_dir: Where to write (default ``SWEEP_DIR/sensitivity``).
+        lang: Language of the chart, ``"en"`` or ``"zh"`` (Chinese: file suffix ``_zh``).
 
     Returns:
         The table, the CSV path and the PNG path.
@@ -143,7 +117,10 @@ def write_sensitivity(sweep_dir: str | Path, outcome: str,
     target = Path(out_dir) if out_dir is not None else Path(sweep_dir) / "sensitivity"
     target.mkdir(parents=True, exist_ok=True)
     stem = f"{method}_{outcome.replace('/', '_')}"
-    csv_path, png_path = target / f"{stem}.csv", target / f"{stem}.png"
+    csv_path = target / f"{stem}.csv"
+    png_path = target / f"{stem}{'_zh' if lang == 'zh' else ''}.png"
     table.to_csv(csv_path, index=False)
-    draw_indices(method, table, outcome).savefig(png_path, dpi=200)
+    figure = draw_indices(method, table, outcome, lang, sweep_provenance(sweep_dir),
+                          resamples=NUM_RESAMPLES)
+    save_figure(figure, png_path)
     return table, csv_path, png_path
