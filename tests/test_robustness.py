@@ -105,7 +105,7 @@ def instrument_tables(draw, inst: str, total_t: float, years: int) -> str:
         for key in ("max_import_share", "max_export_share"):
             if draw(st.booleans()):
                 trading.append(f"{key} = {draw(st.floats(0, 1)):.3g}")
-    elif draw(st.booleans()):
+    if draw(st.booleans()):  # pooled zones or linked cities
         trading.append(f"price_band_share = {draw(st.floats(0.01, 0.5)):.3g}")
     if draw(st.booleans()):
         trading.append(f"fee_share = {draw(st.floats(0, 0.1)):.3g}")
