@@ -12,14 +12,15 @@ when the year opens (``behavior.expectations``):
   (1 - h) g_(t-1)`` with ``h = behavior.adaptive_trend_weight`` (0: no trend, the level
   alone). The expected price of this year and later years is the level; next year's,
   which the bank is judged by, is ``L_t (1 + g_t)``: a price seen falling is expected to
-  fall on, so the bank is sold down (Hotelling). The growth expected is capped at the
-  discount rate: at most indifferent, so a bank is held only where the price is below
-  the level (an uncapped trend feeds on itself: the bank bid at ``L (1 + g) / (1 + r)``
-  sets a rising price that confirms the trend, a bubble up to the penalty in thin
-  zones). Without the trend a falling price is never expected to keep
-  falling: the level lags above it, the bank bids at ``L / (1 + r)`` and, while the
-  market is long, sets the price there, so the level drifts down by ``w r / (1 + r)`` a
-  year while the bank grows (issue 4).
+  fall on, so the bank is sold down (Hotelling). The expected growth is capped at the
+  discount rate, in the forecast and in the level's update: at most indifferent, so a
+  bank is held only where the price is below the level (an uncapped trend feeds on
+  itself: the bank bid at ``L (1 + g) / (1 + r)`` sets a rising price that confirms the
+  trend, and a level grown by an uncapped ``g`` ratchets up even where every trade is
+  below it: bubbles towards the penalty in thin zones). Without the trend a falling
+  price is never expected to keep falling: the level lags above it, the bank bids at
+  ``L / (1 + r)`` and, while the market is long, sets the price there, so the level
+  drifts down by ``w r / (1 + r)`` a year while the bank grows (issue 4).
 * ``perfect_foresight``: the least-cost intertemporal price path with banking at the
   discount rate, ``sim.equilibrium.least_cost_price_path``. Where that function is not
   available, the path of per-year least-cost prices (no banking) is used instead and a
@@ -70,8 +71,8 @@ class PriceExpectations:
         growth: Expected yearly price growth per instrument, one array per zone (adaptive).
         last_observed_cny_per_t: The last year's observed price per instrument and zone
             (NaN before any), for the observed growth.
-        growth_cap: Most expected yearly growth used for next year's price (adaptive; the
-            discount rate), None = uncapped.
+        growth_cap: Most expected yearly growth (adaptive; the discount rate), None =
+            uncapped.
         source: Where the expectations come from, for the record (e.g. the fallback).
     """
 
@@ -110,6 +111,8 @@ class PriceExpectations:
             grew = seen & np.isfinite(previous) & (previous > 0)
             growth[grew] = (h * (observed[grew] / previous[grew] - 1.0)
                             + (1.0 - h) * growth[grew])
+            if self.growth_cap is not None:  # the level's update uses it too
+                np.minimum(growth, self.growth_cap, out=growth)
             previous[seen] = observed[seen]
 
     def zone_path_cny_per_t(self, k: int, year_index: int, years: int) -> np.ndarray:
@@ -139,10 +142,7 @@ class PriceExpectations:
         if self.path_cny_per_t is not None:
             path = self.path_cny_per_t[k]
             return path[min(year_index + 1, len(path) - 1)].copy()
-        growth = self.growth[k]
-        if self.growth_cap is not None:
-            growth = np.minimum(growth, self.growth_cap)
-        return self.level_cny_per_t[k] * (1.0 + growth)
+        return self.level_cny_per_t[k] * (1.0 + self.growth[k])
 
     def present_value_cny_per_t(self, k: int, year_index: int, start: int, length: int,
                                 rate: float) -> np.ndarray:

@@ -35,9 +35,13 @@ def test_adaptive_trend_expects_a_falling_price_to_fall_on():
     # Next year is expected below this year's level: a bank is worth less than the price.
     assert beliefs.next_year_cny_per_t(0, 2) == pytest.approx([88.0 * 0.95])
     beliefs.observe_year([np.array([121.5])])  # +50 %: expected growth capped at 5 %
-    assert beliefs.growth[0] == pytest.approx([0.5 * 0.5 - 0.025])
-    assert beliefs.next_year_cny_per_t(0, 3) == pytest.approx(
-        beliefs.level_cny_per_t[0] * 1.05)
+    assert beliefs.growth[0] == pytest.approx([0.05])  # not 0.5 x 0.5 - 0.025
+    level = 0.5 * 121.5 + 0.5 * 88.0 * 0.95
+    assert beliefs.level_cny_per_t[0] == pytest.approx([level])
+    assert beliefs.next_year_cny_per_t(0, 3) == pytest.approx([level * 1.05])
+    beliefs.observe_year([np.array([121.5])])  # flat: the capped growth is what decays
+    assert beliefs.growth[0] == pytest.approx([0.5 * 0.05])
+    assert beliefs.level_cny_per_t[0] == pytest.approx([0.5 * 121.5 + 0.5 * level * 1.05])
 
 
 def test_myopic_expectations_take_the_last_price_and_value_no_bank():
