@@ -576,9 +576,9 @@ class BehaviorConfig(_Strict):
         0.5, ge=0, le=1,
         description="Adaptive expectations: weight of the latest observed yearly price "
         "growth in the expected growth (Holt's trend smoothing), g_t = h x (p_(t-1) / "
-        "p_(t-2) - 1) + (1 - h) x g_(t-1); next year's expected price, which banking is "
-        "judged by, is the level times (1 + g). 0: level only, no trend (estimate). "
-        "Default 0.5.",
+        "p_(t-2) - 1) + (1 - h) x g_(t-1), at most behavior.discount_rate; next year's "
+        "expected price, which banking is judged by, is the level times (1 + g). 0: level "
+        "only, no trend (estimate). Default 0.5.",
     )
     end_of_horizon: Literal["market_continues", "horizon_is_end"] = Field(
         "market_continues",
