@@ -117,7 +117,6 @@ LEVERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "so2_cluster": ("so2_city_only", ("instruments.so2.trading.scope",)),
     "so2_province": ("so2_cluster", ("instruments.so2.trading.scope",)),
     "so2_power_separate": ("so2_cluster", ("instruments.so2.trading.separate_industries",)),
-    "so2_power_separate": ("so2_cluster", ("instruments.so2.trading.separate_industries",)),
     "cod_city_only": (BASELINE, ("instruments.cod.trading.scope",)),
     "cod_cluster": ("cod_city_only", ("instruments.cod.trading.scope",)),
     "cod_province": ("cod_cluster", ("instruments.cod.trading.scope",)),
