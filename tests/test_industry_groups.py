@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_robustness import check_books, write_case
+from test_robustness import scenarios as random_scenarios
 
 from sim.errors import InputError
 from sim.model import EmissionsTradingModel
@@ -153,3 +155,17 @@ def test_the_built_in_population_is_checked_when_the_scenario_loads(tmp_path):
 
 def test_without_the_key_the_zone_keys_stay_as_they_were():
     assert industry_groups(TradingConfig(scope="city"), ("power", "cement"), "x", "f")[1] == ("",)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.data_too_large])
+@given(case=random_scenarios(), seed=st.integers(0, 2**31))
+def test_random_scenarios_with_power_apart_keep_the_books(tmp_path_factory, case, seed):
+    """The robustness fuzz (random caps, scopes, ratios, limits, bands, reserves, auctions)
+    with thermal power kept apart wherever the registry has a power plant."""
+    scenario, registry = case
+    if ",power," in registry:
+        scenario = scenario.replace("trading = { ",
+                                    'trading = { separate_industries = [["power"]], ')
+    path = write_case(tmp_path_factory.mktemp("case"), scenario, registry)
+    check_books(run_scenario(load_scenario(path), seed=seed))

@@ -329,3 +329,12 @@ def test_linked_cities_with_a_band_run_in_the_model(two_firm_scenario):
     assert np.isclose(moves, 1.1).any()  # the band binds after the cut
     figures = result.summary["instruments"]["so2"]
     assert figures["ledger_imbalance_t"] == pytest.approx(0, abs=1e-6)
+
+
+def test_a_band_around_a_negative_last_price_still_holds_the_price():
+    # Last prices -100 and 120 (a negative MAC intercept can price below zero): A's band
+    # is -110..-90 whichever way round the edges come; the clearing stays inside it.
+    limits = (np.array([-90.0, 108.0]), np.array([-110.0, 132.0]))
+    result = clear_linked(BAND_CITIES, Network.build(np.zeros(2, int), 1.25), 3, limits)
+    assert -110 <= result.price_cny_per_t[0] <= -90
+    assert 108 <= result.price_cny_per_t[1] <= 132

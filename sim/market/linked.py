@@ -151,7 +151,8 @@ def clear_linked(book: OrderBook, network: Network, n_traders: int,
     book = OrderBook(book.trader, book.zone, book.side, book.quantity_t, book.price_lo_cny_per_t,
                      effective_hi(book.price_lo_cny_per_t, book.price_hi_cny_per_t))
     rows_of = [np.nonzero(book.zone == c)[0] for c in range(n)]
-    limits = (np.full(n, np.nan), np.full(n, np.nan)) if price_limits is None else price_limits
+    limits = (np.full(n, np.nan), np.full(n, np.nan)) if price_limits is None else (
+        np.minimum(*price_limits), np.maximum(*price_limits))  # (a negative last price)
     curves = [_curve(book, rows, limits[0][c], limits[1][c]) for c, rows in enumerate(rows_of)]
     curves += [None] * (network.n_nodes - n)
     has_orders = np.array([c is not None for c in curves[:n]])
@@ -245,7 +246,7 @@ def clear_linked(book: OrderBook, network: Network, n_traders: int,
 
     if price_limits is not None:  # a city held at its band rations its own long side
         low, high = (np.append(np.asarray(edge, float), np.full(network.n_nodes - n, np.nan))
-                     for edge in price_limits)
+                     for edge in limits)
         price = np.where(np.isfinite(low), np.maximum(price, low), price)
         price = np.where(np.isfinite(high), np.minimum(price, high), price)
     fill = np.zeros(len(book))
