@@ -303,18 +303,35 @@ def _solve_chain(curves: list[Curve], links: Links) -> Solution | None:
     if len(line) != n:
         return None
     one, zero = np.ones(1), np.zeros(1)
-    # (start, end, level, the pool's summed curve) along the line
-    blocks: list[tuple[int, int, float, Curve]] = []
+
+    def level_of(curve: Curve) -> float:
+        return _component_level([curve], one, zero, zero)[0]
+
+    # Usually the bank carries rights through every year: try all years as one pool
+    # first (one summed curve), and pool adjacent violators only when that fails.
+    whole = Curve.total([curves[i] for i in line])
+    solution = _chain_solution(curves, links, line, [(0, n - 1, level_of(whole))])
+    if solution is not None:
+        return solution
+    blocks: list[tuple[int, int, float, Curve]] = []  # start, end, level, summed curve
     for i in range(n):
         start, pooled = i, curves[line[i]]
-        level = _component_level([pooled], one, zero, zero)[0]
+        level = level_of(pooled)
         while blocks and blocks[-1][2] < level * (1 - 1e-12) - 1e-12:
             start, _, _, before = blocks.pop()
             pooled = Curve.total([before, pooled])
-            level = _component_level([pooled], one, zero, zero)[0]
+            level = level_of(pooled)
         blocks.append((start, i, level, pooled))
+    return _chain_solution(curves, links, line, [b[:3] for b in blocks])
+
+
+def _chain_solution(curves: list[Curve], links: Links, line: list[int],
+                    blocks: list[tuple[int, int, float]]) -> Solution | None:
+    """A bank's supplies and flows for pools (start, end, level) along the line; None
+    unless every optimality condition holds (no borrowing, equal prices where it carries)."""
+    n = len(curves)
     price, supply, short, disposed = (np.zeros(n) for _ in range(4))
-    for start, end, level, _ in blocks:
+    for start, end, level in blocks:
         nodes = [line[j] for j in range(start, end + 1)]
         k = len(nodes)
         # Reversed so that a bound is taken up by the latest year of the pool.
