@@ -36,12 +36,13 @@ ARROW_COLOR = "#333333"
 _HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 """White outline behind city names, so they stay readable over arrows."""
 
-_LABEL_SPOTS: tuple[tuple[float, float, str, str], ...] = (
-    (5, 0, "left", "center"), (-5, 0, "right", "center"), (0, 5, "center", "bottom"),
-    (0, -5, "center", "top"), (4, 4, "left", "bottom"), (-4, 4, "right", "bottom"),
-    (4, -4, "left", "top"), (-4, -4, "right", "top"))
-"""Candidate label offsets from a city point: (dx pt, dy pt, ha, va), tried in order."""
-
+_DIRECTIONS: tuple[tuple[float, float, str, str], ...] = (
+    (1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
+    (0, -1, "center", "top"), (0.75, 0.75, "left", "bottom"), (-0.75, 0.75, "right", "bottom"),
+    (0.75, -0.75, "left", "top"), (-0.75, -0.75, "right", "top"))
+"""Directions of a city's name from its point: (dx, dy, ha, va), preferred first."""
+LABEL_RADII_PT = (5.0, 11.0)
+"""Distances of the candidate name positions from the city point, points."""
 
 def net_flows(flows: pd.DataFrame) -> pd.DataFrame:
     """Net tonnes between each pair of cities, summed over years.
@@ -77,38 +78,70 @@ def _width(value: float, top: float) -> float:
     return max(MIN_WIDTH_PT, MAX_WIDTH_PT * value / top)
 
 
+def _arrow_points(ax: Any, step_px: float = 3.0) -> np.ndarray:
+    """Points along every arrow of the map (display pixels), about ``step_px`` apart."""
+    points = []
+    for patch in ax.patches:
+        if not isinstance(patch, FancyArrowPatch):
+            continue
+        for poly in patch.get_path().to_polygons(ax.transData, closed_only=False):
+            for a, b in zip(poly[:-1], poly[1:], strict=True):
+                n = max(2, int(np.hypot(*(b - a)) / step_px) + 1)
+                points.append(np.linspace(a, b, n))
+    return np.concatenate(points) if points else np.empty((0, 2))
+
+
 def _place_labels(ax: Any, points: dict[str, tuple[float, float]], names: dict[str, str],
-                  order: list[str]) -> None:
-    """Put each city's name at the first nearby spot that overlaps no placed name, no
-    other city's point and stays inside the axes (the least crowded spot otherwise)."""
+                  order: list[str]) -> list[Any]:
+    """Put each city's name at the nearby spot that collides least: with names already
+    placed and other cities' points (heavily), the axes' edge, spots nearer another
+    city's point than the city's own, then arrows (lightly); nearer spots win ties.
+
+    Returns:
+        The name texts, in ``order``.
+    """
     renderer = ax.figure._get_renderer()
     inside = ax.get_window_extent(renderer)
     dots = {c: ax.transData.transform(xy) for c, xy in points.items()}
-    radius = 3.0 * ax.figure.dpi / 72
+    arrows = _arrow_points(ax)
+    radius = 3.5 * ax.figure.dpi / 72
     placed: list[Any] = []
+    texts = []
     for city in order:
-        best, best_score = None, math.inf
-        for dx, dy, ha, va in _LABEL_SPOTS:
-            text = ax.annotate(names[city], points[city], xytext=(dx, dy),
+        best, best_score, best_box = None, math.inf, None
+        others = np.array([xy for c, xy in dots.items() if c != city]).reshape(-1, 2)
+        for rank, (r, (dx, dy, ha, va)) in enumerate(
+                (r, d) for r in LABEL_RADII_PT for d in _DIRECTIONS):
+            text = ax.annotate(names[city], points[city], xytext=(dx * r, dy * r),
                                textcoords="offset points", ha=ha, va=va, zorder=5,
                                annotation_clip=False, path_effects=_HALO)
             text.set_in_layout(False)
             box = text.get_window_extent(renderer)
-            score = sum(box.overlaps(other) for other in placed)
-            score += sum(box.x0 - radius < x < box.x1 + radius and
-                         box.y0 - radius < y < box.y1 + radius
-                         for c, (x, y) in dots.items() if c != city)
-            score += 2 * (box.x0 < inside.x0 or box.x1 > inside.x1 or
-                          box.y0 < inside.y0 or box.y1 > inside.y1)
+            score = 100.0 * sum(box.overlaps(other) for other in placed)
+            score += 50.0 * int(np.sum((others[:, 0] > box.x0 - radius)
+                                       & (others[:, 0] < box.x1 + radius)
+                                       & (others[:, 1] > box.y0 - radius)
+                                       & (others[:, 1] < box.y1 + radius)))
+            score += 30.0 * (box.x0 < inside.x0 or box.x1 > inside.x1 or
+                             box.y0 < inside.y0 or box.y1 > inside.y1)
+            if len(others):  # a name centred nearer another city's point misleads
+                cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+                own = math.hypot(cx - dots[city][0], cy - dots[city][1])
+                score += 40.0 * bool((np.hypot(others[:, 0] - cx, others[:, 1] - cy)
+                                      < own).any())
+            if len(arrows):
+                score += 0.05 * int(np.sum((arrows[:, 0] > box.x0) & (arrows[:, 0] < box.x1)
+                                          & (arrows[:, 1] > box.y0) & (arrows[:, 1] < box.y1)))
+            score += rank // len(_DIRECTIONS) + 0.05 * (rank % len(_DIRECTIONS))
             if score < best_score:
                 if best is not None:
                     best.remove()
                 best, best_score, best_box = text, score, box
             else:
                 text.remove()
-            if score == 0:
-                break
         placed.append(best_box)
+        texts.append(best)
+    return texts
 
 
 def flow_map_instruments(run: str | os.PathLike[str] | RunTables) -> list[str]:
@@ -165,17 +198,17 @@ def flow_map(run: str | os.PathLike[str] | RunTables, lang: str = "en",
     note = st.label(key, lang, n=MAX_ARROWS, years=span)
     map_w = st.WIDTH_IN - 0.75
     with st.chart_style(lang):
-        fig, main = st.new_figure(0.45 + map_w * span_y / span_x + 0.95,
+        fig, main = st.new_figure(0.45 + map_w * span_y / span_x + 1.1 + 0.17 * len(clusters),
                                   notes=note.count("\n") + 1)
         ax = main.add_subplot()
-        _map_panel(ax, net, points, colors, t, lang)
+        _map_panel(ax, net, points, colors, t, lang, span)
         ax.set_xlim(lon.min() - PAD_DEG, lon.max() + PAD_DEG)
         ax.set_ylim(lat.min() - PAD_DEG, lat.max() + PAD_DEG)
         ax.set_aspect(aspect)
         handles = [Line2D([], [], ls="", marker="o", ms=6, mec="white", mfc=colors[k],
                           label=st.zone_name(k, lang)) for k in clusters]
-        ax.legend(handles=handles, loc="lower left", ncols=1, title=None,
-                  facecolor="white", framealpha=0.9, frameon=True, edgecolor="none")
+        main.legend(handles=handles, loc="outside lower left", ncols=1,
+                    title=st.label("cluster_legend", lang), alignment="left")
         st.finish_figure(fig, title, t.summary, lang, note=note)
         order = ordered_cities(known, t.cluster_of)
         volume = f.groupby("from_city")["quantity_t"].sum().add(
@@ -187,8 +220,9 @@ def flow_map(run: str | os.PathLike[str] | RunTables, lang: str = "en",
 
 
 def _map_panel(ax: Any, net: pd.DataFrame, points: dict[str, tuple[float, float]],
-               colors: dict[str, str], t: RunTables, lang: str) -> None:
-    """Arrows of one instrument's net flows, the city points and a width legend."""
+               colors: dict[str, str], t: RunTables, lang: str, span: str) -> None:
+    """Arrows of one instrument's net flows, the city points and a width legend (its
+    title names the years ``span`` the tonnes are summed over)."""
     top = float(net["quantity_t"].max())
     divisor, unit = st.quantity_unit(top, lang)
     for row in net.head(MAX_ARROWS)[::-1].itertuples(index=False):  # largest on top
@@ -215,6 +249,7 @@ def _map_panel(ax: Any, net: pd.DataFrame, points: dict[str, tuple[float, float]
     texts = st.ThousandsFormatter().format_ticks(np.array(steps) / divisor)
     handles = [Line2D([], [], color=ARROW_COLOR, alpha=0.65, lw=_width(v, top), label=text)
                for v, text in zip(steps, texts, strict=True)]
-    ax.add_artist(ax.figure.legend(
-        handles=handles, title=st.label("flow_axis", lang, unit=unit), ncols=len(handles),
-        loc="outside lower center", handlelength=2.0, columnspacing=1.2))
+    ax.figure.legend(handles=handles, title=st.label("flow_map_legend", lang, unit=unit,
+                                                     years=span),
+                     ncols=len(handles), loc="outside lower right", handlelength=2.0,
+                     columnspacing=1.2, alignment="left")

@@ -141,6 +141,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Arrows: net selling city → net buying city, {years}; width proportional to tonnes;\n"
         "the {n} largest drawn.",
         "箭头：净出让城市→净受让城市，{years}年合计；宽度与交易吨数成正比；\n仅绘制最大的{n}条。"),
+    "cluster_legend": ("City cluster", "城市群"),
+    "flow_map_legend": ("Net traded, {years} ({unit})", "{years}年净交易量（{unit}）"),
     "no_coordinates": ("The run's cities have no map coordinates", "本次运行的城市无地理坐标"),
     "longitude": ("Longitude (°E)", "经度（°E）"),
     "latitude": ("Latitude (°N)", "纬度（°N）"),
