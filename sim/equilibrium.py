@@ -142,11 +142,13 @@ def uniform_share(emissions_t: np.ndarray, max_abatement_t: np.ndarray, required
         return 1.0
     # Abated at each kink: enterprises up to it cut their limit, the rest s e.
     capped_t = np.cumsum(limit)
-    free_t = e.sum() - np.cumsum(e)
-    k = int(np.searchsorted(capped_t + kink * free_t, required_t))  # first reaching it
+    # Emissions of those not yet at their limit, summed from the end so none is lost to
+    # rounding: free_t[k] is what enterprises k, k+1, ... emit.
+    free_t = np.cumsum(e[::-1])[::-1]
+    above = np.concatenate([free_t[1:], [0.0]])
+    k = int(np.searchsorted(capped_t + kink * above, required_t))  # first reaching it
     before_capped = capped_t[k - 1] if k else 0.0
-    before_free = free_t[k - 1] if k else e.sum()
-    return float((required_t - before_capped) / before_free)
+    return float(min((required_t - before_capped) / free_t[k], 1.0))
 
 
 # ---- one instrument over the horizon: the network of markets ---------------------------

@@ -308,10 +308,12 @@ def _solve_chain(curves: list[Curve], links: Links) -> Solution | None:
         return _component_level([curve], one, zero, zero)[0]
 
     # Usually the bank carries rights through every year: try all years as one pool
-    # first (one summed curve), and pool adjacent violators only when that fails.
+    # first (one summed curve); pool adjacent violators when that fails its check or
+    # some year passes nothing on (its price need not then equal the next year's).
     whole = Curve.total([curves[i] for i in line])
     solution = _chain_solution(curves, links, line, [(0, n - 1, level_of(whole))])
-    if solution is not None:
+    if solution is not None and (solution.flow_t > 1e-9 * max(
+            1.0, float(np.abs(solution.export_t).max()))).all():
         return solution
     blocks: list[tuple[int, int, float, Curve]] = []  # start, end, level, summed curve
     for i in range(n):
