@@ -16,6 +16,7 @@ from test_robustness import scenarios as random_scenarios
 from sim.errors import InputError
 from sim.model import EmissionsTradingModel
 from sim.networks import industry_groups
+from sim.population.sources import build_population
 from sim.results import run_scenario
 from sim.scenario import load_scenario
 from sim.scenario.schema import TradingConfig
@@ -140,6 +141,9 @@ def test_unknown_industry_is_an_input_error_with_a_hint(tmp_path):
                                                      'separate_industries = [["powr"]]')))
     assert "separate_industries[0][0]" in caught.value.message
     assert "cement, power" in caught.value.message or "power, cement" in caught.value.message
+    with pytest.raises(InputError, match="did you mean 'power'"):  # etsim validate's check
+        build_population(load_scenario(scenario(tmp_path / "bad2", ONE_CITY,
+                                                'separate_industries = [["powr"]]')))
     with pytest.raises(InputError, match="more than one group"):
         industry_groups(TradingConfig(scope="city", separate_industries=[["power"], ["power"]]),
                         ("power", "cement"), "x.toml", "separate_industries")

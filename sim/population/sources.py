@@ -8,6 +8,7 @@ import numpy as np
 
 from sim.errors import InputError
 from sim.geography import Geography
+from sim.networks import industry_groups
 from sim.population import Population
 from sim.population.registry import load_registry
 from sim.scenario.loader import LoadedScenario
@@ -21,7 +22,12 @@ def build_population(loaded: LoadedScenario) -> Population:
     """
     config = loaded.scenario.population
     if config.source == "registry":
-        return load_registry(config.registry, loaded.geography, loaded.scenario.instrument_ids)
+        population = load_registry(config.registry, loaded.geography,
+                                   loaded.scenario.instrument_ids)
+        for inst in loaded.scenario.instrument_ids:  # separate_industries names its industries
+            industry_groups(loaded.scenario.instruments[inst].trading, population.industries,
+                            str(loaded.path), f"instruments.{inst}.trading.separate_industries")
+        return population
     try:
         return _hubei(loaded.geography.cities, config.scale, config.seed)
     except ValueError as exc:
