@@ -128,3 +128,11 @@ def test_equilibrium_reports_the_offsets_of_the_least_cost_plan():
     without = solve_equilibrium(load_scenario(SCENARIOS / "baseline.toml", SMALL))[0]
     # Offsets are cheaper than the abatement they replace.
     assert co2["least_cost_cny"] < without["instruments"]["co2"]["least_cost_cny"]
+    # Perfect foresight expects the lower path too (the scenario's own inputs).
+    from sim.equilibrium import least_cost_price_path
+
+    def path(name):
+        table = least_cost_price_path(load_scenario(SCENARIOS / f"{name}.toml", SMALL))
+        return table.loc[table["instrument"] == "co2", "price_cny_per_t"].to_numpy()
+
+    assert (path("co2_ccer_10pct") < path("baseline")).all()
