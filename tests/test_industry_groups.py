@@ -173,3 +173,17 @@ def test_random_scenarios_with_power_apart_keep_the_books(tmp_path_factory, case
                                     'trading = { separate_industries = [["power"]], ')
     path = write_case(tmp_path_factory.mktemp("case"), scenario, registry)
     check_books(run_scenario(load_scenario(path), seed=seed))
+
+
+def test_price_chart_draws_a_split_market_in_its_zone_colour_and_a_dash_per_group():
+    from sim.charts.run_charts import _zone_styles
+    from sim.charts.style import zone_name
+
+    zones = ["province", "wuhan_circle · power", "wuhan_circle · others",
+             "yi_jing_jing_en · power"]
+    styles, handles = _zone_styles(zones, {}, "zh")
+    assert styles["wuhan_circle · power"]["color"] == styles["wuhan_circle · others"]["color"]
+    assert styles["wuhan_circle · power"]["color"] != styles["yi_jing_jing_en · power"]["color"]
+    assert styles["wuhan_circle · power"]["ls"] != styles["wuhan_circle · others"]["ls"]
+    assert [h.get_label() for h in handles][-2:] == ["火电及热力", "其他行业"]
+    assert zone_name("Wuhan · power", "en") == "Wuhan · power"

@@ -48,8 +48,25 @@ def _zone_styles(zones: list[str], cluster_of: dict[str, str], lang: str
 
     Up to eight zones each get their own colour. With more, cities are thin lines in
     their cluster's colour (one legend entry per cluster) and wider zones (province,
-    clusters, basins) stay bold with their own colours.
+    clusters, basins) stay bold with their own colours. Markets split by industry group
+    (``"Wuhan · power"``) take their zone's colour and one dash pattern per group, with
+    one legend entry per zone and per group.
     """
+    from sim.networks import POOL_SEPARATOR
+
+    places = list(dict.fromkeys(z.split(POOL_SEPARATOR)[0] for z in zones))
+    if len(places) < len(zones):
+        place_styles, handles = _zone_styles(places, cluster_of, lang)
+        groups = list(dict.fromkeys(z.split(POOL_SEPARATOR)[1] for z in zones
+                                    if POOL_SEPARATOR in z))
+        dashes = ["-", "--", ":", "-."]
+        styles = {z: {**place_styles[z.split(POOL_SEPARATOR)[0]], "ls": dashes[
+            groups.index(z.split(POOL_SEPARATOR)[1]) % len(dashes)] if POOL_SEPARATOR in z
+            else "-"} for z in zones}
+        handles += [Line2D([], [], color="#444444", lw=1.6, ls=dashes[g % len(dashes)],
+                           label=st.zone_name(f"x{POOL_SEPARATOR}{group}", lang).split(
+                               POOL_SEPARATOR)[1]) for g, group in enumerate(groups)]
+        return styles, handles
     clusters = list(dict.fromkeys([*st.CLUSTER_COLORS, *cluster_of.values()]))
     colors = st.cluster_colors(clusters)
     cities = ordered_cities([z for z in zones if z in cluster_of and z not in colors], cluster_of)
