@@ -64,7 +64,8 @@ class PopulationConfig(_Strict):
     registry: str | None = Field(
         None,
         description="Enterprise registry CSV (one row per enterprise), relative to the "
-        "scenario file that names it. Setting it implies source = 'registry'.",
+        "scenario file that names it. Setting it implies source = 'registry' and replaces "
+        "an inherited source = 'hubei'; one file giving both is an error.",
     )
     scale: float = Field(
         1.0, gt=0, le=100, description="Multiplies the number of synthetic enterprises."
@@ -387,10 +388,12 @@ class InstrumentConfig(_Strict):
     cap_t: float | list[float] | None = Field(
         None,
         description="Cap, t/yr: one number for every year or a list with one per year. "
-        "Omit to use `cap`.",
+        "Omit to use `cap`. Set in a file extending another (or by --set), it replaces an "
+        "inherited `cap`; one file giving both is an error. Includes the reserve share.",
     )
     cap: CapTrajectory | None = Field(
-        None, description="Cap as a trajectory from baseline emissions (used if cap_t is omitted)."
+        None, description="Cap as a trajectory from baseline emissions (used if cap_t is "
+        "omitted; replaces an inherited cap_t). Includes the reserve share."
     )
     city_caps_t: dict[str, float] | None = Field(
         None,
