@@ -23,7 +23,10 @@ from sim.charts.compare import (
     settings_diff,
 )
 from sim.charts.report import (
+    TableLayout,
     headline_page,
+    main_settings,
+    paginate_tables,
     report_contents,
     report_figures,
     run_text,
@@ -270,3 +273,42 @@ def test_bad_input_exits_2_with_a_message(runs: dict[str, Path], tmp_path: Path,
     assert result.exit_code == 2, result.output
     assert expected in result.output
     assert "Traceback" not in result.output
+
+
+@settings(max_examples=200, deadline=None)
+@given(tables=st_h.lists(st_h.lists(st_h.floats(0.24, 1.5), min_size=1, max_size=60),
+                         min_size=1, max_size=4),
+       first_in=st_h.floats(0.5, 9.0))
+def test_tables_split_over_pages_keep_every_row_once(tables: list[list[float]],
+                                                     first_in: float) -> None:
+    layouts = [TableLayout(2.0, 1.0, [[""]] * (len(h) + 1), [0.3, *h]) for h in tables]
+    pages = paginate_tables(layouts, first_in, 10.0)
+    for layout in layouts:  # every body row exactly once, in order
+        parts = [(a, b) for page in pages for lay, a, b in page if lay is layout]
+        assert parts[0][0] == 0 and parts[-1][1] == len(layout.rows) - 1
+        assert all(b0 == a1 for (_, b0), (a1, _) in zip(parts, parts[1:], strict=False))
+        assert all(a < b for a, b in parts)
+    for k, page in enumerate(pages):
+        used = sum(lay.height_in(a, b) for lay, a, b in page) + 0.25 * (len(page) - 1)
+        single_row = len(page) == 1 and page[0][2] - page[0][1] == 1
+        assert used <= (first_in if k == 0 else 10.0) + 1e-9 or single_row
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_settings_pages_show_every_setting_inside_the_page(runs: dict[str, Path], lang: str
+                                                          ) -> None:
+    (t,) = load_runs([runs["base"]])
+    many = replace(t, scenario=t.scenario | {"behavior": {
+        f"setting_{k}": {"share": k / 100, "name": f"value_{k}"} for k in range(30)}})
+    general, instruments = main_settings(many)
+    figures = [fig for key, fig in report_figures([many], lang) if key.startswith("settings")]
+    assert len(figures) >= 2
+    shown = []
+    for fig in figures:
+        for ax in fig.axes:
+            box = ax.get_position()  # page fractions
+            assert box.x0 >= 0 and box.x1 <= 1 and box.y0 >= 0.5 / 11.69 and box.y1 <= 1
+            cells = ax.tables[0].get_celld()
+            shown += [cells[(r, 0)].get_text().get_text().replace("\n", "")
+                      for r in range(1, max(r for r, _ in cells) + 1)]
+    assert shown == [*general, *instruments.index]

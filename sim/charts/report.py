@@ -7,8 +7,9 @@ Pages, in order (see :func:`report_contents`):
    cap, cost against least cost, cross-city flows, penalties), every run given, each run's
    text whole on one page;
 2. ``headlines``: a table of headline figures, one column per run (six runs per page);
-3. ``settings``: the scenario settings that differ between runs (one run: its main
-   settings per instrument);
+3. ``settings`` (then ``settings_2``, ...: tables run on over as many pages as they
+   need, headers repeated): the scenario settings that differ between runs (one run: its
+   main settings, then per instrument);
 4. charts: one run gets its full chart set (a flow map per instrument with inter-city
    trades); several runs get the comparison charts (with price bands when they are
    replicates of one scenario), then each run's price paths and its first flow map.
@@ -24,6 +25,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +80,9 @@ def _pages(runs: Sequence[RunTables], lang: str) -> list[Page]:
         chunk = runs[start:start + RUNS_PER_TABLE]
         key = "headlines" if start == 0 else f"headlines_{start // RUNS_PER_TABLE + 1}"
         pages.append((key, lambda chunk=chunk: headline_page(chunk, lang)))
-    pages.append(("settings", lambda: settings_page(runs, lang)))
+    pages += [("settings" if k == 0 else f"settings_{k + 1}",
+               lambda parts=parts, k=k: settings_page(runs, lang, parts, first=k == 0))
+              for k, parts in enumerate(settings_layout(runs, lang))]
     if len(runs) == 1:
         t = runs[0]
         for key, chart in FULL_CHARTS.items():
@@ -344,6 +348,8 @@ CELL_PAD_IN = 0.12
 """Horizontal room a table cell needs beside its text, inches."""
 MAX_VALUE_COLUMN_IN = 1.4
 """Widest value column, inches."""
+MIN_LABEL_IN = 1.3
+"""Narrowest label column when wide values need the room, inches."""
 _NUMBER = re.compile(r"[−–-]?[\d,]*\.?\d+%?|–")
 """A formatted number (or the dash of a missing one): never broken in a table."""
 
@@ -355,23 +361,46 @@ def _unbreakable_in(text: str) -> float:
     return max((st.text_width_in(line) for line in wrap(text, 0.0, names=True)), default=0.0)
 
 
-def _table(fig: Figure, top_in: float, labels: list[str], header: list[str],
-           cells: list[list[str]], max_label_in: float = 3.0) -> float:
-    """A plain table 1 in from the left: labels left-aligned, values right-aligned.
+@dataclass(frozen=True)
+class TableLayout:
+    """A table's column widths and its cells' line breaks, fixed before drawing so the
+    table can be split over pages.
+
+    Attributes:
+        label_in: Width of the label column, inches.
+        value_in: Width of each value column, inches.
+        rows: Cell texts with line breaks; row 0 is the header.
+        heights: Height of each row, inches.
+    """
+
+    label_in: float
+    value_in: float
+    rows: list[list[str]]
+    heights: list[float]
+
+    def height_in(self, start: int, stop: int) -> float:
+        """Height of the header plus body rows ``start:stop`` (0 = first body row)."""
+        return self.heights[0] + sum(self.heights[1 + start:1 + stop])
+
+
+def table_layout(labels: list[str], header: list[str], cells: list[list[str]],
+                 max_label_in: float = 3.0) -> TableLayout:
+    """Lay out a plain table: labels left-aligned, values right-aligned.
 
     The label column is as wide as its longest label (at most ``max_label_in``; longer
     labels wrap). Value columns share the rest, each at least as wide as the longest piece
     of its header and cells that may not be broken: text wraps only at spaces and after
     ``_``, ``-``, ``.`` or ``/`` (run names like ``co2_tight_cap``), numbers never.
-
-    Returns:
-        The position of the table's bottom edge, inches from the page bottom.
     """
     label_in = min(max_label_in, CELL_PAD_IN + max(map(st.text_width_in, labels), default=1.0))
     units = [max([_unbreakable_in(h), *(_unbreakable_in(row[c]) for row in cells)])
              for c, h in enumerate(header)]
     share_in = (TABLE_IN - label_in) / max(1, len(header))
     value_in = max(min(MAX_VALUE_COLUMN_IN, share_in), CELL_PAD_IN + max(units, default=0.0))
+    # wide values: the labels wrap to make room (down to MIN_LABEL_IN); a table still
+    # wider than TABLE_IN is centred on the page and reaches into the margins
+    label_in = max(min(label_in, TABLE_IN - value_in * len(header)),
+                   min(label_in, MIN_LABEL_IN))
 
     def fit(text: str, width_in: float) -> str:
         if _NUMBER.fullmatch(text):
@@ -382,13 +411,31 @@ def _table(fig: Figure, top_in: float, labels: list[str], header: list[str],
             *([fit(label, label_in), *(fit(c, value_in) for c in row)]
               for label, row in zip(labels, cells, strict=True))]
     heights = [ROW_IN + 0.15 * max(c.count("\n") for c in row) for row in rows]
-    width_in = label_in + value_in * len(header)
+    return TableLayout(label_in, value_in, rows, heights)
+
+
+def draw_table(fig: Figure, top_in: float, layout: TableLayout, start: int = 0,
+               stop: int | None = None) -> float:
+    """Draw the header and body rows ``start:stop`` of a laid-out table, 1 in from the
+    left (centred if wider than :data:`TABLE_IN`) with its top ``top_in`` inches from the
+    page bottom.
+
+    Returns:
+        The position of the table's bottom edge, inches from the page bottom.
+    """
+    stop = len(layout.rows) - 1 if stop is None else stop
+    rows = [layout.rows[0], *layout.rows[1 + start:1 + stop]]
+    heights = [layout.heights[0], *layout.heights[1 + start:1 + stop]]
+    columns = len(rows[0]) - 1
+    width_in = layout.label_in + layout.value_in * columns
     height_in = sum(heights)
-    ax = fig.add_axes((1.0 / A4_IN[0], (top_in - height_in) / A4_IN[1], width_in / A4_IN[0],
-                       height_in / A4_IN[1]))
+    left_in = 1.0 if width_in <= TABLE_IN else max(0.3, (A4_IN[0] - width_in) / 2)
+    ax = fig.add_axes((left_in / A4_IN[0], (top_in - height_in) / A4_IN[1],
+                       width_in / A4_IN[0], height_in / A4_IN[1]))
     ax.set_axis_off()
     grid = ax.table(cellText=rows, bbox=(0, 0, 1, 1),
-                    colWidths=[label_in / width_in] + [value_in / width_in] * len(header))
+                    colWidths=[layout.label_in / width_in]
+                    + [layout.value_in / width_in] * columns)
     grid.auto_set_font_size(False)
     grid.set_fontsize(9)
     for (row, col), cell in grid.get_celld().items():
@@ -402,30 +449,107 @@ def _table(fig: Figure, top_in: float, labels: list[str], header: list[str],
     return top_in - height_in
 
 
-def settings_page(runs: Sequence[RunTables], lang: str) -> Figure:
-    """The scenario settings that differ between runs (one run: its main settings)."""
-    general: dict[str, str] = {}
+def _table(fig: Figure, top_in: float, labels: list[str], header: list[str],
+           cells: list[list[str]], max_label_in: float = 3.0) -> float:
+    """Lay out and draw a whole table (see :func:`table_layout`); return its bottom."""
+    return draw_table(fig, top_in, table_layout(labels, header, cells, max_label_in))
+
+
+TablePart = tuple[TableLayout, int, int]
+"""Rows ``start:stop`` of a laid-out table, drawn on one page under the table's header."""
+HEADING_IN = 0.65
+"""Height of a page's title and note above its first table, inches."""
+TABLE_GAP_IN = 0.25
+"""Space between two tables on a page, inches."""
+
+
+def paginate_tables(tables: list[TableLayout], first_page_in: float, page_in: float
+                    ) -> list[list[TablePart]]:
+    """Split tables over pages, repeating each table's header on every page: a table
+    that fits on a page is kept together (it starts a new page rather than split), a
+    longer one is split row by row.
+
+    Args:
+        tables: Laid-out tables, in order.
+        first_page_in: Height free for tables on the first page, inches.
+        page_in: Height free on later pages, inches.
+
+    Returns:
+        Per page, the table parts drawn on it (every body row exactly once, in order).
+    """
+    pages: list[list[TablePart]] = [[]]
+    left_in = first_page_in
+    for layout in tables:
+        start, n = 0, len(layout.rows) - 1
+        whole_in = layout.height_in(0, n) + TABLE_GAP_IN
+        if pages[-1] and left_in < whole_in <= page_in:  # keep a table together if it can be
+            pages.append([])
+            left_in = page_in
+        while start < n:
+            gap_in = TABLE_GAP_IN if pages[-1] else 0.0
+            stop = start
+            while stop < n and layout.height_in(start, stop + 1) + gap_in <= left_in:
+                stop += 1
+            if stop == start:
+                if not pages[-1] and left_in == page_in:
+                    stop = start + 1  # a row taller than a page: put it on its own
+                else:
+                    pages.append([])
+                    left_in = page_in
+                    continue
+            pages[-1].append((layout, start, stop))
+            left_in -= layout.height_in(start, stop) + gap_in
+            start = stop
+    return pages
+
+
+def settings_layout(runs: Sequence[RunTables], lang: str) -> list[list[TablePart]]:
+    """The settings tables split over pages: one run's main settings (general, then per
+    instrument), or the settings that differ between several runs. No page is ever cut
+    short: rows that do not fit go on to the next page."""
+    tables = []
     if len(runs) > 1:
         diff = settings_diff(runs)
-        title = st.label("settings_diff_title", lang)
-        empty = st.label("settings_same", lang)
     else:
         general, diff = main_settings(runs[0])
-        title = st.label("settings_title", lang)
-        empty = st.label("no_data", lang)
+        if general:
+            tables.append(table_layout(list(general), [st.label("value", lang)],
+                                       [[v] for v in general.values()], max_label_in=3.8))
+    if not diff.empty:
+        tables.append(table_layout(list(diff.index), [str(c) for c in diff.columns],
+                                   diff.to_numpy().tolist(), max_label_in=3.8))
+    usable_in = A4_IN[1] - 2 * MARGIN_IN
+    return paginate_tables(tables, usable_in - HEADING_IN, usable_in)
+
+
+def settings_page(runs: Sequence[RunTables], lang: str,
+                  parts: list[TablePart] | None = None, first: bool = True) -> Figure:
+    """A page of the scenario settings that differ between runs (one run: its main
+    settings); the first page carries the title and note.
+
+    Args:
+        runs: The report's runs.
+        lang: ``"en"`` or ``"zh"``.
+        parts: The page's table parts from :func:`settings_layout` (default: the first
+            page's).
+        first: Whether this is the first settings page.
+    """
+    if parts is None:
+        parts = settings_layout(runs, lang)[0]
+    several = len(runs) > 1
     with st.chart_style(lang):
         fig = Figure(figsize=A4_IN)
-        y = _put(fig, title, A4_IN[1] - MARGIN_IN, size=14, weight=_bold(lang))
-        y = _put(fig, st.label("settings_note", lang), y - 0.02, size=9, color=st.MUTED)
-        if general:
-            y = _table(fig, y - 0.15, list(general), [st.label("value", lang)],
-                       [[v] for v in general.values()], max_label_in=2.4) - 0.1
-        if diff.empty:
-            _put(fig, empty, y - 0.2, size=10)
-        else:
-            rows = diff.head(int((y - MARGIN_IN - 0.8) / ROW_IN))
-            _table(fig, y - 0.15, list(rows.index), [str(c) for c in rows.columns],
-                   rows.to_numpy().tolist(), max_label_in=3.8)
+        y = A4_IN[1] - MARGIN_IN
+        if first:
+            title = st.label("settings_diff_title" if several else "settings_title", lang)
+            y = _put(fig, title, y, size=14, weight=_bold(lang))
+            y = _put(fig, st.label("settings_note", lang), y - 0.02, size=9, color=st.MUTED)
+            y = A4_IN[1] - MARGIN_IN - HEADING_IN
+            if not parts:
+                _put(fig, st.label("settings_same" if several else "no_data", lang), y,
+                     size=10)
+        for k, (layout, start, stop) in enumerate(parts):
+            y = draw_table(fig, y - (TABLE_GAP_IN if k else 0.0), layout, start, stop)
         fig.draw_without_rendering()
         return fig
 
