@@ -185,10 +185,12 @@ def test_each_scenario_differs_from_its_comparison_in_exactly_the_levers_it_name
     assert not unnamed, f"{path.stem} also changes {sorted(unnamed)} against {reference}"
 
 
-def test_pledge_financing_raises_investment_and_cuts_emissions_where_finance_binds():
+def test_pledge_financing_raises_investment_where_finance_binds():
     """With the scenarios' binding finance limit (2% of output a year), pledge credit
-    lets firms adopt more technologies: more technology cost, fewer emissions. Without
-    pledging the limit binds: a generous limit (10x output) would invest more."""
+    lets firms adopt more technologies: more technology cost. Without pledging the limit
+    binds: a generous limit (10x output) would invest more. (Emissions are held by the
+    caps, so the extra abatement shows mainly in prices, which move either way in short
+    small runs: not asserted.)"""
     small = ["population.scale=0.05", "time.years=3", "time.periods_per_year=2"]
 
     def run(name, *extra):  # three years: technologies adopted in year 2 work in year 3
@@ -198,8 +200,5 @@ def test_pledge_financing_raises_investment_and_cuts_emissions_where_finance_bin
     off, on = run("pledge_financing_off"), run("pledge_financing")
     assert on["pledge_credit_cny"] > 0 == off["pledge_credit_cny"]
     assert on["technology_cost_cny"] > 2 * off["technology_cost_cny"] > 0
-    for inst in ("co2", "so2", "nox"):
-        emitted = [sum(s["instruments"][inst]["emissions_by_year_t"].values()) for s in (off, on)]
-        assert emitted[1] < emitted[0]
     unlimited = run("pledge_financing_off", "behavior.investment.finance_share_of_output=10")
     assert unlimited["technology_cost_cny"] > off["technology_cost_cny"]
