@@ -271,6 +271,7 @@ def _translate(exc: ValidationError, prov: dict[Path_, str], main: str) -> Input
 
 def _one_error(err: dict, located: messages.Located, prov: dict[Path_, str],
                main: str) -> InputError:
+    """One pydantic error in the scenario's terms, blamed on the file that set the value."""
     loc, field = located.keys, located.dotted
     reason, accepted = err["msg"], None
     if err["type"] == "extra_forbidden":
