@@ -21,6 +21,8 @@ from matplotlib.ticker import MaxNLocator
 
 import sim
 from sim.charts import style as st
+from sim.charts.costs import CostFigures, instrument_costs, run_costs
+from sim.charts.run_charts import cost_bars, technology_handle
 from sim.charts.tables import RunTables, as_tables
 
 RunLike = str | os.PathLike[str] | RunTables
@@ -98,8 +100,13 @@ def headline_table(runs: Sequence[RunTables]) -> pd.DataFrame:
     """Headline figures of each run from its summary.json.
 
     Returns:
-        One row per run (indexed by run label): total, least and uniform-standard cost
-        (million CNY), efficiency ratio, penalties (million CNY), and per instrument the
+        One row per run (indexed by run label): ``abatement_cost_mcny`` (continuous
+        abatement + offsets' supply cost + technologies), ``technology_cost_mcny`` (the
+        technologies' part), ``least_cost_incl_technology_mcny`` and
+        ``uniform_standard_cost_incl_technology_mcny`` (each benchmark plus the same
+        technology cost, so least / abatement = ``efficiency_ratio``; see
+        :mod:`sim.charts.costs`), all million CNY, penalties (million CNY), and per
+        instrument the
         mean and final price (CNY/t), ``emissions_pct_of_cap_last_year`` (the last
         year's emissions as a percentage of that year's cap: 100 = at the cap, 104 = 4%
         above it, 93 = 7% below), traded volume (t) and inter-city trade (t).
@@ -107,10 +114,12 @@ def headline_table(runs: Sequence[RunTables]) -> pd.DataFrame:
     rows = []
     for t in runs:
         s = t.summary
-        row = {"abatement_cost_mcny": _num(s.get("total_abatement_cost_cny")) / 1e6,
-               "least_cost_mcny": _num(s.get("least_cost_cny")) / 1e6,
-               "uniform_standard_cost_mcny": _num(s.get("uniform_standard_cost_cny")) / 1e6,
-               "efficiency_ratio": _num(s.get("efficiency_ratio")),
+        costs = run_costs(s)
+        row = {"abatement_cost_mcny": costs.market_cny / 1e6,
+               "technology_cost_mcny": costs.technology_cny / 1e6,
+               "least_cost_incl_technology_mcny": costs.least_cny / 1e6,
+               "uniform_standard_cost_incl_technology_mcny": costs.uniform_cny / 1e6,
+               "efficiency_ratio": costs.efficiency_ratio,
                "penalties_mcny": sum(_num(i.get("penalties_cny")) for i in
                                      s.get("instruments", {}).values()) / 1e6}
         flows = t.flows[t.flows["from_city"].astype(str) != t.flows["to_city"].astype(str)]
@@ -236,13 +245,14 @@ def compare_emissions(runs: Sequence[RunLike], lang: str = "en") -> Figure:
                              cap_use, reference=100.0)
 
 
-_COSTS: tuple[tuple[str, str], ...] = (
-    ("market", "abatement_cost_cny"), ("least_cost", "least_cost_cny"),
-    ("uniform", "uniform_standard_cost_cny"))
+_COSTS: tuple[str, ...] = ("market", "least_cost", "uniform")
+"""The three costs of each panel, in order (see :class:`sim.charts.costs.CostFigures`)."""
 
 
 def compare_costs(runs: Sequence[RunLike], lang: str = "en") -> Figure:
-    """Abatement cost of each run against its least-cost and uniform-standard benchmarks.
+    """Abatement cost of each run against its least-cost and uniform-standard benchmarks,
+    like with like (:mod:`sim.charts.costs`: each benchmark plus the run's technology
+    cost, hatched at the bottom of the bars).
 
     Args:
         runs: Run folders or loaded tables.
@@ -256,33 +266,32 @@ def compare_costs(runs: Sequence[RunLike], lang: str = "en") -> Figure:
     tables = load_runs(runs)
     labels = run_labels(tables)
     styles = _run_styles(labels)
-    panels: list[tuple[str, np.ndarray]] = []
+    panels: list[tuple[str, list[CostFigures]]] = []
     instruments = _instruments(tables)
     if len(instruments) > 1:
-        totals = np.array([[_num(t.summary.get(k if k != "abatement_cost_cny" else
-                                               "total_abatement_cost_cny")) for _, k in _COSTS]
-                           for t in tables])
-        panels.append((st.label("all_instruments", lang), totals))
+        panels.append((st.label("all_instruments", lang), [run_costs(t.summary) for t in tables]))
     for inst in instruments:
-        values = np.array([[_num(t.summary.get("instruments", {}).get(inst, {}).get(k))
-                            for _, k in _COSTS] for t in tables])
-        if np.isfinite(values).any():
-            panels.append((st.instrument_name(inst, lang), values))
+        costs = [instrument_costs(t.summary.get("instruments", {}).get(inst, {}))
+                 for t in tables]
+        if any(np.isfinite(c.values).any() for c in costs):
+            panels.append((st.instrument_name(inst, lang), costs))
     title = st.label("compare_costs_title", lang)
     if not panels:
         return st.message_figure(st.label("no_data", lang), title, tables[0].summary, lang)
     ncols = min(len(panels), 2)
     nrows = math.ceil(len(panels) / ncols)
     width = 0.8 / len(tables)
+    with_technology = any(c.technology_cny > 0 for _, costs in panels for c in costs)
     with st.chart_style(lang):
-        fig, main = st.new_figure(0.45 + 2.0 * nrows + 0.25 * math.ceil(len(labels) / 2) + 0.35)
+        fig, main = st.new_figure(0.45 + 2.0 * nrows + 0.25 * math.ceil(len(labels) / 2) + 0.35
+                                  + 0.25 * with_technology)
         axes = main.subplots(nrows, ncols, squeeze=False).ravel()
-        for ax, (name, values) in zip(axes, panels, strict=False):
-            millions = np.nan_to_num(values / 1e6)
-            for r, style in enumerate(styles):
-                ax.bar(np.arange(len(_COSTS)) + (r - (len(tables) - 1) / 2) * width,
-                       millions[r], width=width, color=style["color"])
-            ax.set_xticks(range(len(_COSTS)), [st.label(f"{k}_short", lang) for k, _ in _COSTS])
+        for ax, (name, costs) in zip(axes, panels, strict=False):
+            for r, (run_costs_, style) in enumerate(zip(costs, styles, strict=True)):
+                cost_bars(ax, np.arange(len(_COSTS)) + (r - (len(tables) - 1) / 2) * width,
+                          run_costs_.values / 1e6, run_costs_.technology_cny / 1e6, width,
+                          style["color"])
+            ax.set_xticks(range(len(_COSTS)), [st.label(f"{k}_short", lang) for k in _COSTS])
             ax.set_title(name, loc="left")
             ax.set_ylabel(st.label("cost_axis", lang))
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
@@ -292,6 +301,8 @@ def compare_costs(runs: Sequence[RunLike], lang: str = "en") -> Figure:
             main.delaxes(ax)
         handles = [Patch(color=style["color"], label=name)
                    for name, style in zip(labels, styles, strict=True)]
+        if with_technology:
+            handles.append(technology_handle(lang))
         main.legend(handles=handles, loc="outside lower center", ncols=2)
         return st.finish_figure(fig, title, tables[0].summary, lang,
                                 source=_source(tables, lang))

@@ -48,6 +48,7 @@ from sim.charts.compare import (
     run_labels,
     settings_diff,
 )
+from sim.charts.costs import run_costs
 from sim.charts.flow_map import flow_map, flow_map_instruments, net_flows
 from sim.charts.replicates import price_bands
 from sim.charts.run_charts import price_paths
@@ -145,12 +146,13 @@ def run_text(t: RunTables, lang: str) -> list[str]:
         sentences.append(st.label("text_prices", lang, items=sep.join(prices)))
     if caps and years:
         sentences.append(st.label("text_caps", lang, year=years[-1], items=sep.join(caps)))
-    ratio = s.get("efficiency_ratio")
+    costs = run_costs(s)
+    ratio = costs.efficiency_ratio
     sentences.append(st.label(
-        "text_costs", lang, cost=_money(_float(s.get("total_abatement_cost_cny")), lang),
-        least=_money(_float(s.get("least_cost_cny")), lang),
-        uniform=_money(_float(s.get("uniform_standard_cost_cny")), lang),
-        ratio="–" if ratio is None else f"{float(ratio):.3f}"))
+        "text_costs_technology" if costs.technology_cny > 0 else "text_costs", lang,
+        cost=_money(costs.market_cny, lang), least=_money(costs.least_cny, lang),
+        uniform=_money(costs.uniform_cny, lang), technology=_money(costs.technology_cny, lang),
+        ratio=f"{ratio:.3f}" if math.isfinite(ratio) else "–"))
     sentences.append(_flows_text(t, lang, sep))
     penalties = sum(_float(i.get("penalties_cny")) for i in info.values())
     sentences.append(st.label("text_penalties", lang, value=_money(penalties, lang))
@@ -294,9 +296,10 @@ def _put(fig: Figure, text: str, y_in: float, size: float = 10, **kwargs: Any) -
 
 
 _HEADLINE_ROWS: tuple[tuple[str, str], ...] = (
-    ("abatement_cost_mcny", "row_cost"), ("least_cost_mcny", "row_least"),
-    ("uniform_standard_cost_mcny", "row_uniform"), ("efficiency_ratio", "row_ratio"),
-    ("penalties_mcny", "row_penalties"))
+    ("abatement_cost_mcny", "row_cost"), ("technology_cost_mcny", "row_technology"),
+    ("least_cost_incl_technology_mcny", "row_least"),
+    ("uniform_standard_cost_incl_technology_mcny", "row_uniform"),
+    ("efficiency_ratio", "row_ratio"), ("penalties_mcny", "row_penalties"))
 _INSTRUMENT_ROWS: tuple[tuple[str, str], ...] = (
     ("mean_price_cny_per_t", "row_mean_price"), ("final_price_cny_per_t", "row_final_price"),
     ("emissions_pct_of_cap_last_year", "row_cap"), ("traded_volume_t", "row_traded"),

@@ -21,6 +21,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from sim.charts import style as st
+from sim.charts.costs import CostFigures, instrument_costs, run_costs
 from sim.charts.tables import (
     OTHER,
     TOP_CITIES,
@@ -300,22 +301,42 @@ def emissions_vs_cap(run: str | os.PathLike[str] | RunTables, lang: str = "en") 
 
 # --------------------------------------------------------------------------- costs
 
-_BENCHMARKS: tuple[tuple[str, str, str], ...] = (
-    ("market", "abatement_cost_cny", st.OKABE_ITO["blue"]),
-    ("least_cost", "least_cost_cny", st.OKABE_ITO["green"]),
-    ("uniform", "uniform_standard_cost_cny", st.OKABE_ITO["vermillion"]),
+_BENCHMARKS: tuple[tuple[str, str], ...] = (
+    ("market", st.OKABE_ITO["blue"]),
+    ("least_cost", st.OKABE_ITO["green"]),
+    ("uniform", st.OKABE_ITO["vermillion"]),
 )
+TECHNOLOGY_HATCH = "////"
+"""Hatching of the technology-cost part of a cost bar (the same in all three)."""
 
 
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+def cost_bars(ax: Any, x: Any, costs_mcny: Any, technology_mcny: float, width: float,
+              colors: Any) -> Any:
+    """Cost bars whose bottom part, hatched, is the technology cost they share.
+
+    Returns:
+        The bar containers of the full heights (for labels).
+    """
+    totals = np.nan_to_num(np.asarray(costs_mcny, dtype=float))
+    bars = ax.bar(x, totals, width=width, color=colors)
+    if technology_mcny > 0:
+        ax.bar(x, np.minimum(technology_mcny, totals), width=width, color="none",
+               edgecolor="white", hatch=TECHNOLOGY_HATCH, linewidth=0)
+    return bars
+
+
+def technology_handle(lang: str) -> Patch:
+    """Legend entry of the hatched technology-cost part of cost bars."""
+    return Patch(facecolor="#999999", edgecolor="white", hatch=TECHNOLOGY_HATCH,
+                 label=st.label("technology_part", lang))
 
 
 def costs_vs_benchmarks(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Figure:
     """Market abatement cost against the least-cost and uniform-standard benchmarks.
+
+    Costs are compared like with like (:mod:`sim.charts.costs`): the market's continuous
+    abatement, offsets and technologies against each benchmark plus the same technology
+    cost, which is the hatched bottom part of every bar.
 
     Args:
         run: Run folder or loaded tables.
@@ -324,35 +345,31 @@ def costs_vs_benchmarks(run: str | os.PathLike[str] | RunTables, lang: str = "en
     Returns:
         The figure: one bar panel per instrument (plus all instruments together when
         there are several), in million CNY, with the efficiency ratio
-        (least cost / market cost) under each panel.
+        (least cost / market cost, the bars' ratio) under each panel.
     """
     t = as_tables(run)
     st.check_lang(lang)
     s = t.summary
-    panels: list[tuple[str, list[float], float]] = []
+    panels: list[tuple[str, CostFigures]] = []
     for inst in t.instruments:
-        info = s.get("instruments", {}).get(inst, {})
-        values = [_num(info.get(key)) for _, key, _ in _BENCHMARKS]
-        if any(math.isfinite(v) for v in values):
-            ratio = values[1] / values[0] if values[0] else math.nan
-            panels.append((st.instrument_name(inst, lang), values, ratio))
+        costs = instrument_costs(s.get("instruments", {}).get(inst, {}))
+        if np.isfinite(costs.values).any():
+            panels.append((st.instrument_name(inst, lang), costs))
     if len(panels) > 1:
-        total = [_num(s.get("total_abatement_cost_cny")), _num(s.get("least_cost_cny")),
-                 _num(s.get("uniform_standard_cost_cny"))]
-        ratio = _num(s.get("efficiency_ratio"))
-        panels.insert(0, (st.label("all_instruments", lang), total, ratio))
+        panels.insert(0, (st.label("all_instruments", lang), run_costs(s)))
     title = st.label("costs_title", lang)
     if not panels:
         return st.message_figure(st.label("no_data", lang), title, s, lang)
     ncols = min(len(panels), 3)
     nrows = math.ceil(len(panels) / ncols)
+    with_technology = any(c.technology_cny > 0 for _, c in panels)
     with st.chart_style(lang):
         fig, main = st.new_figure(0.45 + 2.15 * nrows + 0.3 + 0.3)
         axes = main.subplots(nrows, ncols, squeeze=False).ravel()
-        for ax, (name, values, ratio) in zip(axes, panels, strict=False):
-            millions = np.array(values) / 1e6
-            bars = ax.bar(range(3), np.nan_to_num(millions), width=0.7,
-                          color=[c for _, _, c in _BENCHMARKS])
+        for ax, (name, costs) in zip(axes, panels, strict=False):
+            millions = costs.values / 1e6
+            bars = cost_bars(ax, range(3), millions, costs.technology_cny / 1e6, 0.7,
+                             [c for _, c in _BENCHMARKS])
             ax.bar_label(bars, labels=st.format_numbers(millions), padding=2)
             top = np.nanmax(np.abs(millions), initial=0.0)
             ax.set_ylim(0, top * 1.18 if top > 0 else 1.0)
@@ -361,12 +378,15 @@ def costs_vs_benchmarks(run: str | os.PathLike[str] | RunTables, lang: str = "en
             ax.set_title(name, loc="left")
             ax.set_ylabel(st.label("cost_axis", lang))
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
+            ratio = costs.efficiency_ratio
             value = f"{ratio:.2f}" if math.isfinite(ratio) else "–"
             ax.set_xlabel(st.label("efficiency", lang, value=value))
         for ax in axes[len(panels):]:
             main.delaxes(ax)
-        handles = [Patch(color=c, label=st.label(k, lang)) for k, _, c in _BENCHMARKS]
-        _legend_below(main, handles, 3)
+        handles = [Patch(color=c, label=st.label(k, lang)) for k, c in _BENCHMARKS]
+        if with_technology:
+            handles.append(technology_handle(lang))
+        _legend_below(main, handles, 2 if with_technology else 3)
         return st.finish_figure(fig, title, s, lang)
 
 

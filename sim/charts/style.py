@@ -122,6 +122,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "least_cost": ("Least-cost benchmark", "最低成本基准"),
     "uniform": ("Uniform standard", "统一削减标准"),
     "efficiency": ("Efficiency ratio {value}", "效率比 {value}"),
+    "technology_part": ("of which technologies (the same in all three)",
+                        "其中技术改造成本（三者相同）"),
     "all_instruments": ("All instruments", "全部品种"),
     "flows_title": ("Inter-city trades, {years}", "跨市交易量（{years}年）"),
     "flows_title_plain": ("Inter-city trades", "跨市交易"),
@@ -201,6 +203,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "text_costs": ("Abatement cost {cost} against a least cost of {least} (efficiency ratio "
                    "{ratio}) and {uniform} under a uniform standard.",
                    "减排成本{cost}，最低成本基准{least}（效率比{ratio}），统一削减标准下为{uniform}。"),
+    "text_costs_technology": (
+        "Abatement cost {cost} against a least cost of {least} (efficiency ratio {ratio}) "
+        "and {uniform} under a uniform standard, each including the {technology} that the "
+        "enterprises' adopted technologies cost.",
+        "减排成本{cost}，最低成本基准{least}（效率比{ratio}），统一削减标准下为{uniform}；"
+        "三者均含企业所采用技术的成本{technology}。"),
     "text_flows": ("Inter-city trades: {items}.", "跨市交易：{items}。"),
     "text_flow_item": ("{inst} {total} ({share}% of all traded), largest net flow {origin} → "
                        "{to} ({top})",
@@ -210,8 +218,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "text_no_penalties": ("No penalties were due.", "无罚款。"),
     "headlines_title": ("Headline figures", "主要指标"),
     "row_cost": ("Abatement cost (million CNY)", "减排成本（百万元）"),
-    "row_least": ("Least cost (million CNY)", "最低成本（百万元）"),
-    "row_uniform": ("Uniform standard cost (million CNY)", "统一标准成本（百万元）"),
+    "row_technology": ("of which technologies (million CNY)", "其中技术成本（百万元）"),
+    "row_least": ("Least cost + technologies (million CNY)", "最低成本+技术成本（百万元）"),
+    "row_uniform": ("Uniform standard + technologies (million CNY)",
+                    "统一标准+技术成本（百万元）"),
     "row_ratio": ("Efficiency ratio (least / market)", "效率比（最低成本/市场）"),
     "row_penalties": ("Penalties (million CNY)", "罚款（百万元）"),
     "row_mean_price": ("{inst} mean price (CNY/t)", "{inst}均价（元/吨）"),
