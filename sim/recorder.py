@@ -148,10 +148,7 @@ class Recorder:
     def _instrument_year_price(self, k: int, zone_prices: np.ndarray) -> float:
         """Instrument k's price this year: volume-weighted over zones and sessions, or
         where nothing traded, the plain mean of the zones' own prices (NaN: none)."""
-        volume = sum(v for _, v, _ in self._year_price_volume[k])
-        traded = volume.sum() > 0
-        return weighted_mean(zone_prices, volume) if traded else weighted_mean(
-            zone_prices, np.zeros_like(zone_prices))
+        return weighted_mean(zone_prices, sum(v for _, v, _ in self._year_price_volume[k]))
 
     # ---- tables ----------------------------------------------------------------------
 
