@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim.equilibrium
 from sim.banking import reservation_value_cny_per_t, with_bank_demand
@@ -190,3 +192,32 @@ def test_realistic_baseline_final_year_is_priced_like_the_others():
     assert last.max() < 150.0
     final = result.summary["instruments"]["co2"]["final_price_cny_per_t"]
     assert last.min() <= final <= last.max()
+
+
+def net_supply_t(book: OrderBook, price: float, traders: int) -> np.ndarray:
+    """Each trader's tonnes sold minus bought if the book filled at ``price``."""
+    lo, hi = book.price_lo_cny_per_t, book.price_hi_cny_per_t
+    width = np.where(hi > lo, hi - lo, 1.0)
+    sell = np.where(hi > lo, np.clip((price - lo) / width, 0, 1), (price >= lo) * 1.0)
+    buy = np.where(hi > lo, np.clip((hi - price) / width, 0, 1), (price <= lo) * 1.0)
+    filled = book.quantity_t * np.where(book.side == SELL, sell, -buy)
+    return np.bincount(book.trader, weights=filled, minlength=traders)
+
+
+@settings(max_examples=60, deadline=None)
+@given(need=st.lists(st.floats(-300, 300), min_size=1, max_size=5),
+       intercept=st.floats(0, 200), value=st.floats(1, 400), price=st.floats(0, 800))
+def test_bank_demand_changes_no_schedule_above_the_value_and_no_sale_below(
+        need, intercept, value, price):
+    # Price takers' schedules (MAC intercept + 2 a, 150 t abatable, penalty 600).
+    from sim.behavior import price_taker_orders
+
+    n = len(need)
+    book = price_taker_orders(np.array(need), 1.0, np.full(n, intercept), np.full(n, 2.0),
+                              np.full(n, 150.0), 600.0, np.arange(n), np.zeros(n, int))
+    banked = with_bank_demand(book, np.full(n, value))
+    if price > value:  # above the value: every trader's net supply as before
+        assert net_supply_t(banked, price, n) == pytest.approx(
+            net_supply_t(book, price, n), abs=1e-6)
+    elif price < value * (1 - 1e-6):  # below it: nobody sells, everyone would bank
+        assert (net_supply_t(banked, price, n) <= 1e-9).all()
