@@ -34,7 +34,7 @@ from sim.charts import (
     save_figure,
 )
 from sim.charts import style as st
-from sim.charts.chart_set import full_chart_stems, render_all_charts
+from sim.charts.chart_set import FULL_CHARTS, full_chart_stems, render_all_charts
 from sim.charts.flow_map import flow_map, flow_map_instruments, net_flows
 from sim.charts.policy_charts import (
     compliance,
@@ -414,6 +414,28 @@ def test_full_chart_set(ledger_run: Path, tmp_path: Path) -> None:
     assert [p.name for p in paths] == [f"{s}_zh.png" for s in stems]
     assert stems[-2:] == ["flow_map_co2", "flow_map_so2"]
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(p.name for p in paths)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_full_chart_set_draws_nothing_outside_the_figure(ledger_run: Path, lang: str) -> None:
+    tables = load_run(ledger_run)
+    charts = [chart(tables, lang) for chart in FULL_CHARTS.values()]
+    charts += [flow_map(tables, lang, i) for i in flow_map_instruments(tables)]
+    for fig in charts:
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        tight = fig.get_tightbbox(canvas.get_renderer())  # inches
+        width, height = fig.get_size_inches()
+        assert tight.x0 >= -0.01 and tight.y0 >= -0.01, fig.subfigs[0].get_suptitle()
+        assert tight.x1 <= width + 0.01 and tight.y1 <= height + 0.01, \
+            fig.subfigs[0].get_suptitle()
+
+
+def test_obligations_met_axis_stops_at_100_percent(ledger_run: Path) -> None:
+    met_ax = compliance(ledger_run, "en").subfigs[0].axes[0]
+    ticks = [t for t in met_ax.get_yticks() if met_ax.get_ylim()[0] <= t <= met_ax.get_ylim()[1]]
+    assert max(ticks) == pytest.approx(100.0)
+    assert met_ax.get_ylim()[1] < 100.5
 
 
 # --------------------------------------------------------------------------- price bands

@@ -155,7 +155,10 @@ def compliance(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fig
             fine_ax.bar(rows["year"] + (k - (len(instruments) - 1) / 2) * width,
                         rows["penalties_cny"] / 1e6, width=width, **style)
         low = float(np.nanmin(table["met_pct"], initial=100.0))
-        met_ax.set_ylim(min(low - 0.1 * (100 - low), 99.0) if low < 100 else 95.0, 100.5)
+        bottom = min(low - 0.1 * (100 - low), 99.0) if low < 100 else 95.0
+        met_ax.set_ylim(bottom, 100.0 + 0.04 * (100.0 - bottom))  # room for markers at 100
+        met_ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        met_ax.set_yticks([v for v in met_ax.get_yticks() if v <= 100.0 + 1e-9])  # ≤ 100%
         met_ax.set_ylabel(st.label("met_axis", lang))
         met_ax.set_title(st.label("met_title", lang), loc="left")
         fine_ax.set_ylabel(st.label("penalty_axis", lang))
