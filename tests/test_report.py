@@ -158,7 +158,8 @@ def _breaks_inside_a_number(lines: list[str]) -> list[tuple[str, str]]:
 @given(parts=st_h.lists(st_h.one_of(
     st_h.text(alphabet="二氧化碳硫减排成本元吨万（）：；，。", min_size=1, max_size=6),
     st_h.floats(0, 1e7, allow_nan=False).map(lambda v: f"{v:,.2f}"),
-    st_h.integers(0, 10**7).map(lambda v: f"{v:,}%")), min_size=1, max_size=25),
+    st_h.integers(0, 10**7).map(lambda v: f"{v:,}%"), st_h.just("元/吨")),
+    min_size=1, max_size=25),
     width_in=st_h.floats(0.5, 4.0))
 def test_chinese_lines_never_end_inside_a_number(parts: list[str], width_in: float) -> None:
     text = "".join(parts)
@@ -167,7 +168,8 @@ def test_chinese_lines_never_end_inside_a_number(parts: list[str], width_in: flo
     numbers = re.findall(r"[\d.,%]+", text)
     assert [n for line in lines for n in re.findall(r"[\d.,%]+", line)] == numbers
     assert not _breaks_inside_a_number(lines)
-    assert not any(line[0] in "，。；：）%" for line in lines[1:] if line)
+    assert not any(line[0] in "，。；：）%/" for line in lines[1:] if line)
+    assert not any(line.endswith(("（", "/")) for line in lines[:-1])  # units stay whole
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

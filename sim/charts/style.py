@@ -389,10 +389,11 @@ def text_width_in(text: str) -> float:
     return float(width_pt) / 72
 
 
-_CLOSING = frozenset("，。；：）、！？”’》」%％)]}")
-"""Characters a line must not start with (closing punctuation, percent signs)."""
-_OPENING = frozenset("（“‘《「([{")
-"""Characters a line must not end with (opening punctuation)."""
+_CLOSING = frozenset("，。；：）、！？”’》」%％)]}/")
+"""Characters a line must not start with (closing punctuation, percent signs, the slash
+of a unit such as 元/吨)."""
+_OPENING = frozenset("（“‘《「([{/")
+"""Characters a line must not end with (opening punctuation, the slash of a unit)."""
 _PROSE_TOKENS = re.compile(r"[\u2E80-\uFFFF]|[^\s\u2E80-\uFFFF]+|\s+")
 """Break units of prose: each CJK character, each run of other non-space characters (so a
 number such as ``5,124`` or ``0.62`` is never split), each run of spaces."""
