@@ -431,6 +431,33 @@ def test_full_chart_set_draws_nothing_outside_the_figure(ledger_run: Path, lang:
             fig.subfigs[0].get_suptitle()
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_many_zones_keep_the_price_panels_wide(make_run_dir: Callable[..., Path],
+                                               lang: str) -> None:
+    """Nine legend entries with long names go below the panels, in columns that fit."""
+    cities = tuple(load_city_table()["name_en"])
+    wide = ["province", "wuhan_circle", "xiang_shi_sui_shen", "yi_jing_jing_en"]
+    run = make_run_dir("zones", instruments=("co2", "so2", "nox", "cod", "nh3n"), cities=cities,
+                       years=tuple(range(2026, 2036)), periods=2,
+                       zones={"co2": ["province"], "so2": wide, "nox": list(cities),
+                              "cod": ["Han River basin", "Yangtze mainstream"],
+                              "nh3n": list(cities)})
+    fig = price_paths(run, lang)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    panels = [ax for ax in fig.subfigs[0].axes if ax.get_title(loc="left")]
+    assert len(panels) == 5
+    for ax in panels:
+        assert ax.get_window_extent(renderer).width / fig.dpi > 2.0  # inches, not squeezed
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels(minor=True)
+                 if t.get_visible() and t.get_text()]
+        assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    tight = fig.get_tightbbox(renderer)
+    width, height = fig.get_size_inches()
+    assert tight.x0 >= -0.01 and tight.x1 <= width + 0.01 and tight.y0 >= -0.01
+
+
 def test_obligations_met_axis_stops_at_100_percent(ledger_run: Path) -> None:
     met_ax = compliance(ledger_run, "en").subfigs[0].axes[0]
     ticks = [t for t in met_ax.get_yticks() if met_ax.get_ylim()[0] <= t <= met_ax.get_ylim()[1]]

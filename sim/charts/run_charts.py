@@ -36,8 +36,17 @@ CHART_FILES: tuple[str, ...] = ("prices", "emissions_vs_cap", "costs", "flows")
 """File stems of the default chart set, in drawing order."""
 
 
+def legend_columns(handles: list[Any], wanted: int) -> int:
+    """Columns of a legend below the panels: at most ``wanted`` and 4, and no more than
+    fit across the figure with its longest label."""
+    label_in = max((st.text_width_in(h.get_label()) for h in handles), default=0.0)
+    fit = int((st.WIDTH_IN - 0.2) // (label_in + 0.75))
+    return max(1, min(wanted, 4, fit))
+
+
 def _legend_below(fig: Figure | SubFigure, handles: list[Any], ncols: int) -> None:
-    fig.legend(handles=handles, loc="outside lower center", ncols=max(1, min(ncols, 4)))
+    fig.legend(handles=handles, loc="outside lower center",
+               ncols=legend_columns(handles, ncols))
 
 
 # --------------------------------------------------------------------------- prices
@@ -105,6 +114,14 @@ def _year_axis(ax: Any, years: list[int], per_year: int, panel_width_in: float) 
     ax.tick_params(axis="x", which="minor", length=0)
 
 
+def _legend_fits(handles: list[Any], ncols: int, width_in: float, height_in: float) -> bool:
+    """Whether a legend of ``handles`` in ``ncols`` columns fits a spare panel cell
+    (else it goes below the panels, so it never squeezes them)."""
+    label_in = max(st.text_width_in(h.get_label()) for h in handles)
+    rows = math.ceil(len(handles) / ncols)
+    return ncols * (label_in + 0.75) <= width_in and rows * 0.22 <= height_in
+
+
 def price_paths(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Figure:
     """Clearing price of every zone over the trading sessions, one panel per instrument.
 
@@ -131,8 +148,11 @@ def price_paths(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fi
     n = len(instruments)
     ncols = 1 if n == 1 else 2
     nrows = math.ceil(n / ncols)
-    spare_cell = n % ncols == 1 and n > 1
-    legend_rows = 0 if spare_cell else math.ceil(len(handles) / 4)
+    legend_cols = 1 if len(handles) <= 8 else 2
+    spare_cell = (n % ncols == 1 and n > 1
+                  and _legend_fits(handles, legend_cols, (st.WIDTH_IN - 0.3) / ncols, 1.7))
+    legend_rows = 0 if spare_cell else math.ceil(len(handles)
+                                                  / legend_columns(handles, len(handles)))
     with st.chart_style(lang):
         fig, main = st.new_figure(0.45 + 1.95 * nrows + 0.25 * legend_rows + 0.3)
         axes = main.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
@@ -156,7 +176,8 @@ def price_paths(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fi
         for k, ax in enumerate(axes):
             if k >= n:
                 ax.set_axis_off()
-                ax.legend(handles=handles, loc="center", ncols=1 + (len(handles) > 8))
+                if spare_cell:
+                    ax.legend(handles=handles, loc="center", ncols=legend_cols)
             elif k + ncols >= n:
                 ax.tick_params(axis="x", which="minor", labelbottom=True)
                 ax.set_xlabel(st.label("session_axis", lang))
