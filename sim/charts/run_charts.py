@@ -38,10 +38,16 @@ CHART_FILES: tuple[str, ...] = ("prices", "emissions_vs_cap", "costs", "flows")
 
 def legend_columns(handles: list[Any], wanted: int) -> int:
     """Columns of a legend below the panels: at most ``wanted`` and 4, and no more than
-    fit across the figure with its longest label."""
-    label_in = max((st.text_width_in(h.get_label()) for h in handles), default=0.0)
-    fit = int((st.WIDTH_IN - 0.2) // (label_in + 0.75))
-    return max(1, min(wanted, 4, fit))
+    fit across the figure (matplotlib fills columns top to bottom, the first ones one
+    entry longer when they do not divide evenly; each column is as wide as its longest
+    label plus about 0.6 in of line sample and spacing)."""
+    widths = [st.text_width_in(h.get_label()) + 0.6 for h in handles]
+    for ncols in range(max(1, min(wanted, 4, len(handles))), 1, -1):
+        rows, longer = divmod(len(handles), ncols)
+        starts = np.cumsum([0] + [rows + (c < longer) for c in range(ncols)])
+        if sum(max(widths[a:b]) for a, b in itertools.pairwise(starts)) <= st.WIDTH_IN - 0.2:
+            return ncols
+    return 1
 
 
 def _legend_below(fig: Figure | SubFigure, handles: list[Any], ncols: int) -> None:
