@@ -10,6 +10,19 @@ year, the intertemporal least cost (the plan minimising the present value of cos
 ``behavior.discount_rate``, banking without borrowing); otherwise each year on its own
 with the reserve stock it opened with. Both are exact, with trading ratios and flow
 limits between cities.
+
+What moves the benchmarks: the constraints (caps, city and cluster caps, reserve share,
+floor and ceiling, auction, penalty, offsets and their limits, trading scope, ratios and
+flow limits, banking and, on the intertemporal basis, the discount rate) and the inputs
+the market faced when each year opened: emissions and abatement limits (output shocks,
+production and technology decisions, alert-day cuts, new projects' entry and
+substitution), the rights issued (true-ups, next year's deductions for shortfalls) and,
+on the per-year basis, the reserve stock left by the market's reserve sales. Levers that
+only move money or trading (trading and paid-use fees, eco-compensation, price bands,
+frictions, expectations, pledge rates) leave least cost and the uniform standard exactly
+unchanged for the same emissions; in a realistic run they still move them through the
+emissions they lead enterprises to (production and technology respond to prices), which
+is a real change of the task, not of the yardstick (``tests/test_benchmark.py``).
 """
 
 from __future__ import annotations
