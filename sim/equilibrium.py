@@ -138,10 +138,10 @@ def uniform_share(emissions_t: np.ndarray, max_abatement_t: np.ndarray, required
     kink = limit / e
     order = np.argsort(kink)
     kink, e, limit = kink[order], e[order], limit[order]
-    if limit.sum() <= required_t:
-        return 1.0
     # Abated at each kink: enterprises up to it cut their limit, the rest s e.
     capped_t = np.cumsum(limit)
+    if capped_t[-1] <= required_t:  # (the same sum as the kinks', so rounding agrees)
+        return 1.0
     # Emissions of those not yet at their limit, summed from the end so none is lost to
     # rounding: free_t[k] is what enterprises k, k+1, ... emit.
     free_t = np.cumsum(e[::-1])[::-1]

@@ -246,3 +246,18 @@ def test_uniform_share_cuts_exactly_what_is_required(firms_, fraction):
         assert cut == pytest.approx(fraction * most, rel=1e-9, abs=1e-9)
     elif emissions.sum() > 0 and most > 0:
         assert share == 1.0
+
+
+def test_uniform_share_is_one_when_the_least_cost_plan_cut_every_limit():
+    # The plan's total, summed in another order, can exceed the limits' running sum
+    # (9.918999999999997) by a rounding step while np.sum gives 9.919: every limit is
+    # cut, share 1 (this once indexed past the last kink).
+    from sim.equilibrium import uniform_share
+
+    limit = np.array([0.001, 0.973, 0.298, 0.314, 0.892, 0.585, 0.471, 0.773, 0.03, 0.707,
+                      0.374, 0.091, 0.661, 0.931, 0.207, 0.63, 0.298, 0.742, 0.722, 0.219])
+    emissions = limit / np.linspace(0.05, 0.95, len(limit))  # kinks in this order
+    required = float(np.nextafter(np.cumsum(limit)[-1], np.inf))
+    assert np.cumsum(limit)[-1] < required < np.sum(limit)
+    assert uniform_share(emissions, limit, required) == 1.0
+    assert np.minimum(0.95 * emissions, limit) == pytest.approx(limit)
