@@ -24,8 +24,11 @@ compares it with a published result or a number worked by hand in the case's doc
 Tolerances are relative (1e-6 unless stated) with an absolute floor of 1e-6.
 
 Random cases (`tests/validation/test_random_markets.py`, hypothesis): random small
-populations in one or two cities; the market's price is within 3% of the benchmark's and
-the efficiency ratio is at least 0.97 under `price_taker`.
+populations in one or two cities, SO2 alone, or CO2 with offsets from one or two cities
+(random quantities, cost ranges and usage limits); the market's price is within 3% of the
+benchmark's and the efficiency ratio is at least 0.97 under `price_taker` (offsets at
+their supply cost on both sides), and the uniform standard never costs less than least
+cost.
 """
 
 
