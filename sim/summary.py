@@ -166,6 +166,7 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
             "scope": model.configs[k].trading.scope,
             "least_cost_basis": least_cost_basis(bench),
             "least_cost_pv_cny": float(bench["least_cost_pv_cny"].sum()),
+            "least_cost_offsets_t": float(bench["offsets_t"].sum()),
             "least_cost_per_year_basis_cny": float(
                 bench["least_cost_per_year_basis_cny"].sum()),
             "least_cost_zone_price_by_year_cny_per_t": {

@@ -370,6 +370,8 @@ def offsets_least_cost() -> list[Check]:
                    Check(f"{label}: benchmark price, CNY/t", price, bench),
                    Check(f"{label}: offsets used in the market, t", used,
                          figures["offsets_used_t"]),
+                   Check(f"{label}: offsets used in the least-cost plan, t", used,
+                         figures["least_cost_offsets_t"]),
                    Check(f"{label}: least cost incl. offsets' supply cost, CNY", cost,
                          figures["least_cost_cny"]),
                    Check(f"{label}: market abatement + offsets' supply cost, CNY", cost,
