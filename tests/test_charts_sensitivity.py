@@ -110,3 +110,9 @@ def test_sensitivity_command_writes_the_chinese_chart(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["sensitivity", str(out), "--outcome",
                                    "so2.mean_price_cny_per_t", "--lang", "fr"])
     assert bad.exit_code == 2 and "--lang: 'fr' is not a language" in bad.output
+
+
+def test_without_sweep_details_the_source_names_the_version_only() -> None:
+    fig = draw_indices("sobol", SOBOL, "co2.mean_price_cny_per_t", "zh")
+    (source,) = [t for t in _texts(fig) if sim.__version__ in t]
+    assert source.endswith(f"来源：etsim {sim.__version__}") and "?" not in source

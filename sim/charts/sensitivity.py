@@ -27,6 +27,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "note": ("Parameters: scenario keys. Error bars: 95% bootstrap intervals, {resamples} "
              "resamples.",
              "参数以情景键名表示；误差线：95%自助法置信区间（重抽样{resamples}次）。"),
+    "source_plain": ("Source: etsim {version}", "来源：etsim {version}"),
     "source": ("Source: etsim {version}, sweep {sweep} of scenario {scenario}, {points} points "
                "× {replications} runs",
                "来源：etsim {version}，情景 {scenario} 的参数扫描 {sweep}，{points}个参数组合 × "
@@ -69,7 +70,9 @@ def draw_indices(method: str, table: pd.DataFrame, outcome: str, lang: str = "en
         outcome: The summary column analysed, e.g. ``so2.final_price_cny_per_t``.
         lang: ``"en"`` or ``"zh"``.
         sweep: Provenance for the source line: ``name``, ``scenario``, ``points``,
-            ``replications`` (``?`` where missing).
+            ``replications`` (``?`` where missing), e.g. from
+            :func:`sim.sweep.sensitivity.sweep_provenance`; without it the source line
+            names the package version only.
         resamples: Bootstrap resamples behind the confidence intervals (for the note).
 
     Returns:
@@ -87,10 +90,13 @@ def draw_indices(method: str, table: pd.DataFrame, outcome: str, lang: str = "en
     label_in = st.WIDTH_IN * 0.4
     ticks = ["\n".join(st.wrap(name, label_in, names=True)) for name in names]
     lines = sum(t.count("\n") + 1 for t in ticks)
-    info = {"name": "?", "scenario": "?", "points": "?", "replications": "?"} | (sweep or {})
-    source = _label("source", lang, version=sim.__version__, sweep=info["name"],
-                    scenario=info["scenario"], points=info["points"],
-                    replications=info["replications"])
+    if sweep is None:
+        source = _label("source_plain", lang, version=sim.__version__)
+    else:
+        info = {"name": "?", "scenario": "?", "points": "?", "replications": "?"} | sweep
+        source = _label("source", lang, version=sim.__version__, sweep=info["name"],
+                        scenario=info["scenario"], points=info["points"],
+                        replications=info["replications"])
     title = _label("title", lang, outcome=outcome, method=METHOD_NAMES.get(method, method))
     with st.chart_style(lang):
         fig, main = st.new_figure(1.5 + 0.3 * len(names) + 0.15 * lines, notes=1)
