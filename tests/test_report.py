@@ -118,6 +118,12 @@ def test_settings_diff_names_what_differs(runs: dict[str, Path]) -> None:
     assert list(settings_diff(seeds).index) == ["seed"]
     assert is_replicate_set(seeds) and not is_replicate_set(tables)
     assert run_labels(seeds) == ["small (seed 1)", "small (seed 2)"]
+    zh = ["small（随机种子 1）", "small（随机种子 2）"]
+    assert run_labels(seeds, "zh") == zh
+    legend = COMPARE_CHARTS["compare_prices"](seeds, "zh").subfigs[0].legends[0]
+    assert [t.get_text() for t in legend.get_texts()][:2] == zh
+    cells = _cell_lines(headline_page(seeds, "zh"))
+    assert ["".join(cells[(0, c)]) for c in (1, 2)] == zh
 
 
 def test_headline_table_and_text_carry_the_main_numbers(runs: dict[str, Path]) -> None:

@@ -35,12 +35,14 @@ def load_runs(runs: Sequence[RunLike]) -> list[RunTables]:
     return [as_tables(r) for r in runs]
 
 
-def run_labels(runs: Sequence[RunTables]) -> list[str]:
-    """Short unique names: the scenario name, plus the seed or the folder where needed."""
+def run_labels(runs: Sequence[RunTables], lang: str = "en") -> list[str]:
+    """Short unique names: the scenario name, plus the seed or the folder where needed
+    (``baseline (seed 2)``, in Chinese ``baseline（随机种子 2）``)."""
     names = [str(t.summary.get("scenario", "?")) for t in runs]
     if len(set(names)) == len(names):
         return names
-    seeded = [f"{n} (seed {t.summary.get('seed', '?')})" for n, t in zip(names, runs, strict=True)]
+    seeded = [st.label("run_seed", lang, name=n, seed=t.summary.get("seed", "?"))
+              for n, t in zip(names, runs, strict=True)]
     if len(set(seeded)) == len(seeded):
         return seeded
     return [f"{n} [{t.folder.name if t.folder else k + 1}]"
@@ -173,7 +175,7 @@ def _yearly_multiples(runs: Sequence[RunTables], lang: str, title_key: str, axis
 
     ``values(info)`` gives ``{year: value}`` from an instrument's summary figures.
     """
-    labels = run_labels(runs)
+    labels = run_labels(runs, lang)
     styles = _run_styles(labels)
     instruments = _instruments(runs)
     series = {i: [values(t.summary.get("instruments", {}).get(i, {})) for t in runs]
@@ -264,7 +266,7 @@ def compare_costs(runs: Sequence[RunLike], lang: str = "en") -> Figure:
     """
     st.check_lang(lang)
     tables = load_runs(runs)
-    labels = run_labels(tables)
+    labels = run_labels(tables, lang)
     styles = _run_styles(labels)
     panels: list[tuple[str, list[CostFigures]]] = []
     instruments = _instruments(tables)

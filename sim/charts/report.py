@@ -209,7 +209,7 @@ def _summary_blocks(runs: Sequence[RunTables], lang: str) -> list[list[Line]]:
     """The summary text as one block of lines per run (the run's name first when there
     are several runs)."""
     blocks = []
-    for label, t in zip(run_labels(runs), runs, strict=True):
+    for label, t in zip(run_labels(runs, lang), runs, strict=True):
         block: list[Line] = []
         if len(runs) > 1:
             block.append((label, 11, {"weight": _bold(lang)}, 0.03))
@@ -338,7 +338,7 @@ def headline_page(runs: Sequence[RunTables], lang: str) -> Figure:
         fig = Figure(figsize=A4_IN)
         y = _put(fig, st.label("headlines_title", lang), A4_IN[1] - MARGIN_IN, size=14,
                  weight=_bold(lang))
-        _table(fig, y - 0.15, labels, list(table.index), cells)
+        _table(fig, y - 0.15, labels, run_labels(runs, lang), cells)
         fig.draw_without_rendering()
         return fig
 
@@ -519,8 +519,9 @@ def settings_layout(runs: Sequence[RunTables], lang: str) -> list[list[TablePart
             tables.append(table_layout(list(general), [st.label("value", lang)],
                                        [[v] for v in general.values()], max_label_in=3.8))
     if not diff.empty:
-        tables.append(table_layout(list(diff.index), [str(c) for c in diff.columns],
-                                   diff.to_numpy().tolist(), max_label_in=3.8))
+        header = run_labels(runs, lang) if len(runs) > 1 else [str(c) for c in diff.columns]
+        tables.append(table_layout(list(diff.index), header, diff.to_numpy().tolist(),
+                                   max_label_in=3.8))
     usable_in = A4_IN[1] - 2 * MARGIN_IN
     return paginate_tables(tables, usable_in - HEADING_IN, usable_in)
 

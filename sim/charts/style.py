@@ -189,6 +189,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "market_short": ("Market", "市场"),
     "least_cost_short": ("Least cost", "最低成本"),
     "uniform_short": ("Uniform", "统一标准"),
+    "run_seed": ("{name} (seed {seed})", "{name}（随机种子 {seed}）"),
     "source_compare": ("Source: etsim {version}, {n} runs: {scenarios}",
                        "来源：etsim {version}，{n}次运行：{scenarios}"),
     "report_title": ("Emissions trading simulation: briefing", "排放权交易模拟：简报"),
