@@ -27,12 +27,13 @@ arbitrage), so otherwise they reproduce the per-year least-cost outcome.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim import banking, production
-from sim.expectations import build_expectations
+from sim.expectations import PriceExpectations, build_expectations
 from sim.technology import TechnologyMenu, TechnologyPortfolio
 
 if TYPE_CHECKING:
@@ -57,7 +58,6 @@ class EnterpriseDecisions:
         self.adjusts_output = realistic and behavior.production.enabled
         self.banks = realistic or behavior.expectations == "perfect_foresight"
         needs_prices = self.invests or self.adjusts_output or self.banks
-        self.expectations = build_expectations(model, loaded) if needs_prices else None
         self.margin_cny = production.draw_margin_cny(
             pop.industry, pop.industries, pop.output_value_cny, model.scenario.population.seed)
         self.portfolio = TechnologyPortfolio.for_population(
@@ -67,26 +67,64 @@ class EnterpriseDecisions:
         model.operating = np.ones(n, dtype=bool)
         model.finance_limit_cny = (behavior.investment.finance_share_of_output
                                    * np.nan_to_num(pop.output_value_cny))
+        self.expectations = None
+        if needs_prices:
+            self.expectations = build_expectations(
+                model, loaded, self.foreseen_baseline_share if self.invests else None)
         model.technology_reduction_share = np.zeros((n, k_count))
         model.ultra_low_retrofit = np.zeros(n, dtype=bool)
         model.bank_value_cny_per_t = np.zeros((n, k_count))
         model.technology_cost_cny = np.zeros((n, k_count))
 
     def enterprise_prices(self, year_index: int, start: int = 0, length: int = 1,
-                          rate: float | np.ndarray = 0.0) -> np.ndarray:
+                          rate: float | np.ndarray = 0.0,
+                          beliefs: PriceExpectations | None = None) -> np.ndarray:
         """Present value at ``rate`` (one for all, or one per enterprise) of one tonne a
         year over years ``start .. start + length - 1`` ahead at each enterprise's
-        expected prices, (n, K)."""
+        expected prices (``beliefs``, default the enterprises' own), (n, K)."""
         m = self.model
+        beliefs = self.expectations if beliefs is None else beliefs
         if np.ndim(rate) == 0:
-            return np.stack([self.expectations.present_value_cny_per_t(
+            return np.stack([beliefs.present_value_cny_per_t(
                 k, year_index, start, length, float(rate))[m.enterprise_zone[k]]
                 for k in range(len(m.instruments))], axis=1)
         years = np.arange(start, start + length, dtype=float)
         discount = (1.0 + np.asarray(rate, float)[:, None]) ** -years  # (n, length)
-        return np.stack([np.einsum("nl,nl->n", self.expectations.zone_path_cny_per_t(
+        return np.stack([np.einsum("nl,nl->n", beliefs.zone_path_cny_per_t(
             k, year_index + start, length)[m.enterprise_zone[k]], discount)
             for k in range(len(m.instruments))], axis=1)
+
+    def foreseen_baseline_share(self, path_cny_per_t: list[np.ndarray]
+                                ) -> dict[str, np.ndarray]:
+        """Share of baseline emissions left in each year by the technologies adopted at a
+        foreseen price path and the output chosen at it, per instrument id, (Y, n)
+        (perfect foresight's fixed point).
+
+        A dry run of the yearly investment and output rules on a copy of the portfolio,
+        without demand shocks (their mean is 1), at the scenario's hurdle rate and
+        today's finance limits: pledge credit is not foreseen.
+        """
+        m = self.model
+        beliefs = PriceExpectations("perfect_foresight", 0.0, [p[0].copy() for p in path_cny_per_t],
+                                    path_cny_per_t)
+        dry = replace(self.portfolio, adopted_year=np.full_like(self.portfolio.adopted_year, -1),
+                      capex_spent_cny=np.zeros_like(self.portfolio.capex_spent_cny))
+        covered_baseline = np.where(m.covered, m.baseline_t, 0.0)
+        operating = m.operating.copy()
+        hurdle = m.scenario.behavior.investment.hurdle_rate
+        share = np.empty((m.years, *covered_baseline.shape))
+        for y in range(m.years):
+            dry.open_year(y)
+            dry.invest(y, covered_baseline, operating,
+                       lambda lead, life, rate, y=y: self.enterprise_prices(
+                           y, lead, life, rate, beliefs),
+                       hurdle, m.finance_limit_cny)
+            remaining = 1.0 - dry.reduction_share(y)
+            output = (self.output_response(y, np.ones(len(operating)), remaining, operating,
+                                           dry, beliefs)
+                      if self.adjusts_output else np.ones(len(operating)))
+            share[y] = output[:, None] * remaining
+        return {inst: share[:, :, k] for k, inst in enumerate(m.instruments)}
 
     def hurdle_rate(self) -> float | np.ndarray:
         """The rate each enterprise discounts each technology at this year (module
@@ -101,6 +139,33 @@ class EnterpriseDecisions:
         loan_share = np.minimum(np.divide(credit[:, None], capex, out=np.ones(capex.shape),
                                           where=capex > 0), 1.0)
         return hurdle - loan_share * np.maximum(hurdle - m.pledge_rate, 0.0)[:, None]
+
+    def output_response(self, year_index: int, shock: np.ndarray, remaining: np.ndarray,
+                        operating: np.ndarray, portfolio: TechnologyPortfolio,
+                        beliefs: PriceExpectations) -> np.ndarray:
+        """Output relative to baseline from the margin after emission costs at the
+        expected prices, within capacity (``sim.production``); shuts loss-making plants
+        in ``operating`` (in place), (n,).
+
+        Args:
+            year_index: The year.
+            shock: Demand shock on output, (n,).
+            remaining: Share of baseline intensity left after technologies, (n, K).
+            operating: Plants still running, (n,) bool; updated.
+            portfolio: The technologies whose operating cost the plants carry.
+            beliefs: The expected prices.
+        """
+        m, production_config = self.model, self.model.scenario.behavior.production
+        covered_baseline = np.where(m.covered, m.baseline_t, 0.0)
+        cost = production.emission_cost_cny(
+            self.enterprise_prices(year_index, beliefs=beliefs), covered_baseline * remaining,
+            m.mac_intercept_cny, m.mac_slope_cny, m.max_abatement_base_t * remaining)
+        response, shuts = production.output_decision(
+            self.margin_cny, cost, portfolio.operating_cost_cny(year_index),
+            production_config.margin_elasticity)
+        operating &= ~shuts
+        capacity = 1.0 / production_config.capacity_utilisation
+        return np.where(operating, np.minimum(shock * response, capacity), 0.0)
 
     def plan_year(self, year_index: int, shock: np.ndarray) -> None:
         """Invest, set output and value the bank for the year (see module docstring).
@@ -123,15 +188,8 @@ class EnterpriseDecisions:
         remaining = 1.0 - m.technology_reduction_share
         output = shock
         if self.adjusts_output:
-            cost = production.emission_cost_cny(
-                self.enterprise_prices(year_index), covered_baseline * remaining,
-                m.mac_intercept_cny, m.mac_slope_cny, m.max_abatement_base_t * remaining)
-            response, shuts = production.output_decision(
-                self.margin_cny, cost, self.portfolio.operating_cost_cny(year_index),
-                behavior.production.margin_elasticity)
-            m.operating &= ~shuts
-            capacity = 1.0 / behavior.production.capacity_utilisation
-            output = np.where(m.operating, np.minimum(shock * response, capacity), 0.0)
+            output = self.output_response(year_index, shock, remaining, m.operating,
+                                          self.portfolio, self.expectations)
         m.output_factor = output
         m.expected_emissions_t = m.baseline_t * (output[:, None] * remaining)
         m.max_abatement_t = m.max_abatement_base_t * (output[:, None] * remaining)

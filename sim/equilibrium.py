@@ -35,7 +35,7 @@ purchases at the floor are retired rather than resold at the ceiling.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -483,7 +483,8 @@ def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
     return out
 
 
-def least_cost_price_path(loaded: LoadedScenario, population: Population | None = None
+def least_cost_price_path(loaded: LoadedScenario, population: Population | None = None,
+                          baseline_share: dict[str, np.ndarray] | None = None
                           ) -> pd.DataFrame:
     """The intertemporal least-cost price path: what perfect foresight expects.
 
@@ -494,6 +495,10 @@ def least_cost_price_path(loaded: LoadedScenario, population: Population | None 
     Args:
         loaded: A validated scenario.
         population: Its enterprises (built from the scenario when omitted).
+        baseline_share: Per instrument id, the share of each enterprise's baseline
+            emissions expected in each year (after its technologies and output choice),
+            (Y, n); emissions and abatement limits are scaled by it, as in the model.
+            None = baseline.
 
     Returns:
         Columns year, instrument, zone (the model's price zones: cities where the
@@ -503,6 +508,10 @@ def least_cost_price_path(loaded: LoadedScenario, population: Population | None 
     rate = loaded.scenario.behavior.discount_rate
     frames = []
     for inputs in scenario_inputs(loaded, population):
+        share = (baseline_share or {}).get(inputs.instrument)
+        if share is not None:
+            inputs = replace(inputs, emissions_t=inputs.emissions_t * share,
+                             max_abatement_t=inputs.max_abatement_t * share)
         outcome = solve_instrument(inputs, intertemporal=True, discount_rate=rate)
         years, n_nodes = outcome.price_cny_per_t.shape
         frames.append(pd.DataFrame({

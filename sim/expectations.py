@@ -22,9 +22,12 @@ when the year opens (``behavior.expectations``):
   ``L / (1 + r)`` and, while the market is long, sets the price there, so the level
   drifts down by ``w r / (1 + r)`` a year while the bank grows (issue 4).
 * ``perfect_foresight``: the least-cost intertemporal price path with banking at the
-  discount rate, ``sim.equilibrium.least_cost_price_path``. Where that function is not
-  available, the path of per-year least-cost prices (no banking) is used instead and a
-  warning says so.
+  discount rate, ``sim.equilibrium.least_cost_price_path``. Where enterprises invest, the
+  path is solved from the emissions left after the technologies they adopt and the output
+  they choose at that path (``foresight_path``: a damped fixed point, path ->
+  technologies and output -> path), so the path they foresee is the one their own
+  decisions make (issue 4: without it they foresaw the pre-technology path, the market
+  was long at it and the carbon bank grew every year).
 
 Before any price is observed, myopic and adaptive enterprises expect the first year's
 least-cost price (what an analyst would forecast from the cap). The observed price of
@@ -34,13 +37,13 @@ session (buyers bidding the penalty at the deadline) does not become the expecta
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import allocation
+from sim import allocation, equilibrium
 from sim.equilibrium import least_cost_pool
 
 if TYPE_CHECKING:
@@ -208,9 +211,71 @@ def _path_from_table(model: EmissionsTradingModel, table: pd.DataFrame) -> list[
     return out
 
 
-def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario
+FORESIGHT_ITERATIONS: int = 10
+"""Most rounds of the perfect-foresight fixed point (path -> technologies -> path)."""
+
+FORESIGHT_DAMPING: float = 0.5
+"""Weight of the newly solved path in each round (the rest is the previous path): the
+undamped map overshoots, a high path buying technologies that make the next path low."""
+
+FORESIGHT_TOLERANCE: float = 0.01
+"""The fixed point stops when no price moved by more than this share of the path's
+largest price of its instrument in the last round."""
+
+
+def foresight_path(model: EmissionsTradingModel, loaded: LoadedScenario,
+                   adopt: Callable[[list[np.ndarray]], dict[str, np.ndarray]] | None = None
+                   ) -> tuple[list[np.ndarray], str]:
+    """The least-cost price path, consistent with the technologies it makes worth adopting.
+
+    Without ``adopt`` this is ``sim.equilibrium.least_cost_price_path`` of the population
+    as it is. With it (enterprises invest), a damped fixed point: the path of round ``i``
+    is given to ``adopt``, which returns the share of baseline emissions the technologies
+    and output the enterprises would choose at those prices leave in each year; the
+    least-cost path from those emissions, weighted ``FORESIGHT_DAMPING`` against the
+    previous path, is the next round's path, until no price moves by more than
+    ``FORESIGHT_TOLERANCE`` of its instrument's largest price or after
+    ``FORESIGHT_ITERATIONS`` rounds.
+
+    Returns:
+        One (years, zones) array per instrument (CNY/t, NaN-free) and a description of
+        where it came from (rounds and the last round's largest move), for the record.
+    """
+    # Looked up at call time, so tests can hand the model a path of their own.
+    solve = equilibrium.least_cost_price_path
+    path = [np.nan_to_num(p) for p in _path_from_table(model, solve(loaded, model.population))]
+    source = "sim.equilibrium.least_cost_price_path (intertemporal, with banking)"
+    if adopt is None:
+        return path, source
+    move = np.inf
+    rounds = 0
+    while rounds < FORESIGHT_ITERATIONS:
+        rounds += 1
+        share = adopt(path)
+        solved = _path_from_table(model, solve(loaded, model.population, share))
+        new = [FORESIGHT_DAMPING * np.nan_to_num(s) + (1.0 - FORESIGHT_DAMPING) * p
+               for s, p in zip(solved, path, strict=True)]
+        move = max(float(np.abs(a - b).max() / max(float(np.abs(b).max()), 1e-9))
+                   for a, b in zip(new, path, strict=True))
+        path = new
+        if move <= FORESIGHT_TOLERANCE:
+            break
+    return path, (f"{source}, from the emissions left by the technologies and output "
+                  f"chosen at it: {rounds} damped rounds, last move {move:.3%} of the largest price")
+
+
+def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario,
+                       adopt: Callable[[list[np.ndarray]], dict[str, np.ndarray]] | None = None
                        ) -> PriceExpectations:
-    """The model's expectations, as ``behavior.expectations`` asks."""
+    """The model's expectations, as ``behavior.expectations`` asks.
+
+    Args:
+        model: The model (built up to its state arrays).
+        loaded: The scenario.
+        adopt: Perfect foresight with investment: the share of baseline emissions left
+            per instrument, year and enterprise by the technologies and output chosen at a
+            given path (``foresight_path``).
+    """
     behavior = model.scenario.behavior
     kind = behavior.expectations
     horizon = model.years if behavior.end_of_horizon == "horizon_is_end" else None
@@ -221,19 +286,6 @@ def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario
                                  source="first-year least-cost price, then observed prices",
                                  trend_weight=behavior.adaptive_trend_weight,
                                  growth_cap=behavior.discount_rate)
-    try:
-        from sim.equilibrium import least_cost_price_path
-    except ImportError:
-        least_cost_price_path = None
-    if least_cost_price_path is not None:
-        path = _path_from_table(model, least_cost_price_path(loaded, model.population))
-        source = "sim.equilibrium.least_cost_price_path (intertemporal, with banking)"
-    else:
-        path = per_year_least_cost_cny_per_t(model, model.years)
-        source = "per-year least-cost prices (fallback: no intertemporal path available)"
-        warnings.warn("perfect_foresight: sim.equilibrium.least_cost_price_path is not "
-                      "available; enterprises expect the per-year least-cost prices "
-                      "(no banking in the path)", stacklevel=2)
-    path = [np.nan_to_num(p) for p in path]
+    path, source = foresight_path(model, loaded, adopt)
     return PriceExpectations(kind, behavior.adaptive_weight, [p[0].copy() for p in path],
                              path, horizon, source)

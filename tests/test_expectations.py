@@ -84,3 +84,53 @@ def test_adaptive_model_starts_at_the_least_cost_price_and_learns(two_firm_scena
     observed = model.last_price[0][0]
     assert beliefs.level_cny_per_t[0][0] == pytest.approx(0.25 * observed + 0.75 * 700 / 3)
     run_model(model)
+
+
+# ---- perfect foresight with investment: the path the enterprises' own decisions make ---
+
+FRICTIONLESS = ["behavior.trading.participation_probability=1",
+                "behavior.trading.participation_dispersion=0",
+                "behavior.trading.precautionary_buffer_share=0",
+                "behavior.trading.seller_markup_share=0",
+                "behavior.trading.transaction_cost_cny_per_trade=0",
+                "behavior.trading.transaction_cost_cny_per_t=0",
+                "behavior.trading.state_owned_price_response=1"]
+
+
+def foresight_run(*overrides: str):
+    """The baseline on a tenth of Hubei, four sessions a year, perfect foresight."""
+    from pathlib import Path
+
+    baseline = Path(__file__).parents[1] / "scenarios" / "baseline.toml"
+    loaded = load_scenario(baseline, ["population.scale=0.1", "time.periods_per_year=4",
+                                      "behavior.expectations=perfect_foresight", *overrides])
+    model = EmissionsTradingModel(loaded, seed=3)
+    return model, run_model(model)
+
+
+
+def test_foresight_path_accounts_for_the_technologies_it_makes_worth_adopting():
+    # Before issue 4's fix the path came from pre-technology emissions: the market was
+    # long at it, the carbon bank grew every year (to 11.5 Mt here) and efficiency was 0.57.
+    model, result = foresight_run(*FRICTIONLESS, "behavior.end_of_horizon=horizon_is_end")
+    assert "damped rounds" in model.decisions.expectations.source
+    assert result.summary["technology_cost_cny"] > 0  # technologies were adopted
+    assert result.summary["efficiency_ratio"] > 0.97
+    held = result.tables["accounts"].query("instrument == 'co2'")["held_t"].to_numpy()
+    issued = result.tables["accounts"].query("instrument == 'co2'")["issued_t"].to_numpy()
+    assert held.max() < 0.15 * issued.mean()
+
+
+def test_realistic_foresight_keeps_the_carbon_bank_bounded():
+    _, result = foresight_run()
+    accounts = result.tables["accounts"].query("instrument == 'co2'")
+    # Before the fix the bank grew every year, to 1.6 x a year's issue (10 Mt here).
+    assert accounts["held_t"].max() < 0.5 * accounts["issued_t"].mean()
+
+
+def test_price_takers_with_foresight_reach_the_least_cost():
+    _, result = foresight_run("behavior.profile=price_taker",
+                              "behavior.end_of_horizon=horizon_is_end")
+    assert result.summary["efficiency_ratio"] > 0.98
+    assert result.tables["accounts"].query("instrument == 'co2'")["held_t"].iloc[-1] == \
+        pytest.approx(0.0, abs=1e-6)
