@@ -23,8 +23,11 @@ from sim.charts.compare import (
     settings_diff,
 )
 from sim.charts.report import (
+    CELL_PAD_IN,
+    TABLE_IN,
     TableLayout,
     headline_page,
+    headline_rows,
     main_settings,
     paginate_tables,
     report_contents,
@@ -32,6 +35,7 @@ from sim.charts.report import (
     run_text,
     settings_page,
     summary_layout,
+    table_layout,
     wrap,
     write_report,
 )
@@ -118,7 +122,7 @@ def test_settings_diff_names_what_differs(runs: dict[str, Path]) -> None:
     assert list(settings_diff(seeds).index) == ["seed"]
     assert is_replicate_set(seeds) and not is_replicate_set(tables)
     assert run_labels(seeds) == ["small (seed 1)", "small (seed 2)"]
-    zh = ["small（随机种子 1）", "small（随机种子 2）"]
+    zh = ["small（种子1）", "small（种子2）"]
     assert run_labels(seeds, "zh") == zh
     legend = COMPARE_CHARTS["compare_prices"](seeds, "zh").subfigs[0].legends[0]
     assert [t.get_text() for t in legend.get_texts()][:2] == zh
@@ -320,3 +324,21 @@ def test_settings_pages_show_every_setting_inside_the_page(runs: dict[str, Path]
             shown += [cells[(r, 0)].get_text().get_text().replace("\n", "")
                       for r in range(1, max(r for r, _ in cells) + 1)]
     assert shown == [*general, *instruments.index]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_table_cell_fits_its_column(runs: dict[str, Path], lang: str) -> None:
+    """Four replicate runs: long run names take room from the labels, which then wrap."""
+    base, seed2 = load_runs([runs["base"], runs["base_seed2"]])
+    tables = [base, seed2, replace(base, summary=base.summary | {"seed": 3}),
+              replace(seed2, summary=seed2.summary | {"seed": 4})]
+    labels, cells = headline_rows(headline_table(tables), lang)
+    layout = table_layout(labels, run_labels(tables, lang), cells)
+    for row in layout.rows:
+        for col, text in enumerate(row):
+            width = layout.label_in if col == 0 else layout.value_in
+            assert all(st.text_width_in(line) <= width - CELL_PAD_IN + 1e-9
+                       for line in text.split("\n")), text
+    assert layout.label_in + 4 * layout.value_in <= TABLE_IN + 1e-9
+    if lang == "zh":
+        assert layout.rows[0][1].split("\n") in (["small（种子1）"], ["small", "（种子1）"])

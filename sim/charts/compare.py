@@ -37,7 +37,7 @@ def load_runs(runs: Sequence[RunLike]) -> list[RunTables]:
 
 def run_labels(runs: Sequence[RunTables], lang: str = "en") -> list[str]:
     """Short unique names: the scenario name, plus the seed or the folder where needed
-    (``baseline (seed 2)``, in Chinese ``baseline（随机种子 2）``)."""
+    (``baseline (seed 2)``, in Chinese ``baseline（种子2）``)."""
     names = [str(t.summary.get("scenario", "?")) for t in runs]
     if len(set(names)) == len(names):
         return names

@@ -189,7 +189,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "market_short": ("Market", "市场"),
     "least_cost_short": ("Least cost", "最低成本"),
     "uniform_short": ("Uniform", "统一标准"),
-    "run_seed": ("{name} (seed {seed})", "{name}（随机种子 {seed}）"),
+    "run_seed": ("{name} (seed {seed})", "{name}（种子{seed}）"),
     "source_compare": ("Source: etsim {version}, {n} runs: {scenarios}",
                        "来源：etsim {version}，{n}次运行：{scenarios}"),
     "report_title": ("Emissions trading simulation: briefing", "排放权交易模拟：简报"),
@@ -395,11 +395,14 @@ _CLOSING = frozenset("，。；：）、！？”’》」%％)]}/")
 of a unit such as 元/吨)."""
 _OPENING = frozenset("（“‘《「([{/")
 """Characters a line must not end with (opening punctuation, the slash of a unit)."""
-_PROSE_TOKENS = re.compile(r"[\u2E80-\uFFFF]|[^\s\u2E80-\uFFFF]+|\s+")
-"""Break units of prose: each CJK character, each run of other non-space characters (so a
-number such as ``5,124`` or ``0.62`` is never split), each run of spaces."""
-_NAME_TOKENS = re.compile(r"[^\s_\-./]+[_\-./]*|[_\-./]+|\s+")
-"""Break units of identifiers: a break may follow ``_ - . /`` (``co2_`` + ``tight_`` + ``cap``)."""
+_PROSE_TOKENS = re.compile(r"（[^（）]{1,8}）|[\u2E80-\uFFFF]|[^\s\u2E80-\uFFFF]+|\s+")
+"""Break units of prose: a short full-width parenthesis (``（种子1）``), each other CJK
+character, each run of other non-space characters (so a number such as ``5,124`` or
+``0.62`` is never split), each run of spaces."""
+_NAME_TOKENS = re.compile(
+    r"（[^（）]{1,8}）|[\u2E80-\uFFFF]|[^\s_\-./\u2E80-\uFFFF]+[_\-./]*|[_\-./]+|\s+")
+"""Break units of identifiers and labels: a break may follow ``_ - . /``
+(``co2_`` + ``tight_`` + ``cap``) and fall between Chinese characters."""
 
 
 def wrap(text: str, width_in: float, size_pt: float = 9, names: bool = False) -> list[str]:
@@ -417,7 +420,13 @@ def wrap(text: str, width_in: float, size_pt: float = 9, names: bool = False) ->
         ``" ".join`` (text whose breaks fell on single spaces) gives ``text`` back.
     """
     scale = size_pt / 9
-    tokens = (_NAME_TOKENS if names else _PROSE_TOKENS).findall(text)
+    tokens: list[str] = []
+    for token in (_NAME_TOKENS if names else _PROSE_TOKENS).findall(text):
+        if tokens and not token.isspace() and not tokens[-1].isspace() and (
+                tokens[-1][-1] in _OPENING or token[0] in _CLOSING):
+            tokens[-1] += token  # punctuation stays with the text it opens or closes
+        else:
+            tokens.append(token)
     lines: list[str] = []
     line = ""
     for token in tokens:
