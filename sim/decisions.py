@@ -34,7 +34,7 @@ import numpy as np
 
 from sim import banking, production
 from sim.expectations import PriceExpectations, build_expectations
-from sim.technology import TechnologyMenu, TechnologyPortfolio
+from sim.technology import TechnologyMenu, TechnologyPortfolio, finance_limit_cny
 
 if TYPE_CHECKING:
     from sim.model import EmissionsTradingModel
@@ -65,8 +65,9 @@ class EnterpriseDecisions:
             model.baseline_t, model.scenario.population.seed)
         n, k_count = model.baseline_t.shape
         model.operating = np.ones(n, dtype=bool)
-        model.finance_limit_cny = (behavior.investment.finance_share_of_output
-                                   * np.nan_to_num(pop.output_value_cny))
+        model.finance_limit_cny = finance_limit_cny(
+            pop.output_value_cny, pop.grade, behavior.investment, model.scenario.population.seed)
+        self.finance_postponed_years = np.zeros(n, dtype=int)
         self.expectations = None
         if needs_prices:
             self.expectations = build_expectations(
@@ -183,6 +184,7 @@ class EnterpriseDecisions:
                 year_index, covered_baseline, m.operating,
                 lambda lead, life, rate: self.enterprise_prices(year_index, lead, life, rate),
                 hurdle, m.finance_limit_cny)
+            self.finance_postponed_years += self.portfolio.finance_postponed
             m.technology_reduction_share = self.portfolio.reduction_share(year_index)
             m.ultra_low_retrofit = self.portfolio.ultra_low(year_index)
         remaining = 1.0 - m.technology_reduction_share
@@ -203,6 +205,13 @@ class EnterpriseDecisions:
                     self.expectations.next_year_cny_per_t(k, year_index),
                     behavior.discount_rate, m.bid_cap_cny_per_t(k),
                     cfg.banking)[m.enterprise_zone[k]]
+
+    def summary(self) -> dict[str, int]:
+        """Finance as a limit on investment, for summary.json: enterprises that left a
+        positive-NPV technology for lack of finance in at least one year, and the
+        enterprise-years in which they did."""
+        return {"finance_postponed_enterprises": int((self.finance_postponed_years > 0).sum()),
+                "finance_postponed_enterprise_years": int(self.finance_postponed_years.sum())}
 
     def close_year(self) -> None:
         """Let expectations learn from the year's volume-weighted prices (one thin session,

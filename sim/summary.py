@@ -194,6 +194,7 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
         "ledger_imbalance_t": imbalance_total,
         "penalties_cny": sum(v["penalties_cny"] for v in instruments.values()),
         "enterprises": model.population.size,
+        **model.decisions.summary(),  # enterprises whose investment finance limited
         **model.regional.summary(tables),  # new projects, 调剂, alerts, pledge, compensation
         "instruments": instruments,
     }

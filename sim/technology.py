@@ -44,14 +44,43 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sim import INSTRUMENTS
+from sim.alerts import GRADES, grade_index
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import InvestmentConfig
 
 COST_STREAM: int = 4_102
 """Stream id mixed with the population seed for the site cost factors (any fixed number)."""
+
+FINANCE_STREAM: int = 4_103
+"""Stream id mixed with the population seed for the finance-limit factors."""
+
+
+def finance_limit_cny(output_value_cny: np.ndarray, grade: np.ndarray,
+                      config: InvestmentConfig, population_seed: int) -> np.ndarray:
+    """Capex each enterprise can fund in a year from its own resources, CNY, (n,).
+
+    ``finance_share_of_output x output value x grade multiplier x exp(s Z - s^2 / 2)``
+    (``behavior.investment``; Z standard normal, one draw per enterprise from the
+    population's seed, so the same enterprises are constrained in every run of it).
+
+    Args:
+        output_value_cny: Baseline output value, (n,); NaN counts as 0.
+        grade: Heavy-pollution-weather grade ``A`` .. ``D`` per enterprise (unknown: D).
+        config: The scenario's ``behavior.investment``.
+        population_seed: ``population.seed``.
+    """
+    multipliers = np.array([config.finance_grade_multipliers.get(g, 1.0) for g in GRADES])
+    sigma = config.finance_dispersion
+    z = np.random.default_rng([population_seed, FINANCE_STREAM]).standard_normal(len(grade))
+    return (config.finance_share_of_output * np.nan_to_num(output_value_cny)
+            * multipliers[grade_index(grade, None, "A")] * np.exp(sigma * z - sigma**2 / 2))
 
 
 def annuity_factor(rate: float | np.ndarray, lead: int, life: int) -> np.ndarray:
@@ -141,6 +170,9 @@ class TechnologyPortfolio:
         opex_cny: Its yearly operating cost per technology, (n, J).
         adopted_year: Year index of adoption, (n, J); -1 if not adopted (or expired).
         capex_spent_cny: Capex spent per enterprise, cumulative over the run, (n,).
+        finance_postponed: Enterprises that, in the last ``invest``, left a technology
+            with positive NPV for lack of finance (its capex above what was left of the
+            year's finance limit), (n,) bool.
     """
 
     menu: TechnologyMenu
@@ -149,6 +181,7 @@ class TechnologyPortfolio:
     opex_cny: np.ndarray
     adopted_year: np.ndarray
     capex_spent_cny: np.ndarray
+    finance_postponed: np.ndarray | None = None
 
     @classmethod
     def for_population(cls, menu: TechnologyMenu, industry: np.ndarray,
@@ -266,16 +299,20 @@ class TechnologyPortfolio:
                             for j, (lead, life) in enumerate(keys)], axis=1)  # (n, J)
         budget = np.where(eligible, finance_limit_cny, 0.0)
         chosen = np.zeros((n, j_count), dtype=bool)
+        self.finance_postponed = np.zeros(n, dtype=bool)
         open_ = (~taken) & (self.primary_reduction_t > 0) & eligible[:, None]
         # Only an enterprise that just picked can pick again: nothing else changed for it.
         rows = np.nonzero(open_.any(axis=1))[0]
         while len(rows):
             value = (pv_per_t[rows] * menu.reduction[None]
                      * remaining[rows, None, :]).sum(axis=2)
-            npv = value - self.capex_cny[rows] - self.opex_cny[rows] * annuity[rows]
-            npv = np.where(open_[rows] & (self.capex_cny[rows] <= budget[rows, None]), npv, 0.0)
-            best = npv.argmax(axis=1)
-            picked = npv[np.arange(len(rows)), best] > 0
+            npv = np.where(open_[rows], value - self.capex_cny[rows]
+                           - self.opex_cny[rows] * annuity[rows], 0.0)
+            fundable = self.capex_cny[rows] <= budget[rows, None]
+            best = np.where(fundable, npv, 0.0).argmax(axis=1)
+            picked = npv[np.arange(len(rows)), best] * fundable[np.arange(len(rows)), best] > 0
+            # Done picking while a positive-NPV technology is beyond its finance: postponed.
+            self.finance_postponed[rows[~picked]] = (npv[~picked] > 0).any(axis=1)
             rows, picks = rows[picked], best[picked]
             chosen[rows, picks] = True
             open_[rows, picks] = False

@@ -9,7 +9,13 @@ from sim import INSTRUMENTS
 from sim.model import EmissionsTradingModel
 from sim.results import run_model
 from sim.scenario import load_scenario
-from sim.technology import TechnologyMenu, TechnologyPortfolio, load_technology_table
+from sim.scenario.schema import InvestmentConfig
+from sim.technology import (
+    TechnologyMenu,
+    TechnologyPortfolio,
+    finance_limit_cny,
+    load_technology_table,
+)
 
 HURDLE = 0.10
 INDUSTRIES = ("power", "steel", "cement", "paper")
@@ -160,3 +166,47 @@ def test_a_lower_hurdle_rate_per_enterprise_and_technology_raises_adoption():
     again = portfolio()[0].invest(0, baseline, np.ones(400, bool), flat_prices(PRICES), HURDLE,
                                   np.full(400, np.inf))
     assert (same == again).all()  # one rate per enterprise and technology = one for all
+
+
+def test_finance_postponed_marks_exactly_who_left_a_positive_npv_technology_unfunded():
+    prices = flat_prices({k: 3 * v for k, v in PRICES.items()})
+    free = portfolio()[0]
+    wanted = free.invest(0, portfolio()[1], np.ones(400, bool), prices, HURDLE,
+                         np.full(400, np.inf))
+    assert not free.finance_postponed.any()  # unlimited finance postpones nothing
+    p, baseline = portfolio()
+    # Half the enterprises can fund nothing; the others everything they want.
+    poor = np.arange(400) % 2 == 0
+    chosen = p.invest(0, baseline, np.ones(400, bool), prices, HURDLE,
+                      np.where(poor, 0.0, np.inf))
+    assert not chosen[poor].any()
+    assert (p.finance_postponed == (poor & wanted.any(axis=1))).all()
+    assert p.finance_postponed.sum() > 50
+
+
+def test_finance_limits_scale_with_output_and_grade_and_average_the_set_share():
+    config = InvestmentConfig(finance_share_of_output=0.05, finance_dispersion=0.0,
+                              finance_grade_multipliers={"C": 0.5, "D": 0.25})
+    output = np.array([1e8, 1e8, 1e8, 1e8, np.nan])
+    limit = finance_limit_cny(output, np.array(["A", "B", "C", "D", "A"]), config, 7)
+    assert limit == pytest.approx([5e6, 5e6, 2.5e6, 1.25e6, 0.0])
+    spread = InvestmentConfig(finance_dispersion=1.0, finance_grade_multipliers={})
+    many = finance_limit_cny(np.full(200_000, 1e8), np.full(200_000, "A"), spread, 7)
+    assert many.mean() == pytest.approx(5e6, rel=0.02)  # mean-one factor
+    assert np.std(np.log(many)) == pytest.approx(1.0, rel=0.02)
+    again = finance_limit_cny(np.full(200_000, 1e8), np.full(200_000, "A"), spread, 7)
+    assert (again == many).all()  # drawn from the population's seed
+
+
+def test_the_default_finance_limit_binds_for_some_baseline_enterprises():
+    # Issue 4: before the heterogeneous default no enterprise's technology was ever held
+    # back by finance (technology costs were the same at 5% and 1,000% of output).
+    small = ["population.scale=0.3", "time.years=4", "time.periods_per_year=2"]
+    baseline = load_scenario("scenarios/baseline.toml", small)
+    default = run_model(EmissionsTradingModel(baseline)).summary
+    generous = run_model(EmissionsTradingModel(load_scenario(
+        "scenarios/baseline.toml", [*small, "behavior.investment.finance_share_of_output=10"]
+    ))).summary
+    assert 0 < default["finance_postponed_enterprises"] < 0.1 * default["enterprises"]
+    assert generous["finance_postponed_enterprises"] == 0
+    assert generous["technology_cost_cny"] > default["technology_cost_cny"]

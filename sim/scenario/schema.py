@@ -548,9 +548,33 @@ class InvestmentConfig(_Strict):
     finance_share_of_output: float = Field(
         0.05, ge=0, le=10,
         description="Capex an enterprise can fund in one year, share of its baseline output "
-        "value (model.finance_limit_cny; pledge financing may raise it). Estimate. "
-        "Default 0.05.",
+        "value, on average over enterprises of grade A or B (model.finance_limit_cny, times "
+        "finance_dispersion's factor and finance_grade_multipliers; pledge financing may "
+        "raise it). Estimate. Default 0.05.",
     )
+    finance_dispersion: float = Field(
+        1.0, ge=0, le=5,
+        description="Spread of finance limits between enterprises: each one's limit is "
+        "multiplied by exp(s Z - s^2 / 2), Z standard normal drawn once per population "
+        "from population.seed (mean 1; 0 = all alike). Estimate (access to credit differs "
+        "widely between Chinese firms of the same size). Default 1.0.",
+    )
+    finance_grade_multipliers: dict[Literal["A", "B", "C", "D"], float] = Field(
+        default_factory=lambda: {"C": 0.5, "D": 0.25},
+        description="Finance limit multiplier per heavy-pollution-weather grade; grades not "
+        "named keep 1. Estimate: lower-graded plants are older and smaller, and "
+        "environmental credit ratings restrict lending to poor performers (MEP, NDRC, "
+        "PBoC, CBRC 2013, Measures for Enterprise Environmental Credit Evaluation). "
+        "Default {C = 0.5, D = 0.25}.",
+    )
+
+    @model_validator(mode="after")
+    def _check_finance_multipliers(self) -> InvestmentConfig:
+        bad = {g: m for g, m in self.finance_grade_multipliers.items() if m < 0}
+        if bad:
+            raise ValueError(f"finance_grade_multipliers must be >= 0, got {bad} "
+                             "(accepted: numbers >= 0 per grade, e.g. {C = 0.5, D = 0.25})")
+        return self
 
 
 class BehaviorConfig(_Strict):
