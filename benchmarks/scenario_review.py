@@ -470,28 +470,31 @@ def notes(runs: dict[str, Run]) -> str:
   analyst sees them; with realistic behaviour (frictions, adaptive expectations, investment
   in lumpy technologies) a wider market need not cost less, while the least-cost rows
   always should (`tests/test_scenario_library.py` checks the price-taker case).
-- **`exchange_frictions` costs less than the baseline.** The ±10% band holds each session's
+- **`exchange_frictions`: read cost with penalties.** The ±10% band holds each session's
   price near the last one, so SO2 and NOx prices stay lower (mean SO2
   {fric["instruments"]["so2"]["mean_price_cny_per_t"]:,.0f} against
-  {base["instruments"]["so2"]["mean_price_cny_per_t"]:,.0f} CNY/t): fewer technologies are
+  {base["instruments"]["so2"]["mean_price_cny_per_t"]:,.0f} CNY/t), fewer technologies are
   adopted (technology cost {fric["technology_cost_cny"] / 1e6:,.0f} against
   {base["technology_cost_cny"] / 1e6:,.0f} M CNY) and more tonnes fall short (penalties
   {fric["penalties_cny"] / 1e6:,.0f} against {base["penalties_cny"] / 1e6:,.0f} M CNY).
-  Abatement cost falls by more than penalties rise, so the market looks cheaper and its
-  efficiency ratio higher. Read it with `obligations_met_share` and penalties, not the
-  cost ratio alone.
-- **`co2_tight_cap_floor`: efficiency ratio above 1, volume-weighted mean price below the
-  reference.** With a floor the least-cost plan is the floor's competitive equilibrium:
-  the reserve buys every tonne offered at 60, so the plan abates more than the cap
-  requires (its price is at the floor in {len(floor_years)} of {len(floor_lc)} years) and
-  costs more than the market, whose reserve bought
-  {floor.inst("co2")["reserve_bought_t"] / 1e6:,.1f} Mt. The benchmark then answers what the
-  floor would cost if everyone acted on it, not the cost of the market's own outcome. The
-  floor does raise the yearly price path (mean of yearly prices in the table), but the
-  summary's `mean_price_cny_per_t` is volume-weighted and more of the volume trades in
-  the cheap floor years, so it comes out lower than in `co2_tight_cap`
-  ({floor.inst("co2")["mean_price_cny_per_t"]:.1f} against
-  {tight.inst("co2")["mean_price_cny_per_t"]:.1f} CNY/t).
+  Lower abatement cost can then offset the frictions: market cost + penalties is
+  {total_cost_with_penalties(runs["exchange_frictions"]) / 1e6:,.0f} against
+  {total_cost_with_penalties(runs["baseline"]) / 1e6:,.0f} M CNY here (at commit 7425daf the
+  frictions run came out cheaper). Read it with `obligations_met_share` and penalties, not
+  the cost ratio alone.
+- **`co2_tight_cap_floor`: efficiency ratio {floor.summary["efficiency_ratio"]:.3f}.** With a
+  floor the least-cost plan is the floor's competitive equilibrium: the reserve buys every
+  tonne offered at 60, so the plan abates more than the cap requires (its price is at the
+  floor in {len(floor_years)} of {len(floor_lc)} years) and can cost more than the market,
+  whose reserve bought {floor.inst("co2")["reserve_bought_t"] / 1e6:,.1f} Mt. The benchmark
+  then answers what the floor would cost if everyone acted on it, not the cost of the
+  market's own outcome. The summary's `mean_price_cny_per_t` is volume-weighted, and much
+  of the volume trades in the cheap floor years, so it can come out below
+  `co2_tight_cap`'s even though the floor raises the yearly prices it binds in (here
+  {floor.inst("co2")["mean_price_cny_per_t"]:.1f} against
+  {tight.inst("co2")["mean_price_cny_per_t"]:.1f} CNY/t volume-weighted,
+  {mean_year_price("co2")(floor):.1f} against {mean_year_price("co2")(tight):.1f} as the mean of
+  yearly prices).
 - **The CCER limit hardly binds.** Offsets used are {share.min():.1%}-{share.max():.1%} of
   the allowances issued per year under the 10% limit: at the model's carbon prices (mean
   {ccer10.inst("co2")["mean_price_cny_per_t"]:.0f} CNY/t) only part of the supply
