@@ -459,6 +459,11 @@ def notes(runs: dict[str, Run]) -> str:
     share = offsets["offsets_t"] / offsets["issued_t"]
     comp = runs["eco_compensation_han"].table("compensation")
     water = comp[comp["basis"] == "water:cod"].groupby("payee_city")["amount_cny"].sum()
+    shiyan = runs["eco_compensation_han"].table("emissions").query(
+        "instrument == 'cod' and city == 'Shiyan'")
+    shiyan_above = int((shiyan["emissions_t"] > shiyan["allocation_t"]).sum())
+    shiyan_paid = comp[(comp["basis"] == "water:cod") & (comp["payer_city"] == "Shiyan")][
+        "amount_cny"].sum()
     xianning = runs["baseline"].inst("so2")["zone_price_by_year_cny_per_t"]["Xianning"]
     sessions = runs["baseline"].prices.query("instrument == 'so2' and zone == 'Xianning'")
     quiet_years = int((sessions.groupby("year")["volume_t"].sum() == 0).sum())
@@ -502,9 +507,13 @@ def notes(runs: dict[str, Run]) -> str:
   years and 10% vs 5% differ by
   {ccer10.inst("co2")["offsets_used_t"] / ccer5.inst("co2")["offsets_used_t"] - 1:.1%} in
   offsets used.
-- **Water compensation to Shiyan is tiny** ({water.get("Shiyan", 0.0):,.0f} CNY over the
-  run): Shiyan emits close to its COD budget, so its downstream neighbour pays it almost
-  nothing; the largest water payee is {water.idxmax()} ({water.max() / 1e6:,.1f} M CNY).
+- **Little water compensation reaches Shiyan; Shiyan pays.** Shiyan receives
+  {water.get("Shiyan", 0.0):,.0f} CNY over the run and pays {shiyan_paid / 1e6:,.1f} M CNY:
+  under the baseline's basin-wide COD trading it emits above its COD allocation in
+  {shiyan_above} of {len(shiyan)} years (it buys rights from the basin), so it is the one
+  paid against, not paid. The largest water payee is {water.idxmax()}
+  ({water.max() / 1e6:,.1f} M CNY). Combine with `han_upstream_protection`'s block on
+  flows into Shiyan to protect the source area.
 - **Air-pollutant prices at the penalty in surplus cities.** The flags "session price at
   the penalty all year ... without a trade" are carried prices: in the baseline, Xianning's
   SO2 had no trade in {quiet_years} of its {sessions["year"].nunique()} years after its
