@@ -1,6 +1,8 @@
 """Enterprises' yearly decisions when a compliance year opens, as arrays on the model.
 
-In order: form price expectations (``sim.expectations``); invest in abatement
+In order: form price expectations (``sim.expectations``; perfect foresight solves its
+path from the emissions a dry run of the rules below leaves at it,
+``foreseen_baseline_share``); invest in abatement
 technologies worth it at those prices (``sim.technology``, within
 ``model.finance_limit_cny``); set output from the margin after emission costs, shutting
 loss-making plants (``sim.production``); then value a banked right
@@ -9,7 +11,9 @@ loss-making plants (``sim.production``); then value a banked right
 ``technology_reduction_share``, ``ultra_low_retrofit``, ``operating``,
 ``bank_value_cny_per_t`` and ``technology_cost_cny`` (what the technologies working this
 year cost, per instrument: annualised capex at ``behavior.discount_rate`` plus opex,
-recorded in the run's tables).
+recorded in the run's tables). Finance limits (``sim.technology.finance_limit_cny``)
+differ per enterprise; the enterprises that leave a positive-NPV technology for lack of
+finance are counted for the summary (``summary``).
 
 Investments are discounted at ``behavior.investment.hurdle_rate``. Where pledge financing
 is on (``[pledge] enabled``) an enterprise with pledge credit borrows for a technology at
@@ -70,8 +74,9 @@ class EnterpriseDecisions:
         self.finance_postponed_years = np.zeros(n, dtype=int)
         self.expectations = None
         if needs_prices:
+            decides = self.invests or self.adjusts_output
             self.expectations = build_expectations(
-                model, loaded, self.foreseen_baseline_share if self.invests else None)
+                model, loaded, self.foreseen_baseline_share if decides else None)
         model.technology_reduction_share = np.zeros((n, k_count))
         model.ultra_low_retrofit = np.zeros(n, dtype=bool)
         model.bank_value_cny_per_t = np.zeros((n, k_count))
@@ -101,7 +106,8 @@ class EnterpriseDecisions:
         foreseen price path and the output chosen at it, per instrument id, (Y, n)
         (perfect foresight's fixed point).
 
-        A dry run of the yearly investment and output rules on a copy of the portfolio,
+        A dry run of the yearly investment and output rules (those the scenario enables)
+        on a copy of the portfolio,
         without demand shocks (their mean is 1), at the scenario's hurdle rate and
         today's finance limits: pledge credit is not foreseen.
         """
@@ -115,11 +121,12 @@ class EnterpriseDecisions:
         hurdle = m.scenario.behavior.investment.hurdle_rate
         share = np.empty((m.years, *covered_baseline.shape))
         for y in range(m.years):
-            dry.open_year(y)
-            dry.invest(y, covered_baseline, operating,
-                       lambda lead, life, rate, y=y: self.enterprise_prices(
-                           y, lead, life, rate, beliefs),
-                       hurdle, m.finance_limit_cny)
+            if self.invests:
+                dry.open_year(y)
+                dry.invest(y, covered_baseline, operating,
+                           lambda lead, life, rate, y=y: self.enterprise_prices(
+                               y, lead, life, rate, beliefs),
+                           hurdle, m.finance_limit_cny)
             remaining = 1.0 - dry.reduction_share(y)
             output = (self.output_response(y, np.ones(len(operating)), remaining, operating,
                                            dry, beliefs)

@@ -22,11 +22,11 @@ when the year opens (``behavior.expectations``):
   ``L / (1 + r)`` and, while the market is long, sets the price there, so the level
   drifts down by ``w r / (1 + r)`` a year while the bank grows (issue 4).
 * ``perfect_foresight``: the least-cost intertemporal price path with banking at the
-  discount rate, ``sim.equilibrium.least_cost_price_path``. Where enterprises invest, the
-  path is solved from the emissions left after the technologies they adopt and the output
-  they choose at that path (``foresight_path``: a damped fixed point, path ->
-  technologies and output -> path), so the path they foresee is the one their own
-  decisions make (issue 4: without it they foresaw the pre-technology path, the market
+  discount rate, ``sim.equilibrium.least_cost_price_path``. Where enterprises invest or
+  set their output, the path is solved from the emissions left after the technologies
+  they adopt and the output they choose at that path (``foresight_path``: a fixed point,
+  path -> technologies and output -> path), so the path they foresee is the one their
+  own decisions make (issue 4: without it they foresaw the pre-technology path, the market
   was long at it and the carbon bank grew every year).
 
 Before any price is observed, myopic and adaptive enterprises expect the first year's
@@ -211,35 +211,40 @@ def _path_from_table(model: EmissionsTradingModel, table: pd.DataFrame) -> list[
     return out
 
 
-FORESIGHT_ITERATIONS: int = 10
-"""Most rounds of the perfect-foresight fixed point (path -> technologies -> path)."""
+FORESIGHT_ITERATIONS: int = 12
+"""Most rounds of the perfect-foresight fixed point (path -> decisions -> path)."""
 
-FORESIGHT_DAMPING: float = 0.5
-"""Weight of the newly solved path in each round (the rest is the previous path): the
-undamped map overshoots, a high path buying technologies that make the next path low."""
+FORESIGHT_TOLERANCE: float = 0.02
+"""The fixed point is accepted when re-solving from the emissions it leads to moves no
+price by more than this share of its instrument's largest price."""
 
-FORESIGHT_TOLERANCE: float = 0.01
-"""The fixed point stops when no price moved by more than this share of the path's
-largest price of its instrument in the last round."""
+
+def _gap(solved: list[np.ndarray], path: list[np.ndarray]) -> float:
+    """Largest price difference, as a share of its instrument's largest price."""
+    return max(float(np.abs(s - p).max() / max(float(np.abs(p).max()), 1e-9))
+               for s, p in zip(solved, path, strict=True))
 
 
 def foresight_path(model: EmissionsTradingModel, loaded: LoadedScenario,
                    adopt: Callable[[list[np.ndarray]], dict[str, np.ndarray]] | None = None
                    ) -> tuple[list[np.ndarray], str]:
-    """The least-cost price path, consistent with the technologies it makes worth adopting.
+    """The least-cost price path, consistent with the decisions it leads to.
 
     Without ``adopt`` this is ``sim.equilibrium.least_cost_price_path`` of the population
-    as it is. With it (enterprises invest), a damped fixed point: the path of round ``i``
-    is given to ``adopt``, which returns the share of baseline emissions the technologies
-    and output the enterprises would choose at those prices leave in each year; the
-    least-cost path from those emissions, weighted ``FORESIGHT_DAMPING`` against the
-    previous path, is the next round's path, until no price moves by more than
-    ``FORESIGHT_TOLERANCE`` of its instrument's largest price or after
-    ``FORESIGHT_ITERATIONS`` rounds.
+    as it is. With it (enterprises invest or set output), a fixed point by averaging: the
+    path of round ``i`` is given to ``adopt``, which returns the share of baseline
+    emissions the technologies and output the enterprises would choose at those prices
+    leave in each year; the least-cost path from those emissions is solved, and the next
+    path moves ``1 / (i + 1)`` of the way to it (a running average: the undamped map
+    overshoots, a high path buying technologies that make the next path low, and
+    discrete technology choices in a small zone can flip back and forth for ever). It
+    stops when the solved path is within ``FORESIGHT_TOLERANCE`` of the path (the gap),
+    or after ``FORESIGHT_ITERATIONS`` rounds, keeping the round's path with the smallest
+    gap.
 
     Returns:
         One (years, zones) array per instrument (CNY/t, NaN-free) and a description of
-        where it came from (rounds and the last round's largest move), for the record.
+        where it came from (rounds and the gap), for the record.
     """
     # Looked up at call time, so tests can hand the model a path of their own.
     solve = equilibrium.least_cost_price_path
@@ -247,21 +252,19 @@ def foresight_path(model: EmissionsTradingModel, loaded: LoadedScenario,
     source = "sim.equilibrium.least_cost_price_path (intertemporal, with banking)"
     if adopt is None:
         return path, source
-    move = np.inf
-    rounds = 0
+    best, best_gap, rounds = path, np.inf, 0
     while rounds < FORESIGHT_ITERATIONS:
         rounds += 1
-        share = adopt(path)
-        solved = _path_from_table(model, solve(loaded, model.population, share))
-        new = [FORESIGHT_DAMPING * np.nan_to_num(s) + (1.0 - FORESIGHT_DAMPING) * p
-               for s, p in zip(solved, path, strict=True)]
-        move = max(float(np.abs(a - b).max() / max(float(np.abs(b).max()), 1e-9))
-                   for a, b in zip(new, path, strict=True))
-        path = new
-        if move <= FORESIGHT_TOLERANCE:
+        solved = [np.nan_to_num(s) for s in _path_from_table(
+            model, solve(loaded, model.population, adopt(path)))]
+        gap = _gap(solved, path)
+        if gap < best_gap:
+            best, best_gap = path, gap
+        if gap <= FORESIGHT_TOLERANCE:
             break
-    return path, (f"{source}, from the emissions left by the technologies and output "
-                  f"chosen at it: {rounds} damped rounds, last move {move:.3%} of the largest price")
+        path = [p + (s - p) / (rounds + 1) for s, p in zip(solved, path, strict=True)]
+    return best, (f"{source}, from the emissions left by the technologies and output "
+                  f"chosen at it: {rounds} rounds, gap {best_gap:.2%} of the largest price")
 
 
 def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario,
@@ -272,9 +275,9 @@ def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario,
     Args:
         model: The model (built up to its state arrays).
         loaded: The scenario.
-        adopt: Perfect foresight with investment: the share of baseline emissions left
-            per instrument, year and enterprise by the technologies and output chosen at a
-            given path (``foresight_path``).
+        adopt: Perfect foresight with investment or output decisions: the share of
+            baseline emissions left per instrument, year and enterprise by the
+            technologies and output chosen at a given path (``foresight_path``).
     """
     behavior = model.scenario.behavior
     kind = behavior.expectations
