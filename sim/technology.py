@@ -13,7 +13,10 @@ arrays: the net present value at the enterprise's hurdle rate of the rights it w
 longer need, valued at its expected prices over the technology's lifetime after the lead
 time, less capex and discounted operating costs. Positive-NPV technologies are taken in
 order of NPV while the year's finance lasts (greedy, re-valued after each pick so that
-two technologies never count the same tonnes twice). A technology works from
+two technologies never count the same tonnes twice). The finance limit
+(``finance_limit_cny``) differs between enterprises: a share of output value, spread by a
+mean-one log-normal factor and lowered for C and D grades; an enterprise left with a
+positive-NPV technology it cannot fund is marked ``finance_postponed``. A technology works from
 ``lead_time_years`` after adoption for ``lifetime_years``, then may be chosen again.
 Reductions of several technologies compound: remaining intensity = prod(1 - r_j).
 Only enterprises covered for a technology's primary instrument can adopt it.
