@@ -515,9 +515,11 @@ def notes(runs: dict[str, Run]) -> str:
   ({water.max() / 1e6:,.1f} M CNY). Combine with `han_upstream_protection`'s block on
   flows into Shiyan to protect the source area.
 - **Air-pollutant prices at the penalty in surplus cities.** The flags "session price at
-  the penalty all year ... without a trade" are carried prices: in the baseline, Xianning's
-  SO2 had no trade in {quiet_years} of its {sessions["year"].nunique()} years after its
-  last session price reached the penalty, so `prices.parquet` (and the price chart) carry
+  the penalty all year ... without a trade" are carried prices, and the same pattern
+  recurs in small city markets for NOx (see the flags): in the baseline, Xianning's SO2
+  cleared at the penalty late in its first year (the short side's bid sets a call
+  auction's price when supply runs out) and then had no trade in {quiet_years} of its
+  {sessions["year"].nunique()} years, so `prices.parquet` (and the price chart) carry
   {sessions["price_cny_per_t"].max():,.0f} CNY/t while its yearly indicative price in
   `summary.json` falls ({xianning[min(xianning)]:,.0f} in {min(xianning)} to
   {xianning[max(xianning)]:,.0f} CNY/t in {max(xianning)}). Most likely an overshoot
