@@ -1,14 +1,23 @@
-"""Shared test fixtures: a small synthetic run folder written with pandas."""
+"""Shared test fixtures: a small synthetic run folder written with pandas; the property
+tests' Hypothesis profile."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (CI must not fail at random);
+# HYPOTHESIS_PROFILE=explore draws new ones when hunting for bugs by hand.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 SMALL_CITIES: tuple[str, ...] = ("Xiangyang", "Shiyan", "Wuhan")
 """Three cities in two clusters (Xiang-Shi-Sui-Shen and the Wuhan city circle)."""
