@@ -54,6 +54,7 @@ class Recorder:
     _zone_year_prices: list[list[np.ndarray]] = field(default_factory=list)
     _year_prices: list[np.ndarray] = field(default_factory=list)
     _ledger_at_close: list[dict[str, np.ndarray]] = field(default_factory=list)
+    _carried_price: dict[int, np.ndarray] = field(default_factory=dict)
 
     def open_year(self, year_index: int) -> None:
         """Start the year's accumulators and keep the benchmark's inputs."""
@@ -70,13 +71,15 @@ class Recorder:
                 volume: np.ndarray, flows_t: np.ndarray,
                 clearing_price: np.ndarray | None = None) -> None:
         """Record one instrument's session: zone prices (carried through sessions without
-        trades, as in prices.parquet), volumes and inter-city flows (exporter tonnes,
-        (cities, cities) or per industry group (groups, cities, cities)). ``clearing_price``:
-        the session's own clearing price per zone, indicative where nothing traded (the
-        crossing of the schedules, or the best quote of a one-sided book), NaN where a
-        zone had no orders; the recorded price when omitted."""
-        self.price_rows.append((year_index, period_index + 1, k, price.copy(), volume.copy()))
+        trades, for the final price and flow values), volumes and inter-city flows
+        (exporter tonnes, (cities, cities) or per industry group (groups, cities, cities)).
+        ``clearing_price``: the session's own clearing price per zone, indicative where
+        nothing traded (the crossing of the schedules, or the best quote of a one-sided
+        book), NaN where a zone had no orders; prices.parquet records it (the carried price
+        when omitted)."""
         own = price if clearing_price is None else clearing_price
+        self.price_rows.append((year_index, period_index + 1, k, own.copy(), volume.copy()))
+        self._carried_price[k] = price.copy()
         self._year_price_volume[k].append((price.copy(), volume.copy(), own.copy()))
         # Flows come per industry group, (groups, cities, cities), valued at the price of
         # the exporter's pool in that group.
@@ -84,6 +87,14 @@ class Recorder:
         exporter_price = np.nan_to_num(price[self.model.pools[k].city_pools])
         self._flows_t[k] += flows_t.sum(axis=0)
         self._flows_cny[k] += (flows_t * exporter_price[:, :, None]).sum(axis=0)
+
+    def final_prices(self, k: int) -> np.ndarray:
+        """Each zone's last clearing price of instrument k, carried forward through
+        sessions without trades (DESIGN.md ``final_price_cny_per_t``), CNY/t; NaN for a
+        zone that never had a price, all NaN before the first session."""
+        if k in self._carried_price:
+            return self._carried_price[k].copy()
+        return np.full(len(self.model.zone_names[k]), np.nan)
 
     def year_mean_price(self, k: int) -> float:
         """Volume-weighted mean price of instrument k over this year's sessions, CNY/t."""
@@ -153,7 +164,12 @@ class Recorder:
     # ---- tables ----------------------------------------------------------------------
 
     def prices_table(self) -> pd.DataFrame:
-        """year, period, instrument, zone, price_cny_per_t, volume_t: one row per zone-session."""
+        """year, period, instrument, zone, price_cny_per_t, volume_t: one row per zone-session.
+
+        ``price_cny_per_t`` is the session's own clearing price (indicative where nothing
+        traded, NaN where the zone had no orders), never a price carried from an earlier
+        session.
+        """
         m = self.model
         columns = ["year", "period", "instrument", "zone", "price_cny_per_t", "volume_t"]
         if not self.price_rows:

@@ -114,10 +114,9 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
         p = prices[prices["instrument"] == inst]
         f = {name: by_year[:, k] for name, by_year in firm_totals.items()}
         bench = zones[zones["instrument"] == inst]
-        last_session = p[(p["year"] == p["year"].max()) & (p["period"] == p["period"].max())]
-        weights = np.array([model.zone_budget_t[k][model.zone_names[k].index(z)]
-                            for z in last_session["zone"]])
-        final = last_session["price_cny_per_t"].to_numpy()
+        # Carried through sessions without trades; prices.parquet holds each session's own.
+        final = model.recorder.final_prices(k)
+        weights = model.zone_budget_t[k]
         ok = np.isfinite(final)
         final_price = (np.average(final[ok], weights=weights[ok]) if ok.any()
                        and weights[ok].sum() > 0 else (final[ok].mean() if ok.any() else np.nan))

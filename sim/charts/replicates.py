@@ -245,9 +245,12 @@ def price_bands(source: Replicates | Sequence[str | os.PathLike[str]], lang: str
                                    + series["period"].astype(int) - 1)
             stats = series.groupby(["zone", "session"])["price_cny_per_t"].quantile(
                 [BAND[0] / 100, 0.5, BAND[1] / 100]).unstack()
+            sessions = pd.RangeIndex(len(years) * per_year)
             for zone in zones:
                 color = colors[zone]
-                rows = stats.loc[zone]
+                # Sessions where no run had orders in the zone stay gaps, not interpolated.
+                rows = (stats.loc[zone] if zone in stats.index.get_level_values(0)
+                        else pd.DataFrame(columns=stats.columns, dtype=float)).reindex(sessions)
                 ax.fill_between(rows.index, rows.iloc[:, 0], rows.iloc[:, 2], color=color,
                                 alpha=0.25, lw=0)
                 ax.plot(rows.index, rows.iloc[:, 1], color=color, lw=1.6)
@@ -255,7 +258,7 @@ def price_bands(source: Replicates | Sequence[str | os.PathLike[str]], lang: str
                     st.zone_name(zone, lang)
                 handles.setdefault(name, Line2D([], [], color=color, lw=1.6, label=name))
             reserve_band(ax, *t.reserve_band(inst))
-            high = max([float(stats.to_numpy().max()),
+            high = max([float(np.nanmax(stats.to_numpy(), initial=0.0)),
                         *(v for v in t.reserve_band(inst) if v is not None)])
             ax.set_ylim(0, high * 1.1 if high > 0 else 1.0)
             ax.set_title(st.instrument_name(inst, lang), loc="left")

@@ -168,14 +168,19 @@ def price_paths(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fi
             for zone in styles:
                 line = data[data["zone"].astype(str) == zone].sort_values("session")
                 if len(line):
-                    ax.plot(line["session"], line["price_cny_per_t"],
-                            marker="o" if markers else None, ms=2.5, **styles[zone])
+                    price = line["price_cny_per_t"].to_numpy(dtype=float)
+                    # NaN (no orders) breaks the line; a price between two gaps would draw
+                    # nothing as a line, so it gets a marker.
+                    ax.plot(line["session"], price, marker="o",
+                            markevery=None if markers else isolated(price).tolist(), ms=2.5,
+                            **styles[zone])
             ax.set_title(st.instrument_name(inst, lang), loc="left")
             ax.set_ylabel(st.label("price_axis", lang))
             reserve_band(ax, *t.reserve_band(inst))
             low, high = data["price_cny_per_t"].min(), data["price_cny_per_t"].max()
-            high = max([high, *(v for v in t.reserve_band(inst) if v is not None)])
-            if low >= 0 and high > 0:
+            high = max([0.0 if math.isnan(high) else high,
+                        *(v for v in t.reserve_band(inst) if v is not None)])
+            if not low < 0 and high > 0:
                 ax.set_ylim(0, high * 1.1)
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
             _year_axis(ax, years, per_year, (st.WIDTH_IN - 0.3) / ncols - 0.7)
@@ -191,6 +196,14 @@ def price_paths(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fi
         if not spare_cell:
             _legend_below(main, handles, len(handles))
         return st.finish_figure(fig, title, t.summary, lang)
+
+
+def isolated(values: np.ndarray) -> np.ndarray:
+    """Which finite values have no finite neighbour (a line through them draws nothing)."""
+    ok = np.isfinite(values)
+    before = np.concatenate([[False], ok[:-1]])
+    after = np.concatenate([ok[1:], [False]])
+    return ok & ~before & ~after
 
 
 _RESERVE_LINES: tuple[tuple[str, tuple[float, float]], ...] = (
