@@ -302,16 +302,17 @@ def sanity(run: Run) -> list[str]:
         if len(traded_nan):
             problems.append(f"{inst}: {len(traded_nan)} sessions with trades but no price")
         penalty = run.penalty_cny_per_t(inst)
-        zone_years = (own.assign(hit=own["price_cny_per_t"] >= penalty * (1 - REL_TOL))
+        priced = own.dropna(subset=["price_cny_per_t"])  # NaN: a session without orders
+        zone_years = (priced.assign(hit=priced["price_cny_per_t"] >= penalty * (1 - REL_TOL))
                       .groupby(["zone", "year"]).agg(hit=("hit", "all"),
                                                      volume_t=("volume_t", "sum")))
         at_penalty = zone_years[zone_years["hit"]]
         if len(at_penalty):
             zones = sorted({z for z, _ in at_penalty.index})
             carried = int((at_penalty["volume_t"] == 0).sum())
-            problems.append(f"{inst}: session price at the penalty ({penalty:,.0f}) all year "
-                            f"in {len(at_penalty)} zone-years, {carried} of them without a "
-                            f"trade (a carried price) ({', '.join(zones[:4])})")
+            problems.append(f"{inst}: session price at the penalty ({penalty:,.0f}) in every "
+                            f"session with orders in {len(at_penalty)} zone-years, {carried} of "
+                            f"them without a trade (a one-sided quote) ({', '.join(zones[:4])})")
         if figures["obligations_met_share"] < 0.99:
             problems.append(f"{inst}: only {figures['obligations_met_share']:.1%} of tonnes "
                             "owed surrendered")
@@ -514,13 +515,15 @@ def notes(runs: dict[str, Run]) -> str:
   paid against, not paid. The largest water payee is {water.idxmax()}
   ({water.max() / 1e6:,.1f} M CNY). Combine with `han_upstream_protection`'s block on
   flows into Shiyan to protect the source area.
-- **Air-pollutant prices at the penalty in surplus cities.** The flags "session price at
-  the penalty all year ... without a trade" are carried prices, and the same pattern
-  recurs in small city markets for NOx (see the flags): in the baseline, Xianning's SO2
-  cleared at the penalty late in its first year (the short side's bid sets a call
-  auction's price when supply runs out) and then had no trade in {quiet_years} of its
-  {sessions["year"].nunique()} years, so `prices.parquet` (and the price chart) carry
-  {sessions["price_cny_per_t"].max():,.0f} CNY/t while its yearly indicative price in
+- **Air-pollutant prices at the penalty in surplus cities.** A session price at the
+  penalty without a trade is a lone buyer's bid (a one-sided book's quote; flagged above
+  where it is a zone's only price all year), and the pattern recurs in small city markets
+  for NOx: in the baseline, Xianning's SO2 cleared at the penalty late in its first year
+  (the short side's bid sets a call auction's price when supply runs out) and then had no
+  trade in {quiet_years} of its {sessions["year"].nunique()} years;
+  `prices.parquet` (and the price chart) show each session's own price (up to
+  {sessions["price_cny_per_t"].max():,.0f} CNY/t; gaps where no one ordered, indicative
+  quotes elsewhere), never the penalty carried forward, while its yearly indicative price in
   `summary.json` falls ({xianning[min(xianning)]:,.0f} in {min(xianning)} to
   {xianning[max(xianning)]:,.0f} CNY/t in {max(xianning)}). Most likely an overshoot
   (not traced in the code): a thin city market whose few late-year trades cleared at the

@@ -86,6 +86,20 @@ def test_price_checks_weight_by_volume_and_flag_a_price_outside_the_range() -> N
     assert not row["in_range"]  # above the SO2 range's 1,858
 
 
+def test_price_checks_skip_sessions_without_orders() -> None:
+    # prices.parquet has NaN where a zone had no orders: no observation, no weight; a year
+    # with only indicative quotes (no volume) takes their plain mean.
+    prices = pd.DataFrame({
+        "year": [2026, 2026, 2027, 2027], "period": [1, 2, 1, 2], "instrument": "so2",
+        "zone": "Wuhan", "price_cny_per_t": [1_000.0, np.nan, 800.0, np.nan],
+        "volume_t": [2.0, 0.0, 0.0, 0.0]})
+    row = price_checks(prices).iloc[0]
+    assert row["first_year_cny_per_t"] == pytest.approx(1_000.0)
+    assert row["final_year_cny_per_t"] == pytest.approx(800.0)
+    assert row["mean_cny_per_t"] == pytest.approx(1_000.0)
+    assert row["in_range"]
+
+
 def _two_city_population() -> Population:
     """Two firms in city A (MAC p = t and p = 2t), one in city B (MAC p = 4t)."""
     n, k = 3, len(INSTRUMENTS)
