@@ -160,7 +160,7 @@ def price_paths(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fi
     legend_rows = 0 if spare_cell else math.ceil(len(handles)
                                                   / legend_columns(handles, len(handles)))
     with st.chart_style(lang):
-        fig, main = st.new_figure(0.45 + 1.95 * nrows + 0.25 * legend_rows + 0.3)
+        fig, main = st.new_figure(0.45 + 1.95 * nrows + 0.25 * legend_rows + 0.3, notes=2)
         axes = main.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
         markers = len(years) * per_year <= 36
         for ax, inst in zip(axes, instruments, strict=False):
@@ -195,7 +195,7 @@ def price_paths(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fi
         main.align_ylabels(axes[:n])
         if not spare_cell:
             _legend_below(main, handles, len(handles))
-        return st.finish_figure(fig, title, t.summary, lang)
+        return st.finish_figure(fig, title, t.summary, lang, note=st.label("prices_note", lang))
 
 
 def isolated(values: np.ndarray) -> np.ndarray:

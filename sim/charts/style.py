@@ -102,6 +102,11 @@ _INSTRUMENT_NAMES: dict[str, tuple[str, str]] = {
 
 STRINGS: dict[str, tuple[str, str]] = {
     "prices_title": ("Clearing prices by trading zone", "各交易区出清价格"),
+    "prices_note": ("Each session's own clearing price: a gap where a zone had no orders; "
+                    "without a trade, an indicative price (where bids and offers cross, or "
+                    "the best quote of a one-sided book).",
+                    "每场自身的出清价格：空白处为该交易区本场无申报；无成交时为指示价格"
+                    "（买卖申报的交点，或单边申报的最优报价）。"),
     "price_axis": ("Price (CNY/t)", "价格（元/吨）"),
     "reserve_floor": ("Reserve floor", "储备托底价"),
     "reserve_ceiling": ("Reserve ceiling", "储备封顶价"),
