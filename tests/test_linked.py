@@ -134,6 +134,18 @@ books = order_rows(zones=4, max_price=300, min_qty=0.5, max_qty=500, max_size=30
 limit = st.one_of(st.just(np.inf), st.floats(0.0, 300.0))
 
 
+def assert_city_trades_match_links(c, city, side, fill, flows, price, lo, hi, ratio, tol):
+    """City c's net trade is what its links carry, after the ratio, and nobody in it
+    trades beyond its limit price."""
+    here = city == c
+    sold = fill[here & (side == SELL)].sum() - fill[here & (side == BUY)].sum()
+    assert sold == pytest.approx(flows[c].sum() - flows[:, c].sum() / ratio, abs=tol)
+    filled = here & (fill > 1e-7)
+    if filled.any():
+        assert (price[c] <= hi[filled & (side == BUY)] + 1e-6).all()
+        assert (price[c] >= lo[filled & (side == SELL)] - 1e-6).all()
+
+
 @settings(max_examples=150, deadline=None)
 @given(books, st.floats(1.0, 1.5), st.booleans(), st.lists(limit, min_size=4, max_size=4),
        st.lists(limit, min_size=4, max_size=4))
@@ -153,14 +165,8 @@ def test_random_networks_balance_and_price_at_the_ratio(rows, ratio, block, impo
     assert (flows.sum(axis=1) <= export_limit + tol).all()
     if blocked:
         assert flows[0, 1] == 0 and flows[2, 3] == 0
-    for c in range(4):  # each city's net trade is what its links carry, after the ratio
-        here = city == c
-        sold = fill[here & (side == SELL)].sum() - fill[here & (side == BUY)].sum()
-        assert sold == pytest.approx(flows[c].sum() - flows[:, c].sum() / ratio, abs=tol)
-        filled = here & (fill > 1e-7)
-        if filled.any():  # nobody trades beyond its limit price
-            assert (price[c] <= hi[filled & (side == BUY)] + 1e-6).all()
-            assert (price[c] >= lo[filled & (side == SELL)] - 1e-6).all()
+    for c in range(4):
+        assert_city_trades_match_links(c, city, side, fill, flows, price, lo, hi, ratio, tol)
     imported, exported = flows.sum(axis=0) / ratio, flows.sum(axis=1)
     below = (imported < import_limit - tol)[None, :] & (exported < export_limit - tol)[:, None]
     for i, j in zip(*np.nonzero(flows > tol), strict=True):  # carrying links: p_j >= r p_i
@@ -296,13 +302,9 @@ def test_random_banded_networks_hold_each_price_in_its_band(rows, ratio, block, 
             is_step, 1.0, hi - lo), 0, 1))
     nominal = np.where(side == BUY, np.where(is_step, 0.0, qty - nominal), nominal)
     for c in range(4):
+        assert_city_trades_match_links(c, city, side, fill, flows, price, lo, hi, ratio, tol)
         here = city == c
-        sold = fill[here & (side == SELL)].sum() - fill[here & (side == BUY)].sum()
-        assert sold == pytest.approx(flows[c].sum() - flows[:, c].sum() / ratio, abs=tol)
         filled = here & (fill > 1e-7)
-        if filled.any():  # nobody trades beyond its limit price
-            assert (price[c] <= hi[filled & (side == BUY)] + 1e-6).all()
-            assert (price[c] >= lo[filled & (side == SELL)] - 1e-6).all()
         at_edge = banded[c] and min(abs(price[c] - low[c]), abs(price[c] - high[c])) <= 1e-9 * \
             high[c]
         ramps = here & ~is_step
