@@ -117,10 +117,11 @@ class EnterpriseDecisions:
         dry = replace(self.portfolio, adopted_year=np.full_like(self.portfolio.adopted_year, -1),
                       capex_spent_cny=np.zeros_like(self.portfolio.capex_spent_cny))
         covered_baseline = np.where(m.covered, m.baseline_t, 0.0)
-        operating = m.operating.copy()
+        operating = m.operating & (m.entry_year_index <= 0)
         hurdle = m.scenario.behavior.investment.hurdle_rate
         share = np.empty((m.years, *covered_baseline.shape))
         for y in range(m.years):
+            operating[m.entry_year_index == y] = True  # projects from their planned year
             if self.invests:
                 dry.open_year(y)
                 dry.invest(y, covered_baseline, operating,
@@ -131,7 +132,7 @@ class EnterpriseDecisions:
             output = (self.output_response(y, np.ones(len(operating)), remaining, operating,
                                            dry, beliefs)
                       if self.adjusts_output else np.ones(len(operating)))
-            share[y] = output[:, None] * remaining
+            share[y] = (output * (m.entry_year_index <= y))[:, None] * remaining
         return {inst: share[:, :, k] for k, inst in enumerate(m.instruments)}
 
     def hurdle_rate(self) -> float | np.ndarray:

@@ -416,16 +416,27 @@ def _city_links(inputs: InstrumentInputs, y: int, active: np.ndarray, curves: li
 # ---- from a scenario: the expected path (perfect foresight) ----------------------------
 
 
-def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
-                    ) -> list[InstrumentInputs]:
+def scenario_inputs(loaded: LoadedScenario, population: Population | None = None,
+                    entry_year_index: np.ndarray | None = None) -> list[InstrumentInputs]:
     """Each instrument's benchmark inputs at expected (baseline) output, from the scenario
-    alone: caps, city budgets, reserve and auction shares as the regulators set them."""
+    alone: caps, city budgets, reserve and auction shares as the regulators set them.
+
+    Args:
+        loaded: A validated scenario.
+        population: Its enterprises (built from the scenario when omitted).
+        entry_year_index: Year (0-based) from which each row operates, (n,); rows with a
+            later year (new projects) emit nothing before it and, as in the model, count
+            for neither the cap nor the allocation weights. None = all from the start.
+    """
     from sim.population.sources import build_population
 
     scenario = loaded.scenario
     pop = population if population is not None else build_population(loaded)
     years = scenario.time.years
     calendar = scenario.time.start_year + np.arange(years)
+    entry = np.zeros(pop.size, dtype=int) if entry_year_index is None else entry_year_index
+    existing = entry <= 0
+    operates = np.arange(years)[:, None] >= entry[None, :]  # (Y, n)
     out = []
     for inst in scenario.instrument_ids:
         col = INSTRUMENTS.index(inst)
@@ -439,10 +450,12 @@ def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
         linked = rules is not None
         node_of_city = pools.city_pools[0]  # (offsets are refused with industry groups)
         weights = allocation.allocation_weights(cfg.allocation.method, baseline, pop.industry,
-                                                pop.output_value_cny, pop.allocation_t[:, col])
+                                                pop.output_value_cny, pop.allocation_t[:, col]
+                                                ) * existing
         city_weight = np.bincount(pop.city, weights=weights, minlength=len(pop.cities))
-        caps = allocation.annual_caps_t(cfg, float(baseline.sum()), years, float(np.nansum(
-            np.where(covered, pop.allocation_t[:, col], 0.0))))
+        caps = allocation.annual_caps_t(cfg, float((baseline * existing).sum()), years,
+                                        float(np.nansum(np.where(covered & existing,
+                                                                 pop.allocation_t[:, col], 0.0))))
         city_caps = {pop.cities.index(loaded.geography.resolve(c)): v
                      for c, v in (cfg.city_caps_t or {}).items()}
         budget = np.stack([allocation.city_budgets_t(caps[y], city_caps, city_weight)
@@ -463,8 +476,8 @@ def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
             instrument=inst, years=calendar, node_names=names,
             node_of_enterprise=np.where(covered, pools.pool_of(pop.city, pop.industry), -1),
             intercept_cny=pop.mac_intercept_cny[:, col], slope_cny=pop.mac_slope_cny[:, col],
-            emissions_t=np.broadcast_to(baseline, (years, pop.size)),
-            max_abatement_t=np.broadcast_to(pop.max_abatement_t[:, col], (years, pop.size)),
+            emissions_t=baseline * operates,
+            max_abatement_t=pop.max_abatement_t[:, col] * operates,
             rights_t=np.zeros((years, len(names))) if auction else (allocated) @ city_in_node,
             auction_t=(firm_budget) @ city_in_node if auction else np.zeros((years, len(names))),
             auction_price_cny_per_t=cfg.allocation.reserve_price_cny_per_t,
@@ -484,8 +497,8 @@ def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
 
 
 def least_cost_price_path(loaded: LoadedScenario, population: Population | None = None,
-                          baseline_share: dict[str, np.ndarray] | None = None
-                          ) -> pd.DataFrame:
+                          baseline_share: dict[str, np.ndarray] | None = None,
+                          entry_year_index: np.ndarray | None = None) -> pd.DataFrame:
     """The intertemporal least-cost price path: what perfect foresight expects.
 
     Every instrument is solved over the whole horizon at expected (baseline) output, with
@@ -499,6 +512,7 @@ def least_cost_price_path(loaded: LoadedScenario, population: Population | None 
             emissions expected in each year (after its technologies and output choice),
             (Y, n); emissions and abatement limits are scaled by it, as in the model.
             None = baseline.
+        entry_year_index: First operating year of each row (``scenario_inputs``).
 
     Returns:
         Columns year, instrument, zone (the model's price zones: cities where the
@@ -507,7 +521,7 @@ def least_cost_price_path(loaded: LoadedScenario, population: Population | None 
     """
     rate = loaded.scenario.behavior.discount_rate
     frames = []
-    for inputs in scenario_inputs(loaded, population):
+    for inputs in scenario_inputs(loaded, population, entry_year_index):
         share = (baseline_share or {}).get(inputs.instrument)
         if share is not None:
             inputs = replace(inputs, emissions_t=inputs.emissions_t * share,

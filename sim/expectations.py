@@ -160,7 +160,8 @@ class PriceExpectations:
 def per_year_least_cost_cny_per_t(model: EmissionsTradingModel, years: int) -> list[np.ndarray]:
     """Least-cost price per instrument, year and model zone at baseline output, no banking.
 
-    Each zone's enterprises face the share of the year's cap their cities would get
+    Each zone's enterprises that exist at the start (new projects operate from a later
+    year, and only once approved) face the share of the year's cap their cities would get
     (less the reserve share) with baseline emissions and abatement limits; the reserve
     floor, ceiling and the penalty bound the price as in ``sim.equilibrium``.
 
@@ -178,7 +179,7 @@ def per_year_least_cost_cny_per_t(model: EmissionsTradingModel, years: int) -> l
                                                model.city_weight[k])
             rights = (1.0 - cfg.reserve.share) * model.pool_totals_t(k, budget)
             for z in range(n_zones):
-                rows = model.covered[:, k] & (zones == z)
+                rows = model.covered[:, k] & (zones == z) & model.existing  # no projects yet
                 if not rows.any():
                     prices[y, z] = np.nan
                     continue
@@ -248,7 +249,9 @@ def foresight_path(model: EmissionsTradingModel, loaded: LoadedScenario,
     """
     # Looked up at call time, so tests can hand the model a path of their own.
     solve = equilibrium.least_cost_price_path
-    path = [np.nan_to_num(p) for p in _path_from_table(model, solve(loaded, model.population))]
+    entry = model.entry_year_index  # projects emit from their planned year
+    path = [np.nan_to_num(p) for p in _path_from_table(
+        model, solve(loaded, model.population, entry_year_index=entry))]
     source = "sim.equilibrium.least_cost_price_path (intertemporal, with banking)"
     if adopt is None:
         return path, source
@@ -256,7 +259,7 @@ def foresight_path(model: EmissionsTradingModel, loaded: LoadedScenario,
     while rounds < FORESIGHT_ITERATIONS:
         rounds += 1
         solved = [np.nan_to_num(s) for s in _path_from_table(
-            model, solve(loaded, model.population, adopt(path)))]
+            model, solve(loaded, model.population, adopt(path), entry))]
         gap = _gap(solved, path)
         if gap < best_gap:
             best, best_gap = path, gap

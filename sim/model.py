@@ -26,6 +26,8 @@ from sim.recorder import Recorder
 from sim.regional import RegionalLevers, grow_population
 from sim.scenario.loader import LoadedScenario
 
+ENTRANT_STREAM = 0x656E74  # "ent": draws for new projects' rows, apart from model.rng
+
 
 class EmissionsTradingModel(mesa.Model):
     """Enterprises trading discharge rights and carbon allowances under caps.
@@ -46,6 +48,16 @@ class EmissionsTradingModel(mesa.Model):
         self.population = population if population is not None else build_population(loaded)
         # New projects (H5b) are extra rows that operate once approved (model.active).
         self.population, new_projects = grow_population(self.population, loaded)
+        # Rows that exist from the start; projects are appended after them, and every
+        # per-enterprise draw for project rows comes from a stream of their own, so adding
+        # projects changes nothing before the first one operates.
+        self.existing = new_projects.existing
+        self.existing_count = int(self.existing.sum())
+        if not self.existing[:self.existing_count].all():
+            raise ValueError("new projects must follow the existing enterprises' rows")
+        self.entrant_rng = np.random.default_rng([self.run_seed, ENTRANT_STREAM])
+        self.entry_year_index = np.zeros(self.population.size, dtype=int)  # planned
+        self.entry_year_index[new_projects.rows] = new_projects.entry_year_index
         self.instruments: tuple[str, ...] = scenario.instrument_ids
         self.periods_per_year = scenario.time.periods_per_year
         self.years = scenario.time.years
@@ -187,7 +199,9 @@ class EmissionsTradingModel(mesa.Model):
     def regulators_open_year(self, year_index: int) -> None:
         """Draw the year's output, set caps and issue allocations (or fill the auction)."""
         sd = self.scenario.behavior.output_shock_sd
-        shock = self.rng.lognormal(-0.5 * sd**2, sd, self.population.size)
+        n_new = self.population.size - self.existing_count
+        shock = np.concatenate([self.rng.lognormal(-0.5 * sd**2, sd, self.existing_count),
+                                self.entrant_rng.lognormal(-0.5 * sd**2, sd, n_new)])
         self.regional.open_year(year_index)  # approved projects operate; pledge credit
         self.decisions.plan_year(year_index, shock * self.active)  # invest, produce, bank
         self.regional.apply_alerts(year_index)  # alert-day production cuts by grade
@@ -262,7 +276,8 @@ class EmissionsTradingModel(mesa.Model):
         """Every covered enterprise's orders for instrument k (vectorised behaviour rule)."""
         rows = self.covered_rows[k]
         if self.realistic is not None:  # only this session's participants place orders
-            rows = self.realistic.participants(k, period_index, self.rng)
+            rows = self.realistic.participants(k, period_index, self.rng, self.entrant_rng,
+                                               self.existing_count)
         trading, zone = self.configs[k].trading, self.enterprise_zone[k, rows]
         schedule_args = (self.remaining_share(period_index), self.mac_intercept_cny[rows, k],
                          self.mac_slope_cny[rows, k], self.max_abatement_t[rows, k],

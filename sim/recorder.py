@@ -147,6 +147,7 @@ class Recorder:
             "output_value_cny": m.population.output_value_cny * m.output_factor,
             "flows_t": np.stack(self._flows_t),
             "flows_cny": np.stack(self._flows_cny),
+            "active": m.active.copy(),  # rows that existed this year (projects once approved)
         })
         snapshot = {name: m.ledger[name].copy() for name in LEDGER_CONTRACT}
         snapshot["held_t"] = m.holdings_t.sum(axis=0)

@@ -126,7 +126,8 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
                      - ledger["surrendered_t"][k] - held - ledger["retired_t"][k]
                      - ledger["reserve_bought_t"][k])
         imbalance_total += abs(imbalance)
-        shortfall = np.concatenate([y["shortfall_t"][model.covered[:, k], k]
+        # Firm-years of enterprises that existed that year (not projects before approval).
+        shortfall = np.concatenate([y["shortfall_t"][model.covered[:, k] & y["active"], k]
                                     for y in model.recorder.year_rows])
         firm_years = len(shortfall)
         abatement_cost = float(f["abatement_cost_cny"].sum())

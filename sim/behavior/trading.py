@@ -91,8 +91,11 @@ def draw_trading_traits(config: TradingBehaviorConfig, industry: np.ndarray,
             industry when omitted.
     """
     n = len(industry)
-    rng = np.random.default_rng([run_seed, _TRAITS_STREAM])
-    uniform, gamma = rng.random(n), rng.gamma(MARKUP_GAMMA_SHAPE, 1 / MARKUP_GAMMA_SHAPE, n)
+    # Separate streams per trait: a row's draws do not depend on how many rows follow
+    # (new projects are appended).
+    uniform = np.random.default_rng([run_seed, _TRAITS_STREAM]).random(n)
+    gamma = np.random.default_rng([run_seed, _TRAITS_STREAM, 1]).gamma(
+        MARKUP_GAMMA_SHAPE, 1 / MARKUP_GAMMA_SHAPE, n)
     if state_owned is None:
         shares = state_owned_shares(industries, config.state_owned_share)
         soe_rng = np.random.default_rng([population_seed, _STATE_OWNED_STREAM])
@@ -128,13 +131,23 @@ class RealisticTraders:
         self.covered_traits = [traits.take(rows) for rows in covered_rows]
         self._later: tuple[int, np.ndarray] | None = None  # (period index, every enterprise's)
 
-    def participants(self, k: int, period_index: int, rng: np.random.Generator) -> np.ndarray:
+    def participants(self, k: int, period_index: int, rng: np.random.Generator,
+                     entrant_rng: np.random.Generator | None = None,
+                     existing_count: int | None = None) -> np.ndarray:
         """Rows of instrument k's covered enterprises that send orders in this session;
-        one uniform of ``rng`` is drawn per covered enterprise (whether or not it takes
-        part), with its participation raised or lowered by :func:`deadline_factor`."""
+        one uniform is drawn per covered enterprise (whether or not it takes part), with
+        its participation raised or lowered by :func:`deadline_factor`. Rows from
+        ``existing_count`` on (new projects) draw from ``entrant_rng``, so the existing
+        enterprises' draws do not depend on how many projects there are."""
         probability = self.covered_traits[k].participation_probability
         factor = deadline_factor(self.config, period_index, self.periods_per_year)
-        return self.covered_rows[k][rng.random(len(probability)) < probability * factor]
+        rows = self.covered_rows[k]
+        split = len(rows) if existing_count is None else int(np.searchsorted(rows,
+                                                                             existing_count))
+        uniform = rng.random(split)
+        if split < len(rows):
+            uniform = np.concatenate([uniform, entrant_rng.random(len(rows) - split)])
+        return rows[uniform < probability * factor]
 
     def later_trade_probability(self, k: int, period_index: int) -> np.ndarray:
         """:func:`later_participation_probability` of instrument k's covered enterprises."""
