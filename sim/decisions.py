@@ -223,8 +223,15 @@ class EnterpriseDecisions:
 
     def close_year(self) -> None:
         """Let expectations learn from the year's volume-weighted prices (one thin session,
-        e.g. buyers bidding the penalty at the deadline, does not set next year's view)."""
+        e.g. buyers bidding the penalty at the deadline, does not set next year's view),
+        each zone's with the weight of the volume behind it."""
         if self.expectations is not None:
-            recorder = self.model.recorder
-            self.expectations.observe_year([recorder.year_zone_mean_prices(k)
-                                            for k in range(len(self.model.instruments))])
+            m = self.model
+            half = m.scenario.behavior.expectation_half_weight_volume_share
+            confidence = None
+            if half > 0:  # a year's price counts by the tonnes behind it
+                volume = [m.recorder.year_zone_volume_t(k) for k in range(len(m.instruments))]
+                confidence = [v / (v + half * np.maximum(budget, 1e-9))
+                              for v, budget in zip(volume, m.zone_budget_t, strict=True)]
+            self.expectations.observe_year([m.recorder.year_zone_mean_prices(k)
+                                            for k in range(len(m.instruments))], confidence)

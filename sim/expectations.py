@@ -101,19 +101,31 @@ class PriceExpectations:
             self.last_observed_cny_per_t = [np.full_like(level, np.nan)
                                             for level in self.level_cny_per_t]
 
-    def observe_year(self, observed_cny_per_t: list[np.ndarray]) -> None:
-        """Update with the prices observed at a year's close (NaN: zone never priced)."""
-        w = 1.0 if self.kind == "myopic" else self.weight
-        h = self.trend_weight if self.kind == "adaptive" else 0.0
+    def observe_year(self, observed_cny_per_t: list[np.ndarray],
+                     confidence: list[np.ndarray] | None = None) -> None:
+        """Update with the prices observed at a year's close (NaN: zone never priced).
+
+        Args:
+            observed_cny_per_t: Per instrument, each zone's price over the year.
+            confidence: Per instrument, each zone's weight of its observation in [0, 1]
+                (adaptive: the smoothing and trend weights are multiplied by it, so a
+                price on little volume moves expectations little); None = 1.
+        """
         for k, observed in enumerate(observed_cny_per_t):
+            trust = 1.0 if confidence is None or self.kind != "adaptive" else confidence[k]
+            w = (1.0 if self.kind == "myopic" else self.weight) * trust
+            h = (self.trend_weight if self.kind == "adaptive" else 0.0) * trust
             seen = np.isfinite(observed)
+            if np.ndim(w):
+                w, h = w[seen], h[seen]
             level, growth = self.level_cny_per_t[k], self.growth[k]
             previous = self.last_observed_cny_per_t[k]
             level[seen] = w * observed[seen] + (1.0 - w) * level[seen] * (1.0 + growth[seen])
             # Growth is observed between two priced years with a positive first price.
             grew = seen & np.isfinite(previous) & (previous > 0)
-            growth[grew] = (h * (observed[grew] / previous[grew] - 1.0)
-                            + (1.0 - h) * growth[grew])
+            h_grew = h[grew[seen]] if np.ndim(h) else h
+            growth[grew] = (h_grew * (observed[grew] / previous[grew] - 1.0)
+                            + (1.0 - h_grew) * growth[grew])
             if self.growth_cap is not None:  # the level's update uses it too
                 np.minimum(growth, self.growth_cap, out=growth)
             previous[seen] = observed[seen]

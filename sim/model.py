@@ -130,6 +130,7 @@ class EmissionsTradingModel(mesa.Model):
         self.abatement_ytd_t = np.zeros((n, k_count))
         self.abatement_cost_ytd_cny = np.zeros((n, k_count))
         self.abatement_rate_t = np.zeros((n, k_count))
+        self.traded_ytd = np.zeros((n, k_count), dtype=bool)  # traded this year
         self.allocation_year_t = np.zeros((n, k_count))
         self.deduction_next_t = np.zeros((n, k_count))
         self.expected_emissions_t = self.baseline_t.copy()
@@ -267,8 +268,9 @@ class EmissionsTradingModel(mesa.Model):
         self.regional.close_year(year_index)  # eco-compensation; next year's approvals
         self.decisions.close_year()
         self.recorder.close_year(year_index, penalties, shortfalls)
-        for array in (self.emissions_ytd_t, self.abatement_ytd_t, self.abatement_cost_ytd_cny):
-            array[:] = 0.0
+        for array in (self.emissions_ytd_t, self.abatement_ytd_t, self.abatement_cost_ytd_cny,
+                      self.traded_ytd):
+            array[:] = 0
 
     # ---- enterprises and the exchange ------------------------------------------------
 
@@ -289,7 +291,8 @@ class EmissionsTradingModel(mesa.Model):
             book = behavior.realistic_orders(
                 self.trading_need_t(k, period_index, rows), *schedule_args,
                 self.trading_traits.take(rows), self.last_price[k][zone], trading.fee_share,
-                self.scenario.behavior.trading)
+                self.scenario.behavior.trading, behavior.position_share(
+                    self.scenario.behavior.trading, period_index, self.periods_per_year))
         book = self.levers.limit_sales(k, book)  # surplus verification
         book = banking.with_bank_demand(book, self.bank_value_cny_per_t[:, k])
         if trading.min_lot_t > 0:
@@ -400,16 +403,19 @@ class EmissionsTradingModel(mesa.Model):
         book = OrderBook.concat([firms, self.government_orders(k, firms)])
         rules, traders = self.link_rules[k], self.levers.trader_count(k)
         band = cfg.trading.price_band_share  # around each zone's (city's) own last price
-        limits = None if band is None else (self.last_price[k] * (1 - band),
-                                             self.last_price[k] * (1 + band))
+        limits = None if not band else (self.last_price[k] * (1 - band),
+                                        self.last_price[k] * (1 + band))
         if rules is None:
-            result = MECHANISMS[cfg.trading.mechanism](book, n_zones, traders, limits)
+            result = MECHANISMS[cfg.trading.mechanism](book, n_zones, traders, limits,
+                                                       self.reference_price_cny_per_t(k))
         else:
             result = clear_linked(book, self.network(k), traders, limits)
         net = result.net_t
         # Rights lost to trading ratios (exporter tonnes beyond what importers receive).
         self.ledger["retired_t"][k] += -net.sum()
         self.holdings_t[:, k] += net[:n]
+        self.traded_ytd[:, k] |= np.abs(net[:n]) > 1e-9 * np.maximum(
+            self.expected_emissions_t[:, k], 1.0)
         reserve_net = net[n:n + n_zones]
         self.reserve_stock_t[k] += reserve_net
         self.ledger["reserve_bought_t"][k] += reserve_net.clip(0).sum()
@@ -430,8 +436,14 @@ class EmissionsTradingModel(mesa.Model):
         traded = result.volume_t > tol
         if result.flows_t is not None:  # a linked city whose sellers only exported traded
             traded |= result.flows_t.sum(axis=1) > tol
-        carried = np.where(traded | np.isnan(self.last_price[k]), result.price_cny_per_t,
-                           self.last_price[k])
+        # A price held at the band's edge moves the reference even without a trade (as a
+        # limit-up or limit-down close): otherwise a market whose asks all lie beyond the
+        # band around the last trade could never trade again.
+        at_edge = np.zeros(n_zones, dtype=bool) if limits is None else np.isfinite(
+            result.price_cny_per_t) & (np.isclose(result.price_cny_per_t, limits[0])
+                                       | np.isclose(result.price_cny_per_t, limits[1]))
+        carried = np.where(traded | at_edge | np.isnan(self.last_price[k]),
+                           result.price_cny_per_t, self.last_price[k])
         self.last_price[k] = carried
         self.abatement_rate_t[:, k] = self.planned_abatement_t(k, period_index, price, net[:n])
         pools = self.pools[k]
@@ -449,6 +461,17 @@ class EmissionsTradingModel(mesa.Model):
         self.recorder.session(k, year_index, period_index, carried,
                               np.where(traded, result.volume_t, 0.0), flows,
                               result.price_cny_per_t)
+
+    def reference_price_cny_per_t(self, k: int) -> np.ndarray | None:
+        """The exchange's reference price per zone of instrument k (realistic profile):
+        the previous close, or before any the price enterprises expect; None for price
+        takers, whose market is the textbook auction (the crossing of their schedules)."""
+        if self.realistic is None:
+            return None
+        expected = self.decisions.expectations
+        fallback = (expected.level_cny_per_t[k] if expected is not None
+                    else np.full(len(self.zone_names[k]), np.nan))
+        return np.where(np.isfinite(self.last_price[k]), self.last_price[k], fallback)
 
     def network(self, k: int) -> Network:
         """Instrument k's city network this session, with what is left of yearly limits."""

@@ -119,6 +119,10 @@ class Recorder:
             plain = np.where(ok, own, 0.0).sum(axis=0) / ok.sum(axis=0)
         return np.where(traded > 0, weighted, plain)
 
+    def year_zone_volume_t(self, k: int) -> np.ndarray:
+        """Tonnes of instrument k traded in each zone over this year's sessions."""
+        return np.stack([v for _, v, _ in self._year_price_volume[k]]).sum(axis=0)
+
     def year_prices(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Per closed year, instrument k's price (volume-weighted over its zones; where
         nothing traded, the plain mean of the zones' prices) and each zone's price
@@ -147,6 +151,7 @@ class Recorder:
             "output_value_cny": m.population.output_value_cny * m.output_factor,
             "flows_t": np.stack(self._flows_t),
             "flows_cny": np.stack(self._flows_cny),
+            "traded": m.traded_ytd.copy(),
             "active": m.active.copy(),  # rows that existed this year (projects once approved)
         })
         snapshot = {name: m.ledger[name].copy() for name in LEDGER_CONTRACT}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim import cost_gap
 from sim.benchmark import least_cost_basis, solve_benchmarks
 from sim.metrics import obligations_met
 from sim.recorder import weighted_mean
@@ -102,6 +103,25 @@ def _obligations_met(accounts: pd.DataFrame, inst: str) -> dict[str, Any]:
                                               zip(met["year"], met["met_share"], strict=True)}}
 
 
+def _cost_gap(model: EmissionsTradingModel, k: int, least_cost_cny: float,
+              least_offsets_cost_cny: float, offsets_cost_cny: float) -> dict[str, float]:
+    """The gap between instrument k's market cost and its least cost, by cause
+    (``sim.cost_gap``); the parts and ``least_cost_cny`` add up to the market's
+    continuous abatement cost plus its offsets cost."""
+    zone_efficient = non_participants = traders = timing = 0.0
+    for rows, inputs in zip(model.recorder.year_rows, model.recorder.year_inputs, strict=True):
+        zone = np.where(model.covered[:, k] & rows["active"], model.enterprise_zone[k], -1)
+        a, b, c, d = cost_gap.year_split_cny(
+            rows["abatement_t"][:, k], rows["abatement_cost_cny"][:, k], rows["traded"][:, k],
+            zone, model.mac_intercept_cny[:, k], model.mac_slope_cny[:, k],
+            inputs.max_abatement_t[:, k])
+        zone_efficient, non_participants = zone_efficient + a, non_participants + b
+        traders, timing = traders + c, timing + d
+    parts = (zone_efficient - (least_cost_cny - least_offsets_cost_cny), non_participants,
+             traders, timing, offsets_cost_cny - least_offsets_cost_cny)
+    return dict(zip(cost_gap.CAUSES, map(float, parts), strict=True))
+
+
 def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame]) -> dict:
     """The summary.json contract (DESIGN.md), plus a few extra figures per instrument."""
     prices = tables["prices"]
@@ -176,6 +196,9 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
             "enterprises_covered": int(model.covered[:, k].sum()),
             **model.levers.summary(k),
         }
+        instruments[inst]["cost_gap"] = _cost_gap(
+            model, k, least_cost, float(bench["offsets_cost_cny"].sum()),
+            instruments[inst]["offsets_cost_cny"])
     continuous = sum(v["abatement_cost_cny"] for v in instruments.values())
     technology = sum(v["technology_cost_cny"] for v in instruments.values())
     least = sum(v["least_cost_cny"] for v in instruments.values())
@@ -193,6 +216,11 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
         "cost_basis": COST_BASIS,
         "ledger_imbalance_t": imbalance_total,
         "penalties_cny": sum(v["penalties_cny"] for v in instruments.values()),
+        # Why the market costs more (or less) than least cost; frictions paid on top.
+        "cost_gap": {cause: sum(v["cost_gap"][cause] for v in instruments.values())
+                     for cause in cost_gap.CAUSES},
+        "frictions_paid_cny": sum(v["transaction_costs_cny"] + v["fees_cny"]
+                                  for v in instruments.values()),
         "enterprises": model.population.size,
         **model.decisions.summary(),  # enterprises whose investment finance limited
         **model.regional.summary(tables),  # new projects, 调剂, alerts, pledge, compensation

@@ -42,7 +42,7 @@ def yearly(model: EmissionsTradingModel) -> pd.DataFrame:
     return out
 
 
-def hand_path(loaded, population=None) -> pd.DataFrame:
+def hand_path(loaded, population=None, baseline_share=None, entry_year_index=None) -> pd.DataFrame:
     return pd.DataFrame({"year": [2026, 2027, 2028], "instrument": "so2", "zone": "east",
                          "price_cny_per_t": HOTELLING_CNY_PER_T})
 

@@ -40,12 +40,14 @@ def test_a_session_without_orders_is_a_gap_and_a_one_sided_book_its_quote(two_fi
 
 
 def test_the_run_table_has_gaps_while_the_summary_final_price_is_carried(two_firm_scenario):
-    # Realistic traders in one cluster market order only in some sessions and never trade
-    # with each other here: sessions without orders are NaN rows with zero volume, the
-    # others an indicative quote. The summary's final price is the carried one: with no
-    # trade ever, the zone's first quote (DESIGN.md: carried through sessions without
-    # trades), not the last session's own quote that prices.parquet shows.
-    run = run_scenario(load_scenario(two_firm_scenario(), ["behavior.profile=realistic"]))
+    # Realistic traders in one cluster market order only in some sessions and, with asks
+    # far above the penalty, never trade: sessions without orders are NaN rows with zero
+    # volume; the others show the exchange's reference price (before any trade, the
+    # expected price), since a session without a trade makes no new print (issue 17).
+    # The summary's final price is the carried one (DESIGN.md).
+    run = run_scenario(load_scenario(two_firm_scenario(), [
+        "behavior.profile=realistic", "behavior.trading.seller_markup_share=100",
+        "instruments.so2.penalty.per_tonne_cny=1000", "instruments.so2.banking=false"]))
     prices = run.tables["prices"]
     summary = run.summary["instruments"]["so2"]
     gaps = prices["price_cny_per_t"].isna()
@@ -53,7 +55,7 @@ def test_the_run_table_has_gaps_while_the_summary_final_price_is_carried(two_fir
     assert (prices.loc[gaps, "volume_t"] == 0).all()
     assert summary["traded_volume_t"] == 0
     quotes = prices.loc[~gaps].sort_values(["year", "period"])["price_cny_per_t"]
-    assert quotes.iloc[0] != pytest.approx(quotes.iloc[-1])
+    assert quotes.to_numpy() == pytest.approx(np.full(len(quotes), quotes.iloc[0]))
     assert summary["final_price_cny_per_t"] == pytest.approx(quotes.iloc[0])
     assert summary["mean_price_cny_per_t"] == pytest.approx(quotes.mean())
 

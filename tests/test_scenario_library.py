@@ -131,13 +131,12 @@ LEVERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "hubei_reserve_intervention": (BASELINE, (
         "instruments.co2.cap.annual_decline", "instruments.co2.allocation.pre_allocation_share",
         "instruments.co2.penalty.multiple_of_mean_price", "instruments.co2.penalty.max_cny",
-        "instruments.co2.penalty.deduct_ratio", "instruments.co2.trading.price_band_share",
-        "instruments.co2.reserve.intervention")),
+        "instruments.co2.penalty.deduct_ratio", "instruments.co2.reserve.intervention")),
     "co2_ccer_10pct": (BASELINE, ("instruments.co2.offsets",)),
     "co2_ccer_5pct": ("co2_ccer_10pct", ("instruments.co2.offsets.limit_share",)),
     "exchange_frictions": (BASELINE, tuple(
         f"instruments.{i}.trading.{key}" for i in ("co2", "so2", "nox", "cod", "nh3n")
-        for key in ("price_band_share", "fee_share"))),
+        for key in ("fee_share",))),
     "new_projects_1to1": (BASELINE, ("new_projects.entry_rate_per_year",
                                      "new_projects.nonattainment_ratio")),
     "new_projects_2to1": ("new_projects_1to1", ("new_projects.nonattainment_ratio",)),

@@ -10,6 +10,10 @@ or who places it; orders stay linear segments and the exchange clears them as be
   (drawn once per run from a beta distribution around ``participation_probability``),
   raised in the deadline window and lowered before it so that ``deadline_activity_share``
   of its sessions fall in the window;
+* **deadline trading**: before the window it places only ``early_position_share`` of its
+  schedule (its verified emissions, so its final position, are known near the deadline);
+  what it has not covered it trades in the window, as in China's pilots and the national
+  market, where most of a compliance year's volume trades in its last weeks;
 * **transaction costs**: it sits out when its expected gain from trading at the last
   price is below the fixed cost per trade; a cost per tonne lowers its bids and raises
   its asks;
@@ -193,6 +197,15 @@ def deadline_factor(config: TradingBehaviorConfig, period_index: int,
     return (1.0 - config.deadline_activity_share) / (1.0 - window_share)
 
 
+def position_share(config: TradingBehaviorConfig, period_index: int,
+                   periods_per_year: int) -> float:
+    """Share of its position an enterprise places in a session: ``early_position_share``
+    before the deadline window (its verified emissions, and so its final position, are
+    known only near the deadline), all of it in the window."""
+    window = _window_sessions(config, periods_per_year)
+    return 1.0 if period_index >= periods_per_year - window else config.early_position_share
+
+
 def _window_sessions(config: TradingBehaviorConfig, periods_per_year: int) -> int:
     """Sessions in the deadline window: the year's last ones, at least one."""
     return min(periods_per_year, max(1, round(config.deadline_window_share
@@ -234,6 +247,7 @@ def realistic_orders(
     reference_price_cny_per_t: np.ndarray,
     fee_share: float,
     config: TradingBehaviorConfig,
+    share_placed: float = 1.0,
 ) -> OrderBook:
     """Orders of realistic enterprises taking part in a session, for one instrument: the
     :func:`friction_schedule` of those whom transaction costs do not keep out.
@@ -255,9 +269,13 @@ def realistic_orders(
             where none is known yet (then transaction costs do not keep it out).
         fee_share: The exchange fee each side pays, share of value.
         config: ``behavior.trading``.
+        share_placed: Share of each schedule's tonnes placed (:func:`position_share`).
     """
     schedule = friction_schedule(need_t, remaining_share, mac_intercept_cny, mac_slope_cny,
                                  max_abatement_t, bid_cap_cny_per_t, traits, config)
+    if share_placed < 1.0:
+        schedule = Schedule(schedule.quantity_t * share_placed, schedule.price_lo_cny_per_t,
+                            schedule.price_hi_cny_per_t)
     placing = ~priced_out(schedule, reference_price_cny_per_t, fee_share, config)
     return schedule_book(schedule, trader, zone, placing)
 

@@ -400,7 +400,7 @@ def _check_market_levers(scenario: Scenario, geo: Geography, prov: dict[Path_, s
             if origin != "outside" and geo.resolve(origin) is None:
                 fail((*base, "offsets", "supply", origin), f"unknown origin {origin!r}",
                      "a city name or 'outside'")
-        if inst.reserve.intervention is not None and inst.trading.price_band_share is None:
+        if inst.reserve.intervention is not None and not inst.trading.price_band_share:
             fail((*base, "reserve", "intervention"),
                  "the trigger counts hits of the daily price band, and none is set",
                  "set trading.price_band_share (Hubei: 0.10)")

@@ -236,13 +236,14 @@ class TradingConfig(_Strict):
     )
     price_band_share: float | None = Field(
         None,
-        gt=0,
+        ge=0,
         lt=1,
         description="Largest move of a zone's clearing price from the previous session's, "
-        "share (Hubei: 0.10 daily). The long side is rationed at the band's edge. With "
+        "share; 0 = no band. The long side is rationed at the band's edge. With "
         "linked cities (ratio, limits, blocked directions) each city's price moves within "
         "the band around its own previous price and a city held at an edge rations its own "
-        "long side. Default none.",
+        "long side. Default 0.10 under the realistic profile (the Hubei exchange's daily "
+        "band, DOMAIN.md [C]), none under price_taker (the textbook benchmark).",
     )
     fee_share: float = Field(
         0.0,
@@ -472,6 +473,16 @@ class TradingBehaviorConfig(_Strict):
         "deadline window (equal to the window's share of sessions: no bunching). Default "
         "0.6 (estimate: trading bunched before the compliance deadline).",
     )
+    early_position_share: float = Field(
+        0.4, gt=0, le=1,
+        description="Share of its position (what it still needs, or can spare) an "
+        "enterprise places in a session before the deadline window; in the window it "
+        "places all of it (1: no waiting). Firms know their verified emissions only near "
+        "the deadline, so volume bunches there: in the national market's first "
+        "compliance cycle 44% of the volume traded in its last 2.5 weeks (DOMAIN.md, "
+        "docs/calibration.md). Default 0.4 (estimate, calibrated so that about half of "
+        "the realistic baseline's volume trades in the last quarter).",
+    )
     precautionary_buffer_share: float = Field(
         0.03, ge=0, le=1,
         description="Rights an enterprise keeps above its need, share of its expected "
@@ -599,6 +610,16 @@ class BehaviorConfig(_Strict):
         description="Adaptive expectations: weight of the latest observed price, E_t = w x "
         "p_(t-1) + (1 - w) x E_(t-1) (estimate). Default 0.5.",
     )
+    expectation_half_weight_volume_share: float = Field(
+        0.003, ge=0,
+        description="Adaptive expectations weigh a zone's yearly price by the volume behind "
+        "it: the weights are multiplied by v / (v + s x rights), v the tonnes traded in "
+        "the zone that year and rights the zone's issued rights, so a year trading s of "
+        "them counts half and a thin print barely moves expectations (0: every price "
+        "counts fully). Default 0.003 (estimate: a market trading 2% of its cap a year, "
+        "as Hubei's carbon market did in 2014 (DOMAIN.md), counts 0.87 of a full "
+        "observation; a city market trading 0.1% of its rights counts 0.25).",
+    )
     adaptive_trend_weight: float = Field(
         0.5, ge=0, le=1,
         description="Adaptive expectations: weight of the latest observed yearly price "
@@ -656,6 +677,19 @@ def _with_defaults(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str,
     return out
 
 
+REALISTIC_PRICE_BAND_SHARE = 0.10
+"""Daily price band of the realistic profile: the Hubei exchange's +-10% (DOMAIN.md [C])."""
+
+
+def _with_band(instrument: Any) -> Any:
+    """An instrument's table with the realistic profile's price band where none is set."""
+    if not isinstance(instrument, dict) or not isinstance(instrument.get("trading"), dict) \
+            or "price_band_share" in instrument["trading"]:
+        return instrument
+    return {**instrument, "trading": {**instrument["trading"],
+                                      "price_band_share": REALISTIC_PRICE_BAND_SHARE}}
+
+
 class Scenario(_Strict):
     """A whole scenario: every key has a default, so a file states only what it changes."""
 
@@ -688,6 +722,11 @@ class Scenario(_Strict):
             else value
             for key, value in data["instruments"].items()
         }
+        behavior = data.get("behavior")
+        profile = behavior.get("profile", "realistic") if isinstance(behavior, dict) \
+            else "realistic"
+        if profile == "realistic":  # the exchange's daily band unless the file says
+            instruments = {key: _with_band(value) for key, value in instruments.items()}
         return {**data, "instruments": instruments}
 
     @property
