@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sim import INSTRUMENTS
 from sim.errors import InputError, InputErrors
 from sim.geography import Geography, hubei_geography
 from sim.scenario import messages
@@ -250,7 +251,13 @@ def _translate(exc: ValidationError, prov: dict[Path_, str], main: str) -> Input
     value's shape chose (a list with a bad item: that item)."""
     errors: list[InputError] = []
     unions: dict[tuple[str, ...], list[tuple[dict, messages.Located]]] = {}
+    # A table under an unknown key ([instruments.pm25]) is reported once, as the key;
+    # what its contents lack (no defaults apply to an unknown id) would only mislead.
+    bad_keys = [err["loc"][:-1] for err in exc.errors() if err["loc"][-1:] == ("[key]",)]
     for err in exc.errors():
+        if any(err["loc"][: len(key)] == key and err["loc"][len(key):] != ("[key]",)
+               for key in bad_keys):
+            continue
         located = messages.locate(Scenario, err["loc"])
         if located.union_at is not None:
             unions.setdefault(located.keys[: located.union_at], []).append((err, located))
@@ -279,6 +286,12 @@ def _one_error(err: dict, located: messages.Located, prov: dict[Path_, str],
         close = difflib.get_close_matches(loc[-1], list(known), n=1, cutoff=0.6)
         reason = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
         accepted = ", ".join(sorted(known)) if known else None
+    elif err["type"] in ("literal_error", "enum") and loc[:1] == ("instruments",) \
+            and len(loc) == 2:
+        close = difflib.get_close_matches(str(err["input"]), INSTRUMENTS, n=1, cutoff=0.6)
+        reason = f"unknown instrument {err['input']!r}" + (
+            f"; did you mean '{close[0]}'?" if close else "")
+        accepted = "the instrument ids " + ", ".join(INSTRUMENTS)
     elif err["type"] in ("literal_error", "enum"):
         accepted = err.get("ctx", {}).get("expected")
         reason = f"{err['input']!r} is not an accepted value"
@@ -456,8 +469,8 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     not_finite = _check_finite(data, prov, main)
     if not_finite:
         raise InputErrors(not_finite[:20])
-    try:
-        scenario = Scenario.model_validate(data)
+    try:  # strict: true is not 1, 10.0 is not a whole number, "10" is not a number
+        scenario = Scenario.model_validate(data, strict=True)
     except ValidationError as exc:
         raise _translate(exc, prov, main) from None
     _check_horizon(scenario, prov, main)

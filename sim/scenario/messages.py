@@ -195,13 +195,26 @@ def reason_and_accepted(err: dict[str, Any], located: Located) -> tuple[str, str
         return (f"has {ctx.get('actual_length')} items",
                 f"{describe(located.annotation)}, {bound} {size} items")
     if kind.endswith(("_type", "_parsing")):
-        what = describe(located.annotation)
-        return f"{value!r} is not {what}", accepted(located)
+        return _not_a(value, describe(located.annotation)), accepted(located)
     return None
 
 
 def union_reason_and_accepted(value: Any, located: Located) -> tuple[str, str]:
     """One message for a value no branch of a union field accepts."""
     what = describe(located.union)
-    return f"{value!r} is not {what}", what + "".join(
+    return _not_a(value, what), what + "".join(
         f"; default {d}" for d in [_default(located.field)] if d is not None)
+
+
+def _not_a(value: Any, what: str) -> str:
+    """Why a value of the wrong type is refused. A true/false or a number given for
+    another kind of value is shown as the file wrote it (``true``, ``10.0``), since
+    validation is strict and ``true`` is not 1 nor ``10.0`` a whole number."""
+    if isinstance(value, bool):
+        shown = str(value).lower()
+        if "number" in what:
+            return f"must be {what}, got {shown}; true/false is not a number"
+        return f"must be {what}, got {shown}"
+    if isinstance(value, int | float):
+        return f"must be {what}, got {value!r}"
+    return f"{value!r} is not {what}"

@@ -9,9 +9,10 @@ Default numbers name their source (DOMAIN.md) or say "estimate".
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim import INSTRUMENTS
 from sim.scenario.regional import (
@@ -75,6 +76,12 @@ class PopulationConfig(_Strict):
         ge=0,
         description="Seed of the synthetic population generator, kept apart from the run "
         "seed so that replications share one population.",
+    )
+    extra_columns: list[str] = Field(
+        default_factory=list,
+        description="Registry columns of your own (notes, tags) that the simulator does not "
+        "read. Any other column it does not know is an error, so a misspelt column is never "
+        "ignored. Default [].",
     )
 
     @model_validator(mode="before")
@@ -690,10 +697,23 @@ def _with_band(instrument: Any) -> Any:
                                       "price_band_share": REALISTIC_PRICE_BAND_SHARE}}
 
 
+SCENARIO_NAME = re.compile(r"[^\W_][\w-]{0,63}")
+"""A scenario name: letters of any script, digits, '_' and '-', so it is one safe folder
+name (no '/', no '..', never empty); at most 64 characters, which leaves room in a file
+system's 255-byte name limit for CJK names and the staging prefix."""
+SCENARIO_NAME_ACCEPTED = ("1 to 64 letters (any script, e.g. 基准), digits, '_' or '-', "
+                          "starting with a letter or digit, e.g. \"so2_cluster\"")
+
+
 class Scenario(_Strict):
     """A whole scenario: every key has a default, so a file states only what it changes."""
 
-    name: str = Field("unnamed", description="Short name, used for run folders and charts.")
+    name: str = Field(
+        "unnamed",
+        description="Label of the run in charts and reports, and the default run folder "
+        "runs/<name>: 1 to 64 letters (any script, e.g. 基准), digits, '_' or '-', starting "
+        "with a letter or digit.",
+    )
     description: str = Field("", description="One line: the question this scenario answers.")
     seed: int = Field(1, ge=0, description="Run seed (overridden by etsim run --seed).")
     time: TimeConfig = Field(default_factory=TimeConfig)
@@ -710,6 +730,15 @@ class Scenario(_Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     pledge: PledgeConfig = Field(default_factory=PledgeConfig)
     eco_compensation: EcoCompensationConfig = Field(default_factory=EcoCompensationConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_label(cls, name: str) -> str:
+        # The name becomes a folder name (runs/<name>): no separators, dots or blanks.
+        if not SCENARIO_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} cannot name a run folder (runs/<name>) "
+                             f"(accepted: {SCENARIO_NAME_ACCEPTED})")
+        return name
 
     @model_validator(mode="before")
     @classmethod
