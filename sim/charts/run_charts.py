@@ -403,8 +403,9 @@ def costs_vs_benchmarks(run: str | os.PathLike[str] | RunTables, lang: str = "en
     ncols = min(len(panels), 3)
     nrows = math.ceil(len(panels) / ncols)
     with_technology = any(c.technology_cny > 0 for _, c in panels)
+    note = cost_gap_note(s, lang)
     with st.chart_style(lang):
-        fig, main = st.new_figure(0.45 + 2.15 * nrows + 0.3 + 0.3)
+        fig, main = st.new_figure(0.45 + 2.15 * nrows + 0.3 + 0.3, notes=int(note is not None))
         axes = main.subplots(nrows, ncols, squeeze=False).ravel()
         for ax, (name, costs) in zip(axes, panels, strict=False):
             millions = costs.values / 1e6
@@ -427,7 +428,26 @@ def costs_vs_benchmarks(run: str | os.PathLike[str] | RunTables, lang: str = "en
         if with_technology:
             handles.append(technology_handle(lang))
         _legend_below(main, handles, 2 if with_technology else 3)
-        return st.finish_figure(fig, title, s, lang)
+        return st.finish_figure(fig, title, s, lang, note=note)
+
+
+def cost_gap_note(summary: dict[str, Any], lang: str) -> str | None:
+    """Why the market costs more than least cost (summary ``cost_gap``), as a note; None
+    for runs without the split."""
+    gap = summary.get("cost_gap")
+    if not gap:
+        return None
+
+    def m(value: float) -> str:
+        return f"{value / 1e6:,.1f}"
+
+    return st.label("cost_gap_note", lang, gap=m(sum(gap.values())),
+                    between=m(gap["between_zones_and_years_cny"]),
+                    idle=m(gap["within_zones_non_participants_cny"]),
+                    traders=m(gap["within_zones_traders_cny"]),
+                    timing=m(gap["timing_within_year_cny"]), offsets=m(gap["offsets_cny"]),
+                    paid=m(summary.get("frictions_paid_cny", 0.0)),
+                    penalties=m(summary.get("penalties_cny", 0.0)))
 
 
 # --------------------------------------------------------------------------- flows

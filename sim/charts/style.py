@@ -103,10 +103,17 @@ _INSTRUMENT_NAMES: dict[str, tuple[str, str]] = {
 STRINGS: dict[str, tuple[str, str]] = {
     "prices_title": ("Clearing prices by trading zone", "各交易区出清价格"),
     "prices_note": ("Each session's own clearing price: a gap where a zone had no orders; "
-                    "without a trade, an indicative price (where bids and offers cross, or "
-                    "the best quote of a one-sided book).",
+                    "without a trade, an indicative price (realistic profile: the previous "
+                    "close; price takers: where bids and offers cross, or the best quote).",
                     "每场自身的出清价格：空白处为该交易区本场无申报；无成交时为指示价格"
-                    "（买卖申报的交点，或单边申报的最优报价）。"),
+                    "（现实行为：前一收盘价；价格接受者：买卖申报的交点或最优报价）。"),
+    "cost_gap_note": ("Market above least cost by {gap} M CNY: between zones and years "
+                      "{between}, non-trading firms {idle}, traders' frictions {traders}, "
+                      "uneven timing in the year {timing}, offsets {offsets}; paid on top: "
+                      "trading costs {paid}, penalties {penalties} (M CNY).",
+                      "市场成本比最低成本高{gap}百万元：区域与年份间{between}，未交易企业"
+                      "{idle}，交易摩擦{traders}，年内减排不均{timing}，抵消{offsets}；另付"
+                      "交易成本{paid}、罚款{penalties}（百万元）。"),
     "price_axis": ("Price (CNY/t)", "价格（元/吨）"),
     "reserve_floor": ("Reserve floor", "储备托底价"),
     "reserve_ceiling": ("Reserve ceiling", "储备封顶价"),
