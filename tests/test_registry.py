@@ -109,8 +109,10 @@ def test_bad_values_are_named_by_row_and_column(tmp_path, rows, header, expected
 
 def test_unreadable_files_are_input_errors(tmp_path):
     geo = hubei_geography()
-    for content, expected in ((b"", "empty file"), (b"\xff\xfe\x00garbage", "not a readable CSV"),
-                              (b"\n\n", "empty file")):
+    huge_field = b'id,city\nE1,"' + b"x" * 200_000 + b'"\n'  # over csv's field limit
+    for content, expected in ((b"", "empty file"), (b"\xff\xfe\x00garbage", "UTF-16"),
+                              (b"\n\n", "empty file"),
+                              (huge_field, "line 2: not a readable CSV")):
         path = tmp_path / "bad.csv"
         path.write_bytes(content)
         with pytest.raises(InputError, match=expected):
@@ -130,15 +132,91 @@ def test_many_errors_are_reported_together_up_to_twenty(tmp_path):
                                     for line in lines)
 
 
-def test_tolerated_layout_short_rows_blank_lines_bom_spaces_and_max_above_baseline(tmp_path):
+def test_tolerated_layout_blank_lines_bom_and_spaces_with_rows_counted_as_shown(tmp_path):
     path = tmp_path / "reg.csv"
     text = "\ufeff" + " id , city ,industry," + HEADER.split(",", 3)[3] + "\n\n" + \
-        " E1 , Wuhan ,steel, 100 ,1000,10,400\nE2,Shiyan,paper\n"
+        " E1 , Wuhan ,steel, 100 ,1000,10,40\n\nE2,Shiyan,paper,,,,\nE3,Gotham,paper,,,,\n"
     path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:  # blank lines 2 and 4 count, as in a spreadsheet
+        load_registry(path, hubei_geography(), ("so2",))
+    assert info.value.message.startswith(f"{path}: row 6, column city: unknown city 'Gotham'")
+    path.write_text(text.rsplit("E3", 1)[0], encoding="utf-8")
     pop = load_registry(path, hubei_geography(), ("so2",))
     assert list(pop.ids) == ["E1", "E2"]
-    assert pop.max_abatement_t[:, 1].tolist() == [100, 0]  # capped at the baseline
+    assert pop.max_abatement_t[:, 1].tolist() == [40, 0]
     assert pop.covered[:, 1].tolist() == [True, False]
+
+
+def test_a_short_row_says_it_has_too_few_fields_and_nothing_else(tmp_path):
+    text = message(tmp_path, [GOOD[0], "E2,Shiyan,paper"])
+    assert text == (f"{tmp_path / 'reg.csv'}: row 3: too few fields: 3, but the header names "
+                    "7 columns (the first missing is so2_baseline_t) (accepted: one field per "
+                    "column; leave a cell blank by keeping its comma, e.g. E2,Wuhan,paper,,)")
+
+
+def test_a_blank_slope_is_reported_once_with_what_is_accepted(tmp_path):
+    text = message(tmp_path, ["E1,Wuhan,steel,100,1000,,40", "E2,Wuhan,steel,100,1000,-2,40"])
+    assert text.splitlines() == [
+        f"{tmp_path / 'reg.csv'}: row 3, column so2_mac_slope_cny: -2 is negative (accepted: "
+        "a number > 0)",
+        f"{tmp_path / 'reg.csv'}: row 2, column so2_mac_slope_cny: blank, but the enterprise "
+        "has a baseline for this instrument (accepted: a number > 0)"]
+
+
+def test_max_abatement_above_the_baseline_is_refused_with_the_row(tmp_path):
+    text = message(tmp_path, [GOOD[0], "E2,Wuhan,steel,50,500,5,80", "E3,Wuhan,steel,0,1,1,5"])
+    assert text.splitlines() == [
+        f"{tmp_path / 'reg.csv'}: row 3, column so2_max_abatement_t: 80 t is more than the "
+        "enterprise emits: its so2_baseline_t is 50 t (accepted: a number >= 0 and <= "
+        "so2_baseline_t)",
+        f"{tmp_path / 'reg.csv'}: row 4, column so2_max_abatement_t: 5 t is more than the "
+        "enterprise emits: its so2_baseline_t is 0 t (accepted: a number >= 0 and <= "
+        "so2_baseline_t)"]
+
+
+def test_unknown_columns_are_errors_unless_listed_as_extra_columns(tmp_path):
+    header = HEADER + ",note,备注"
+    rows = [GOOD[0] + ",checked,已核", GOOD[1] + ",,", GOOD[2] + ",,"]
+    text = message(tmp_path, rows, header)
+    lines = text.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{tmp_path / 'reg.csv'}: row 1, column note: unknown column "
+                               "(accepted: id, city, industry, output_value_cny, grade, ")
+    assert lines[0].endswith('population.extra_columns = ["note"])')
+    assert lines[1].endswith('population.extra_columns = ["备注"])')
+    path = registry(tmp_path, rows, header)
+    with pytest.raises(InputError, match="column 备注: unknown column"):
+        load_registry(path, hubei_geography(), ("so2",), ("note",))
+    pop = load_registry(path, hubei_geography(), ("so2",), ("note", "备注"))
+    assert list(pop.ids) == ["E1", "E2", "E3"]
+
+
+def test_extra_columns_from_the_scenario_reach_the_registry(tmp_path):
+    reg = registry(tmp_path, [GOOD[0] + ",checked"], HEADER + ",note")
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'population.registry = "{reg.name}"\n[instruments.so2]\n',
+                        encoding="utf-8")
+    refused = CliRunner().invoke(app, ["validate", str(scenario)])
+    assert refused.exit_code == 2 and "column note: unknown column" in refused.stderr
+    ok = CliRunner().invoke(app, ["validate", str(scenario), "--set",
+                                  'population.extra_columns=["note"]'])
+    assert ok.exit_code == 0, ok.output
+
+
+@pytest.mark.parametrize(("encoding", "expected"), [
+    ("gbk", "line 3: not UTF-8 text (byte 0xce); it reads as GBK/GB18030, the encoding of "
+     "Excel's plain CSV on Chinese Windows (accepted: a UTF-8 CSV: in Excel save as 'CSV "
+     "UTF-8 (comma delimited)', or re-save the file as UTF-8 in a text editor)"),
+    ("utf-16", "line 1: not UTF-8 text (byte 0xff); the file is UTF-16 text (accepted: a "
+     "UTF-8 CSV"),
+])
+def test_a_registry_not_in_utf8_is_named_by_line_with_how_to_save_it(tmp_path, encoding,
+                                                                    expected):
+    path = tmp_path / "reg.csv"
+    path.write_bytes("\n".join([HEADER, GOOD[0], "E2,武汉,steel,1,1,1,1"]).encode(encoding))
+    with pytest.raises(InputError) as info:
+        load_registry(path, hubei_geography(), ("so2",))
+    assert info.value.message.startswith(f"{path}: {expected}")
 
 
 def test_columns_of_undeclared_instruments_are_not_required_or_read(tmp_path):

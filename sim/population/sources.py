@@ -23,7 +23,7 @@ def build_population(loaded: LoadedScenario) -> Population:
     config = loaded.scenario.population
     if config.source == "registry":
         population = load_registry(config.registry, loaded.geography,
-                                   loaded.scenario.instrument_ids)
+                                   loaded.scenario.instrument_ids, tuple(config.extra_columns))
         for inst in loaded.scenario.instrument_ids:  # separate_industries names its industries
             industry_groups(loaded.scenario.instruments[inst].trading, population.industries,
                             str(loaded.path), f"instruments.{inst}.trading.separate_industries")
