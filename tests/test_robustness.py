@@ -56,7 +56,7 @@ def registries(draw) -> tuple[str, dict[str, float]]:
                     totals[inst] += baseline
                     cells += [f"{baseline:.6g}", f"{draw(st.floats(0, 500)):.6g}",
                               f"{draw(st.floats(0.01, 50)):.6g}",
-                              f"{draw(st.floats(0, 1.5)) * baseline:.6g}",
+                              f"{draw(st.floats(0, 1)) * baseline:.6g}",
                               f"{draw(st.floats(0, 2)) * baseline:.6g}"]
                 else:
                     cells += [""] * len(PER_INSTRUMENT)
