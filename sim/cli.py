@@ -132,13 +132,18 @@ def equilibrium(
     sets: SetOpt = None,
 ) -> None:
     """Least-cost benchmark alone: shadow prices per zone and year, costs, abatement."""
-    from sim.results import check_run_target, save_equilibrium, solve_equilibrium
+    from sim.results import (
+        EQUILIBRIUM_FOLDER,
+        check_run_target,
+        save_equilibrium,
+        solve_equilibrium,
+    )
     from sim.scenario import load_scenario
 
     with _input_errors():
         loaded = load_scenario(scenario, sets or [])
         target = out_dir or Path("runs") / f"{loaded.scenario.name}-equilibrium"
-        check_run_target(target, "equilibrium.json")
+        check_run_target(target, EQUILIBRIUM_FOLDER)
         summary, zones, firms = solve_equilibrium(loaded, seed)
         save_equilibrium(summary, zones, firms, target)
     typer.echo(f"{loaded.scenario.name}: least cost {summary['least_cost_cny'] / 1e6:,.1f} M CNY, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -63,11 +64,11 @@ def test_run_refuses_an_out_that_is_a_file_or_someone_elses_folder(two_firm_scen
     folder.mkdir()
     (folder / "draft.md").write_text("mine", encoding="utf-8")
     for out, expected in ((afile, "exists and is not a folder"),
-                          (folder, "exists, is not empty and is not a run folder; refusing")):
-        for command in ("run", "equilibrium"):
+                          (folder, "exists, is not empty and is not {} (it lacks")):
+        for command, kind in (("run", "a run folder"), ("equilibrium", "an equilibrium folder")):
             result = runner.invoke(app, [command, path, "--out", str(out)])
             assert result.exit_code == 2, result.output
-            assert f"--out: {out}: {expected}" in result.stderr
+            assert f"--out: {out}: {expected.format(kind)}" in result.stderr
     assert afile.read_text(encoding="utf-8") == "mine"
     assert [p.name for p in folder.iterdir()] == ["draft.md"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
@@ -152,3 +153,102 @@ def test_sweep_type_and_bound_errors_say_what_is_accepted(two_firm_scenario, tmp
         f"{sweep}: seed: 'x' is not a whole number (accepted: a whole number >= 0; default 1)",
         f"{sweep}: sampler.bounds.instruments.so2.cap_t: has 1 items (accepted: a list of "
         "numbers, at least 2 items)"]
+
+
+def tree(folder: Path) -> dict[str, bytes | None]:
+    """Every path under ``folder`` with its bytes (None for folders)."""
+    return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes()
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("command", ["run", "equilibrium"])
+def test_a_folder_with_a_manifest_json_is_not_taken_for_a_run(two_firm_scenario, tmp_path,
+                                                             command):
+    """Reproduction 1 of issue 24: webapp/ with manifest.json and src/ was wiped, exit 0."""
+    path = str(two_firm_scenario())
+    webapp = tmp_path / "webapp"
+    (webapp / "src").mkdir(parents=True)
+    (webapp / "manifest.json").write_text("{}", encoding="utf-8")
+    (webapp / "src" / "app.js").write_text("x", encoding="utf-8")
+    before = tree(tmp_path)
+    result = runner.invoke(app, [command, path, "--out", str(webapp)])
+    assert result.exit_code == 2, result.output
+    assert f"--out: {webapp}: exists, is not empty and is not " in result.stderr
+    assert "it holds manifest.json, src/); refusing to replace it" in result.stderr
+    assert tree(tmp_path) == before
+
+
+def test_notes_in_a_real_run_folder_are_never_deleted(two_firm_scenario, tmp_path):
+    """Reproduction 1 of issue 24: a note added inside a run folder was deleted silently."""
+    path = str(two_firm_scenario())
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["run", path, "--out", str(out), "--no-charts"]).exit_code == 0
+    (out / "notes.txt").write_text("why this run", encoding="utf-8")
+    before = tree(tmp_path)
+    result = runner.invoke(app, ["run", path, "--out", str(out), "--no-charts"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"--out: {out}: is a run folder, but also holds notes.txt, "
+                             "which etsim run did not write; refusing to replace it "
+                             "(accepted: move it out of the folder, or another --out)\n")
+    assert tree(tmp_path) == before
+    (out / "notes.txt").unlink()
+    rerun = runner.invoke(app, ["run", path, "--out", str(out), "--no-charts", "--seed", "5"])
+    assert rerun.exit_code == 0, rerun.output
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["seed"] == 5
+
+
+@pytest.mark.parametrize("name", ["/some/abs/path", "../..", ".", "", "x/../../y"])
+@pytest.mark.parametrize("command", ["run", "equilibrium"])
+def test_a_name_that_is_a_path_writes_nothing_anywhere(two_firm_scenario, tmp_path,
+                                                       monkeypatch, command, name):
+    """Reproduction 2 of issue 24: without --out, the scenario name was used as a path."""
+    path = two_firm_scenario()
+    named = path.with_name("named.toml")
+    named.write_text(path.read_text(encoding="utf-8").replace(
+        'name = "two"', f"name = {json.dumps(name)}"), encoding="utf-8")
+    work = tmp_path / "work"
+    (work / "runs").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    before = tree(tmp_path)
+    for args in ([command, str(path), "--set", f"name={json.dumps(name)}"],
+                 [command, str(named)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert f"name: {name!r} cannot name a run folder (runs/<name>) (accepted: " in (
+            result.stderr)
+        assert tree(tmp_path) == before
+
+
+def test_a_chinese_name_is_a_label_and_the_run_lands_under_runs(two_firm_scenario, tmp_path,
+                                                              monkeypatch):
+    path = two_firm_scenario()
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["run", str(path), "--set", 'name="基准-1"', "--no-charts"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "基准-1" / "summary.json").is_file()
+    result = runner.invoke(app, ["equilibrium", str(path), "--set", 'name="基准-1"'])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["基准-1",
+                                                                   "基准-1-equilibrium"]
+
+
+@pytest.mark.parametrize(("override", "expected"), [
+    ("time.periods_per_year=true", "--set: time.periods_per_year: must be a whole number, got "
+     "true; true/false is not a number (accepted: a whole number >= 1 and <= 366; default 12)"),
+    ("time.years=true", "--set: time.years: must be a whole number, got true; true/false is "
+     "not a number (accepted: a whole number >= 1 and <= 100; default 10)"),
+    ("time.years=10.5", "--set: time.years: must be a whole number, got 10.5 (accepted: a "
+     "whole number >= 1 and <= 100; default 10)"),
+    ("instruments.pm25.cap_t=5", "--set: instruments.pm25: unknown instrument 'pm25' "
+     "(accepted: the instrument ids co2, so2, nox, cod, nh3n)"),
+])
+def test_types_are_strict_on_the_command_line_and_nothing_is_written(two_firm_scenario,
+                                                                     tmp_path, override,
+                                                                     expected):
+    """Reproduction 5 of issue 24: true was accepted as 1; 10.5 gave pydantic's text."""
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", str(two_firm_scenario()), "--out", str(out),
+                                 "--set", override])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == expected + "\n"
+    assert not out.exists()

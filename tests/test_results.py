@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -118,17 +122,155 @@ def test_a_failed_write_leaves_no_complete_looking_folder(small_hubei, tmp_path,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_rerun_replaces_an_earlier_run_but_never_other_folders(small_hubei, tmp_path):
+def tree(folder: Path) -> dict[str, bytes | None]:
+    """Every path under ``folder`` with its bytes (None for folders)."""
+    return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes()
+            for p in sorted(folder.rglob("*"))}
+
+
+def test_rerun_replaces_an_earlier_run_of_its_own_files_only(small_hubei, tmp_path):
     out = save_run(small_hubei, tmp_path / "run", charts=False)
-    (out / "stale.txt").write_text("old", encoding="utf-8")
+    (out / "charts").mkdir()
+    for name in ("prices.png", "flow_map_so2_zh.svg", ".costs.k2j4_x9a.pdf.tmp"):
+        (out / "charts" / name).write_bytes(b"old chart")
+    (out / ".DS_Store").write_bytes(b"finder")
     save_run(small_hubei, out, charts=False)
-    assert not (out / "stale.txt").exists() and (out / "summary.json").exists()
-    precious = tmp_path / "notes"
-    precious.mkdir()
-    (precious / "draft.docx").write_text("mine", encoding="utf-8")
-    with pytest.raises(InputError, match="refusing to overwrite"):
-        save_run(small_hubei, precious, charts=False)
-    assert (precious / "draft.docx").read_text(encoding="utf-8") == "mine"
+    assert not (out / "charts").exists() and (out / "summary.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging left
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    ("notes.txt", "notes.txt"), ("src/app.js", "src/"), ("charts/mine.png", "charts/mine.png"),
+    ("charts/old/prices.png", "charts/old/"), ("summary.json.bak", "summary.json.bak")])
+def test_a_run_folder_holding_anything_etsim_did_not_write_is_refused(small_hubei, tmp_path,
+                                                                      extra, named):
+    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    (out / extra).parent.mkdir(parents=True, exist_ok=True)
+    (out / extra).write_text("mine", encoding="utf-8")
+    before = tree(tmp_path)
+    with pytest.raises(InputError) as info:
+        save_run(small_hubei, out, charts=False)
+    assert info.value.message == (
+        f"--out: {out}: is a run folder, but also holds {named}, which etsim run did not "
+        "write; refusing to replace it (accepted: move it out of the folder, or another "
+        "--out)")
+    assert tree(tmp_path) == before
+
+
+def test_a_folder_is_a_run_folder_only_with_its_full_signature(small_hubei, tmp_path):
+    """Reproduction (issue 24): a folder holding a file called manifest.json was taken for
+    an earlier run and wiped, src/ and all."""
+    webapp = tmp_path / "webapp"
+    (webapp / "src").mkdir(parents=True)
+    (webapp / "manifest.json").write_text("{}", encoding="utf-8")
+    (webapp / "src" / "app.js").write_text("x", encoding="utf-8")
+    before = tree(tmp_path)
+    with pytest.raises(InputError) as info:
+        save_run(small_hubei, webapp, charts=False)
+    assert info.value.message == (
+        f"--out: {webapp}: exists, is not empty and is not a run folder (it lacks "
+        "summary.json, prices.parquet, emissions.parquet, flows.parquet, "
+        "enterprises.parquet, the keys scenario, scenario_hash, resolved_scenario, seed, "
+        "package_version in manifest.json; it holds manifest.json, src/); refusing to "
+        "replace it (accepted: a new or empty folder, or a run folder written by etsim run)")
+    assert tree(tmp_path) == before
+    # Every contract file, but a manifest that is not the project's: still refused.
+    real = save_run(small_hubei, tmp_path / "real", charts=False)
+    (real / "manifest.json").write_text('{"scenario": "x"}', encoding="utf-8")
+    with pytest.raises(InputError, match="it lacks the keys scenario_hash, resolved_scenario"):
+        save_run(small_hubei, real, charts=False)
+    (real / "manifest.json").write_text("[1]", encoding="utf-8")
+    with pytest.raises(InputError, match="it lacks manifest.json with a manifest"):
+        save_run(small_hubei, real, charts=False)
+
+
+def test_run_and_equilibrium_folders_never_replace_each_other(small_hubei, tmp_path):
+    from sim.results import EQUILIBRIUM_FOLDER, check_run_target
+
+    run = save_run(small_hubei, tmp_path / "run", charts=False)
+    with pytest.raises(InputError, match="is not an equilibrium folder"):
+        check_run_target(run, EQUILIBRIUM_FOLDER)
+    equilibrium = tmp_path / "eq"
+    equilibrium.mkdir()
+    for name in ("zones.parquet", "enterprises.parquet"):
+        (equilibrium / name).write_bytes(b"PAR1")
+    (equilibrium / "equilibrium.json").write_text(json.dumps(
+        {"manifest": small_hubei.manifest}), encoding="utf-8")
+    check_run_target(equilibrium, EQUILIBRIUM_FOLDER)  # its own kind: accepted
+    with pytest.raises(InputError, match="is not a run folder"):
+        check_run_target(equilibrium)
+
+
+def test_a_symbolic_link_in_a_run_folder_is_never_followed_or_replaced(small_hubei, tmp_path):
+    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.md").write_text("mine", encoding="utf-8")
+    (out / "charts").symlink_to(mine, target_is_directory=True)
+    with pytest.raises(InputError, match="also holds charts, which"):
+        save_run(small_hubei, out, charts=False)
+    assert (mine / "thesis.md").read_text(encoding="utf-8") == "mine"
+
+
+def test_an_empty_folder_or_one_with_only_file_browser_files_is_used(small_hubei, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / ".DS_Store").write_bytes(b"finder")
+    save_run(small_hubei, empty, charts=False)
+    assert (empty / "summary.json").exists()
+
+
+def test_run_folders_get_the_usual_mode_not_the_staging_folders(small_hubei, tmp_path):
+    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask
+
+
+def age(folder: Path, seconds: float) -> None:
+    """Set the modification time of a folder and everything in it ``seconds`` back."""
+    then = time.time() - seconds
+    for path in [folder, *folder.rglob("*")]:
+        os.utime(path, (then, then), follow_symlinks=False)
+
+
+def test_stale_staging_folders_of_killed_runs_are_cleaned_up_only_when_the_projects(
+        small_hubei, tmp_path):
+    from sim.results import STALE_AFTER_S
+
+    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    folders = {}
+    for key, name, files in (
+            ("stale", ".run.partial-a1b2c3d4", ["summary.json", "prices.parquet",
+                                               "charts/prices.png"]),
+            ("stale_old", ".run.old-zz_9y8x7", ["run/summary.json", "run/manifest.json"]),
+            ("fresh", ".run.partial-fresh123", ["summary.json"]),
+            ("foreign", ".run.partial-e5f6g7h8", ["summary.json", "notes.txt"]),
+            ("other_name", ".run.partial-mine", ["summary.json"]),
+            ("other_run", ".other.partial-a1b2c3d4", ["summary.json"])):
+        folder = tmp_path / name
+        for file in files:
+            (folder / file).parent.mkdir(parents=True, exist_ok=True)
+            (folder / file).write_text("x", encoding="utf-8")
+        if key != "fresh":
+            age(folder, STALE_AFTER_S + 60)
+        folders[key] = folder
+    save_run(small_hubei, out, charts=False)
+    left = {key for key, folder in folders.items() if folder.exists()}
+    assert left == {"fresh", "foreign", "other_name", "other_run"}
+    assert (folders["foreign"] / "notes.txt").read_text(encoding="utf-8") == "x"
+
+
+def test_a_stale_old_folder_is_kept_while_it_holds_the_only_copy_of_the_run(tmp_path):
+    from sim.results import STALE_AFTER_S, clean_stale_staging
+
+    retired = tmp_path / ".run.old-abcd1234"
+    (retired / "run").mkdir(parents=True)
+    (retired / "run" / "summary.json").write_text("{}", encoding="utf-8")
+    age(retired, STALE_AFTER_S + 60)
+    assert clean_stale_staging(tmp_path / "run") == []  # killed between the two renames
+    (tmp_path / "run").mkdir()
+    assert clean_stale_staging(tmp_path / "run") == [retired]
 
 
 def test_a_years_observed_zone_price_is_volume_weighted_over_its_sessions():
