@@ -33,6 +33,29 @@ SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a scenario key: dotted.key=value (repeatable).")]
 
 
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Replace output files that already exist (default: refuse).")]
+
+
+def refuse_overwrite(paths: list[Path], force: bool, option: str = "--out") -> None:
+    """Refuse to write over existing files unless ``--force`` was given; never over a
+    folder.
+
+    Raises:
+        InputError: Naming the files that exist.
+    """
+    folders = [p for p in paths if p.is_dir()]
+    if folders:
+        raise InputError("argument", option, f"{folders[0]} is a folder, not a file",
+                         "a file name")
+    existing = [str(p) for p in paths if p.exists() or p.is_symlink()]
+    if existing and not force:
+        raise InputError("argument", option, f"{', '.join(existing)} already "
+                         f"exist{'s' if len(existing) == 1 else ''}; refusing to overwrite",
+                         "another file name or folder, or --force to replace "
+                         + ("it" if len(existing) == 1 else "them"))
+
+
 @contextmanager
 def _input_errors() -> Iterator[None]:
     """Turn bad input into its one-line message and exit code 2."""
@@ -63,6 +86,7 @@ def validate(scenario: ScenarioArg, sets: SetOpt = None) -> None:
 def schema(
     output: Annotated[Path | None, typer.Option("--out", help="Write here (default: stdout).")]
     = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write the scenario file's JSON Schema, for completion and checks in editors."""
     from sim.scenario.schema import Scenario
@@ -70,9 +94,11 @@ def schema(
     text = json.dumps(Scenario.model_json_schema(by_alias=True), indent=2, ensure_ascii=False)
     if output is None:
         sys.stdout.write(text + "\n")
-    else:
-        output.write_text(text + "\n", encoding="utf-8")
-        typer.echo(f"wrote {output}")
+        return
+    with _input_errors():
+        refuse_overwrite([output], force)
+    output.write_text(text + "\n", encoding="utf-8")
+    typer.echo(f"wrote {output}")
 
 
 @app.command()

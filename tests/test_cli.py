@@ -252,3 +252,50 @@ def test_types_are_strict_on_the_command_line_and_nothing_is_written(two_firm_sc
     assert result.exit_code == 2, result.output
     assert result.stderr == expected + "\n"
     assert not out.exists()
+
+
+def test_schema_never_overwrites_a_file_without_force(tmp_path):
+    target = tmp_path / "scenario.schema.json"
+    target.write_text("mine", encoding="utf-8")
+    result = runner.invoke(app, ["schema", "--out", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"argument: --out: {target} already exists; refusing to "
+                             "overwrite (accepted: another file name or folder, or --force to "
+                             "replace it)\n")
+    assert target.read_text(encoding="utf-8") == "mine"
+    assert runner.invoke(app, ["schema", "--out", str(tmp_path)]).exit_code == 2  # a folder
+    forced = runner.invoke(app, ["schema", "--out", str(target), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "properties" in json.loads(target.read_text(encoding="utf-8"))
+
+
+def test_compare_and_report_never_overwrite_a_file_without_force(make_run_dir, tmp_path,
+                                                                 monkeypatch):
+    import sim.charts.compare
+    import sim.charts.report
+
+    runs = [str(make_run_dir("a")), str(make_run_dir("b", seed=8))]
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "headlines.csv").write_text("mine", encoding="utf-8")
+    (out / "my_notes.md").write_text("mine", encoding="utf-8")
+    pdf = tmp_path / "briefing.pdf"
+    pdf.write_text("mine", encoding="utf-8")
+    before = tree(tmp_path)
+    result = runner.invoke(app, ["compare", *runs, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"argument: --out: {out / 'headlines.csv'} already exists; "
+                             "refusing to overwrite (accepted: another file name or folder, or "
+                             "--force to replace it)\n")
+    result = runner.invoke(app, ["report", runs[0], "--out", str(pdf)])
+    assert result.exit_code == 2, result.output
+    assert f"argument: --out: {pdf} already exists; refusing to overwrite" in result.stderr
+    assert tree(tmp_path) == before
+    written = []
+    monkeypatch.setattr(sim.charts.compare, "write_comparison",
+                        lambda runs, out, **kw: written.append(out) or [])
+    monkeypatch.setattr(sim.charts.report, "write_report",
+                        lambda runs, out, **kw: written.append(out) or [])
+    assert runner.invoke(app, ["compare", *runs, "--out", str(out), "--force"]).exit_code == 0
+    assert runner.invoke(app, ["report", runs[0], "--out", str(pdf), "--force"]).exit_code == 0
+    assert written == [out, pdf]

@@ -2,7 +2,8 @@
 
 Registered on the main Typer app by ``sim.cli`` (``register(app)``). Same conventions as
 the other commands: exit 2 with ``file: field: reason (accepted: ...)`` for bad input,
-never a traceback; 1 for anything else.
+never a traceback; 1 for anything else. Neither writes over an existing file without
+``--force``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import typer
 
 from sim.errors import InputError
 
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Replace output files that already exist (default: refuse).")]
 RunDirsArg = Annotated[list[Path], typer.Argument(
     help="Run folders written by etsim run.", show_default=False)]
 LangOpt = Annotated[str, typer.Option(help="Language of labels and text: en or zh.")]
@@ -40,9 +43,10 @@ def compare(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the comparison.")],
     lang: LangOpt = "en",
     fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf.")] = "png",
+    force: ForceOpt = False,
 ) -> None:
     """Compare runs: small-multiple charts, headline figures and differing settings."""
-    from sim.cli import _input_errors
+    from sim.cli import _input_errors, refuse_overwrite
 
     with _input_errors():
         check_lang(lang)
@@ -51,7 +55,16 @@ def compare(
         check_run_dirs(run_dirs)
         if len(run_dirs) < 2:
             raise InputError("argument", "RUN_DIR", "one run given", "two or more run folders")
-        from sim.charts.compare import write_comparison
+        if out_dir.exists() and not out_dir.is_dir():
+            raise InputError("argument", "--out", f"{out_dir} is a file, not a folder",
+                             "a folder (new, or one to add the comparison to)")
+        from sim.charts.compare import COMPARE_CHARTS, write_comparison
+
+        # price_bands is drawn only for replicates: counted anyway, as refusing is safe.
+        suffix = "_zh" if lang == "zh" else ""
+        refuse_overwrite([out_dir / f"{stem}{suffix}.{fmt}"
+                          for stem in (*COMPARE_CHARTS, "price_bands")]
+                         + [out_dir / "headlines.csv", out_dir / "settings_diff.csv"], force)
 
         paths = write_comparison(run_dirs, out_dir, lang=lang, fmt=fmt)
     for path in paths:
@@ -62,9 +75,10 @@ def report(
     run_dirs: RunDirsArg,
     out: Annotated[Path, typer.Option("--out", help="PDF file to write.")] = Path("briefing.pdf"),
     lang: LangOpt = "en",
+    force: ForceOpt = False,
 ) -> None:
     """Write a briefing PDF of one or more runs: text, headline table, settings, charts."""
-    from sim.cli import _input_errors
+    from sim.cli import _input_errors, refuse_overwrite
 
     with _input_errors():
         check_lang(lang)
@@ -72,6 +86,7 @@ def report(
         if out.suffix.lower() != ".pdf":
             raise InputError("argument", "--out", f"{str(out)!r} is not a .pdf file",
                              "a file name ending in .pdf")
+        refuse_overwrite([out], force)
         from sim.charts.report import write_report
 
         pages = write_report(run_dirs, out, lang=lang)
