@@ -96,24 +96,37 @@ def sweep(
 def query(
     sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder written by etsim sweep.")],
     sql: Annotated[str, typer.Argument(
-        help="DuckDB SQL over the views runs, summary, results, prices, emissions, flows.")],
-    csv: Annotated[Path | None, typer.Option(help="Also write the result to this CSV.")] = None,
+        help="One SELECT over the views runs, summary, results, prices, emissions, flows.")],
+    csv: Annotated[Path | None, typer.Option(
+        help="Also write the whole result to this CSV (refused if it exists).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the --csv file if it exists.")] = False,
     max_rows: Annotated[int, typer.Option(help="Rows printed at most (0: all).")] = 60,
 ) -> None:
-    """Query a sweep folder with SQL (dotted column names need "double quotes")."""
+    """Query a sweep folder with one read-only SELECT (dotted names need "double quotes")."""
     import pandas as pd
 
-    from sim.cli import _input_errors
-    from sim.sweep.query import query as run_query
+    from sim.cli import _input_errors, refuse_overwrite
+    from sim.sweep.query import check_csv_target, run_query
+
+    def show(rows: pd.DataFrame, first: bool) -> None:
+        with pd.option_context("display.width", 200, "display.max_columns", 50):
+            typer.echo(rows.to_string(index=False, header=first))
 
     with _input_errors():
-        frame = run_query(sweep_dir, sql)
+        if max_rows < 0:
+            raise InputError("argument", "--max-rows", f"{max_rows} is below 0",
+                             "a whole number >= 0; 0 prints all rows")
+        if csv is not None:
+            check_csv_target(csv, sweep_dir)
+            refuse_overwrite([csv], force, "--csv")
+        result = run_query(sweep_dir, sql, show, max_rows or None, csv)
+    if result.cut:
+        total = f"{result.rows:,} rows" if result.rows is not None else "more rows"
+        typer.echo(f"rows cut: the first {result.shown:,} shown, the result has {total} "
+                   "(--max-rows N, or 0 for all; --csv FILE writes every row)", err=True)
     if csv is not None:
-        frame.to_csv(csv, index=False)
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
-        typer.echo(frame.to_string(index=False, max_rows=max_rows or None))
-    if csv is not None:
-        typer.echo(f"wrote {csv}", err=True)
+        typer.echo(f"wrote {csv} ({result.rows:,} rows)", err=True)
 
 
 def sensitivity(
