@@ -177,13 +177,12 @@ _LISTED = 8  # entries named in a message, so a huge folder gives a readable lin
 def _chart_file(name: str) -> bool:
     """A chart file the project draws (default set, full set, flow maps; English or
     ``_zh``; any format), or the hidden temporary file of one that was being saved."""
-    from sim import INSTRUMENTS
-    from sim.charts import style
+    from sim.charts import style  # matplotlib: only once a folder is to be replaced
     from sim.charts.chart_set import FULL_CHARTS
     from sim.charts.run_charts import CHART_FILES
 
     stems = "|".join(re.escape(stem) for stem in (
-        *CHART_FILES, *FULL_CHARTS, *(f"flow_map_{i}" for i in INSTRUMENTS)))
+        *CHART_FILES, *FULL_CHARTS, *(f"flow_map_{i}" for i in sim.INSTRUMENTS)))
     formats = "|".join(style.FORMATS)
     return bool(re.fullmatch(rf"(?:{stems})(?:_zh)?\.(?:{formats})", name)
                 or re.fullmatch(rf"\.(?:{stems})(?:_zh)?\.\w+\.(?:{formats})\.tmp", name))
