@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import select
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -52,6 +54,9 @@ from sim.sweep.store import (
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 MAX_BATCH = 16
 """Upper bound on runs per task when the batch size is chosen automatically."""
+PARENT_POLL_S = 0.5
+"""How often a local worker checks on the sweep's process where it cannot wait on it."""
+ORPHAN_EXIT_CODE = 70
 
 
 @dataclass(frozen=True)
@@ -181,9 +186,48 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def _end_with(parent_pid: int) -> None:
+    """Worker initializer: end this worker as soon as the sweep's process is gone.
+
+    A pool worker only notices its parent's death by an EOF it never gets (every worker
+    holds the write end of the task queue's pipe), so after a SIGKILL of ``etsim sweep``
+    the workers would run on under PID 1 for ever; and the forkserver and the resource
+    tracker live as long as any worker does (each holds their pipes too). A watchdog thread
+    ends the worker when the parent exits, and with the last worker gone the forkserver
+    and the resource tracker see their EOF and exit as well. The parent is watched by PID
+    (``pidfd_open``; polling where that is missing), not with ``PR_SET_PDEATHSIG``: a
+    worker's parent is the forkserver, not the sweep.
+
+    Args:
+        parent_pid: The process running the sweep.
+    """
+    threading.Thread(target=_wait_then_exit, args=(parent_pid,), name="etsim-parent-watch",
+                     daemon=True).start()
+
+
+def _wait_then_exit(parent_pid: int) -> None:
+    try:
+        handle = os.pidfd_open(parent_pid)
+    except (AttributeError, OSError):  # no pidfd (not Linux), or the parent is gone already
+        while _alive(parent_pid):
+            time.sleep(PARENT_POLL_S)
+    else:
+        select.select([handle], [], [])  # readable once the process has exited
+    os._exit(ORPHAN_EXIT_CODE)  # at once: the run under way has nobody to report to
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or its PID reused by another user
+        return False
+    return True
+
+
 def _local_pool(scenario: str, out: str, chunks: list[list[RunTask]],
                 workers: int) -> Batches:
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(),
+                               initializer=_end_with, initargs=(os.getpid(),))
     try:
         futures = {pool.submit(run_batch, scenario, chunk, out): chunk for chunk in chunks}
         for future in as_completed(futures):
