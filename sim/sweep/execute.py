@@ -6,11 +6,13 @@ small status records; it is the only thing shipped to workers, so the same funct
 every back end:
 
 - in-process, when ``workers == 1`` (no pool; also what tests monkeypatch);
-- a local ``concurrent.futures.ProcessPoolExecutor`` (default, ``os.cpu_count()`` workers);
+- a local ``concurrent.futures.ProcessPoolExecutor`` (default, ``os.cpu_count()`` workers),
+  whose workers end with the sweep's process, also when it is killed (``_end_with``);
 - a Dask distributed cluster, when a scheduler address is given (``--scheduler`` or the
   ``DASK_SCHEDULER_ADDRESS`` environment variable). Workers must have this package
   installed and see the scenario file and the sweep folder at the same path (shared disk
-  or same machine).
+  or same machine). Only a client is started here, never a local cluster: the scheduler
+  and its workers are the user's and outlive the sweep by design.
 
 Workers write their runs' files themselves (same atomic temp-name + ``os.replace``
 protocol as everywhere in the store), so the parent process only receives status records:
@@ -57,6 +59,7 @@ MAX_BATCH = 16
 PARENT_POLL_S = 0.5
 """How often a local worker checks on the sweep's process where it cannot wait on it."""
 ORPHAN_EXIT_CODE = 70
+"""Exit status of a local worker that ended because the sweep's process was gone."""
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def open_sweep(sweep_dir: str | Path) -> SweepStore:
 
 
 @contextmanager
-def sandbox(sweep_dir: str | Path) -> Iterator[Any]:
+def connect(sweep_dir: str | Path) -> Iterator[Any]:
     """An in-memory DuckDB connection with the sweep's views, locked against change.
 
     Args:
@@ -222,7 +222,7 @@ def _result(sweep_dir: str | Path, sql: str) -> Iterator[Any]:
     """The connection holding the result of ``sql``; every DuckDB error becomes bad input."""
     import duckdb
 
-    with sandbox(sweep_dir) as con:
+    with connect(sweep_dir) as con:
         try:
             statement = _select_statement(sql)
             yield con.execute(statement)
