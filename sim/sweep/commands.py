@@ -126,7 +126,8 @@ def query(
         typer.echo(f"rows cut: the first {result.shown:,} shown, the result has {total} "
                    "(--max-rows N, or 0 for all; --csv FILE writes every row)", err=True)
     if csv is not None:
-        typer.echo(f"wrote {csv} ({result.rows:,} rows)", err=True)
+        typer.echo(f"wrote {csv} ({result.rows:,} row{'' if result.rows == 1 else 's'})",
+                   err=True)
 
 
 def sensitivity(
