@@ -110,6 +110,15 @@ def test_sensitivity_command_writes_the_chinese_chart(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["sensitivity", str(out), "--outcome",
                                    "so2.mean_price_cny_per_t", "--lang", "fr"])
     assert bad.exit_code == 2 and "--lang: 'fr' is not a language" in bad.output
+    # A second run never writes over the first without --force (issue 24).
+    before = png.read_bytes()
+    again = CliRunner().invoke(app, ["sensitivity", str(out), "--outcome",
+                                     "so2.mean_price_cny_per_t", "--lang", "zh"])
+    assert again.exit_code == 2 and "already exist" in again.output and "--force" in again.output
+    assert png.read_bytes() == before
+    forced = CliRunner().invoke(app, ["sensitivity", str(out), "--outcome",
+                                      "so2.mean_price_cny_per_t", "--lang", "zh", "--force"])
+    assert forced.exit_code == 0, forced.output
 
 
 def test_without_sweep_details_the_source_names_the_version_only() -> None:

@@ -137,6 +137,8 @@ def sensitivity(
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Where to write CSV and PNG (default: SWEEP_DIR/sensitivity).")] = None,
     lang: Annotated[str, typer.Option(help="Language of the chart: en or zh.")] = "en",
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier CSV and PNG.")]
+    = False,
 ) -> None:
     """Sobol or Morris sensitivity indices of one outcome, as a table, CSV and bar chart."""
     import pandas as pd
@@ -147,7 +149,7 @@ def sensitivity(
 
     with _input_errors():
         check_lang(lang)
-        table, csv_path, png_path = write_sensitivity(sweep_dir, outcome, out_dir, lang)
+        table, csv_path, png_path = write_sensitivity(sweep_dir, outcome, out_dir, lang, force)
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):
         typer.echo(table.to_string(index=False))
     typer.echo(f"wrote {csv_path} and {png_path}")

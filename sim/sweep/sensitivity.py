@@ -101,7 +101,8 @@ def sweep_provenance(sweep_dir: str | Path) -> dict[str, Any]:
 
 
 def write_sensitivity(sweep_dir: str | Path, outcome: str, out_dir: str | Path | None = None,
-                      lang: str = "en") -> tuple[pd.DataFrame, Path, Path]:
+                      lang: str = "en", force: bool = False
+                      ) -> tuple[pd.DataFrame, Path, Path]:
     """Compute the indices and write them as CSV and a 300 dpi PNG bar chart.
 
     Args:
@@ -109,9 +110,13 @@ def write_sensitivity(sweep_dir: str | Path, outcome: str, out_dir: str | Path |
         outcome: A summary.parquet column.
         out_dir: Where to write (default ``SWEEP_DIR/sensitivity``).
         lang: Language of the chart, ``"en"`` or ``"zh"`` (Chinese: file suffix ``_zh``).
+        force: Replace the CSV and PNG if they exist (otherwise refused).
 
     Returns:
         The table, the CSV path and the PNG path.
+
+    Raises:
+        InputError: The CSV or PNG exists and ``force`` is false.
     """
     method, table = sensitivity(sweep_dir, outcome)
     target = Path(out_dir) if out_dir is not None else Path(sweep_dir) / "sensitivity"
@@ -119,6 +124,11 @@ def write_sensitivity(sweep_dir: str | Path, outcome: str, out_dir: str | Path |
     stem = f"{method}_{outcome.replace('/', '_')}"
     csv_path = target / f"{stem}.csv"
     png_path = target / f"{stem}{'_zh' if lang == 'zh' else ''}.png"
+    existing = [str(p) for p in (csv_path, png_path) if p.exists()]
+    if existing and not force:
+        raise InputError("argument", "--out", f"{', '.join(existing)} already exist(s); "
+                         "refusing to overwrite",
+                         "another --out folder, or --force to replace them")
     table.to_csv(csv_path, index=False)
     figure = draw_indices(method, table, outcome, lang, sweep_provenance(sweep_dir),
                           resamples=NUM_RESAMPLES)
