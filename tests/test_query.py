@@ -160,7 +160,9 @@ def test_a_huge_result_is_cut_without_being_built(sweep_dir: Path, tmp_path: Pat
     assert out.read_text().split() == ["range", "0", "1", "2", "3", "4"]
     assert "rows cut: the first 5 shown, the result has more rows" in err.read_text()
     peak_mb = usage.ru_maxrss / 1024  # kB on Linux
-    assert peak_mb < 600, f"{peak_mb:.0f} MB"  # the whole result took ~1.8 GB
+    # The whole result as a DataFrame took ~1.8 GB. Streamed, the peak is 200-700 MB
+    # (DuckDB buffers ahead within its 1 GB memory limit; seen 665 MB in a fresh venv).
+    assert peak_mb < 1_200, f"{peak_mb:.0f} MB"
 
 
 def test_rows_cut_says_how_many_when_known(sweep_dir: Path) -> None:
