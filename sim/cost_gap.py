@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.behavior.price_taker import abatement_cost_cny
+
 CAUSES = ("between_zones_and_years_cny", "within_zones_non_participants_cny",
           "within_zones_traders_cny", "timing_within_year_cny", "offsets_cny")
 """Keys of the split, in the order above (``offsets_cny``: the market's offsets cost less
 the benchmark's); with ``least_cost_cny`` they add up to the market's continuous
 abatement cost plus its offsets cost."""
-
-
-def _cost(abatement_t, intercept_cny, slope_cny):
-    return intercept_cny * abatement_t + 0.5 * slope_cny * abatement_t**2
 
 
 def zone_efficient_abatement_t(total_t: np.ndarray, zone: np.ndarray,
@@ -92,8 +90,9 @@ def year_split_cny(abatement_t: np.ndarray, session_cost_cny: np.ndarray,
                          minlength=int(zone.max(initial=-1)) + 1)
     efficient = zone_efficient_abatement_t(totals, zone, intercept_cny, slope_cny,
                                            max_abatement_t)
-    yearly = np.where(inside, _cost(abatement_t, intercept_cny, slope_cny), 0.0)
-    excess = yearly - np.where(inside, _cost(efficient, intercept_cny, slope_cny), 0.0)
+    yearly = np.where(inside, abatement_cost_cny(abatement_t, intercept_cny, slope_cny), 0.0)
+    excess = yearly - np.where(inside, abatement_cost_cny(efficient, intercept_cny,
+                                                           slope_cny), 0.0)
     zone_efficient = float((yearly - excess).sum())
     timing = float(np.where(inside, session_cost_cny, 0.0).sum() - yearly.sum())
     return (zone_efficient, float(excess[inside & ~traded].sum()),

@@ -113,19 +113,19 @@ class PriceExpectations:
         """
         for k, observed in enumerate(observed_cny_per_t):
             trust = 1.0 if confidence is None or self.kind != "adaptive" else confidence[k]
-            w = (1.0 if self.kind == "myopic" else self.weight) * trust
-            h = (self.trend_weight if self.kind == "adaptive" else 0.0) * trust
+            w = np.broadcast_to((1.0 if self.kind == "myopic" else self.weight) * trust,
+                                observed.shape)
+            h = np.broadcast_to((self.trend_weight if self.kind == "adaptive" else 0.0)
+                                * trust, observed.shape)
             seen = np.isfinite(observed)
-            if np.ndim(w):
-                w, h = w[seen], h[seen]
             level, growth = self.level_cny_per_t[k], self.growth[k]
             previous = self.last_observed_cny_per_t[k]
-            level[seen] = w * observed[seen] + (1.0 - w) * level[seen] * (1.0 + growth[seen])
+            level[seen] = (w[seen] * observed[seen]
+                           + (1.0 - w[seen]) * level[seen] * (1.0 + growth[seen]))
             # Growth is observed between two priced years with a positive first price.
             grew = seen & np.isfinite(previous) & (previous > 0)
-            h_grew = h[grew[seen]] if np.ndim(h) else h
-            growth[grew] = (h_grew * (observed[grew] / previous[grew] - 1.0)
-                            + (1.0 - h_grew) * growth[grew])
+            growth[grew] = (h[grew] * (observed[grew] / previous[grew] - 1.0)
+                            + (1.0 - h[grew]) * growth[grew])
             if self.growth_cap is not None:  # the level's update uses it too
                 np.minimum(growth, self.growth_cap, out=growth)
             previous[seen] = observed[seen]

@@ -468,10 +468,8 @@ class EmissionsTradingModel(mesa.Model):
         takers, whose market is the textbook auction (the crossing of their schedules)."""
         if self.realistic is None:
             return None
-        expected = self.decisions.expectations
-        fallback = (expected.level_cny_per_t[k] if expected is not None
-                    else np.full(len(self.zone_names[k]), np.nan))
-        return np.where(np.isfinite(self.last_price[k]), self.last_price[k], fallback)
+        expected = self.decisions.expectations.level_cny_per_t[k]  # realistic: always formed
+        return np.where(np.isfinite(self.last_price[k]), self.last_price[k], expected)
 
     def network(self, k: int) -> Network:
         """Instrument k's city network this session, with what is left of yearly limits."""

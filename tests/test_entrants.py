@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from regional_scenarios import small
 
 from sim.results import run_scenario
-from sim.scenario import load_scenario
 
 SCENARIO = """
 name = "entrants"
@@ -38,9 +38,7 @@ ENTRANTS = ["new_projects.entry_rate_per_year=0.1", "new_projects.max_new_share=
 
 
 def _run(tmp_path, *overrides: str, seed: int = 1):
-    path = tmp_path / "entrants.toml"
-    path.write_text(SCENARIO, encoding="utf-8")
-    return run_scenario(load_scenario(path, list(overrides)), seed=seed)
+    return run_scenario(small(tmp_path, *overrides, text=SCENARIO), seed=seed)
 
 
 def _first_operating_year(without, with_entrants) -> int:

@@ -192,7 +192,7 @@ def deadline_factor(config: TradingBehaviorConfig, period_index: int,
     if window == periods_per_year:
         return 1.0
     window_share = window / periods_per_year
-    if period_index >= periods_per_year - window:
+    if in_deadline_window(config, period_index, periods_per_year):
         return config.deadline_activity_share / window_share
     return (1.0 - config.deadline_activity_share) / (1.0 - window_share)
 
@@ -202,8 +202,14 @@ def position_share(config: TradingBehaviorConfig, period_index: int,
     """Share of its position an enterprise places in a session: ``early_position_share``
     before the deadline window (its verified emissions, and so its final position, are
     known only near the deadline), all of it in the window."""
-    window = _window_sessions(config, periods_per_year)
-    return 1.0 if period_index >= periods_per_year - window else config.early_position_share
+    return (1.0 if in_deadline_window(config, period_index, periods_per_year)
+            else config.early_position_share)
+
+
+def in_deadline_window(config: TradingBehaviorConfig, period_index: int,
+                       periods_per_year: int) -> bool:
+    """Whether a session is in the deadline window (the year's last sessions)."""
+    return period_index >= periods_per_year - _window_sessions(config, periods_per_year)
 
 
 def _window_sessions(config: TradingBehaviorConfig, periods_per_year: int) -> int:

@@ -70,7 +70,8 @@ def exchange_price(side, qty, lo, hi, reference_cny_per_t: float) -> float:
         side, qty, lo, hi: The pool's orders (see ``OrderBook``), hi already effective.
         reference_cny_per_t: The previous close (NaN: none, then the crossing).
     """
-    crossing = zone_price(side, qty, lo, hi)
+    net = NetSupply.of(side, qty, lo, hi)
+    crossing = net.root()  # zone_price's crossing, from the curve used below too
     if not np.isfinite(reference_cny_per_t):
         return crossing
     is_buy = side == BUY
@@ -87,7 +88,6 @@ def exchange_price(side, qty, lo, hi, reference_cny_per_t: float) -> float:
     high = _first_reaching(neg_demand, -volume + tol)
     if not low <= crossing <= high:  # rounding at a kink: keep the crossing
         return crossing
-    net = NetSupply.of(side, qty, lo, hi)
     below, above = net.limits(crossing)
     scale = tol + 1e-9 * max(net.scale_t, 1.0)
     if abs(below) <= scale or abs(above) <= scale or high - low <= 1e-9 * max(1.0, crossing):
