@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import subprocess
 from pathlib import Path
 
 import numpy as np
+from doc_tools import short_commit, write_doc
 
 import sim
 from sim import patterns
@@ -153,11 +153,7 @@ def cost_lines(summary: dict) -> list[str]:
 
 
 def report(result: RunResult, resolved: dict) -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+    commit = short_commit()
     table = ["| pattern | observed (source) | model | reading |", "| --- | --- | --- | --- |"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in pattern_rows(result, resolved)]
     return "\n".join([
@@ -187,11 +183,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "patterns.md")
     args = parser.parse_args()
     result, resolved = run_baseline()
-    text = report(result, resolved)
-    tmp = args.out.with_suffix(".md.partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    write_doc(args.out, report(result, resolved))
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+from doc_tools import short_commit
 
 import sim
+from sim import patterns
 from sim.results import run_scenario, save_run
 from sim.scenario import load_scenario
 
@@ -59,8 +61,7 @@ class Run:
         return self.summary["instruments"][instrument]
 
     def penalty_cny_per_t(self, instrument: str) -> float:
-        return float(self.manifest["resolved_scenario"]["instruments"][instrument]
-                     ["penalty"]["per_tonne_cny"])
+        return patterns.penalty_prices(self.manifest["resolved_scenario"])[instrument]
 
 
 # ---------------------------------------------------------------- metrics an analyst reads
@@ -404,8 +405,7 @@ def report(runs: dict[str, Run], overrides: list[str], reused: Path | None = Non
         "last year's emissions, % of cap": cap_line(run),
         "flags": "; ".join(sanity(run)) or "none"} for name, run in runs.items()])
     failed = headlines[headlines["as expected"] != "yes"]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
+    commit = short_commit()
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim"], cwd=ROOT,
                            capture_output=True, text=True).stdout.split("\n")
     dirty = [line[3:] for line in dirty if line.strip()]
@@ -471,6 +471,9 @@ def notes(runs: dict[str, Run]) -> str:
     firms = runs["baseline"].table("enterprises").query("instrument == 'so2' and "
                                                         "city == 'Xianning'")
     city = firms.groupby("year")[["emissions_t", "allocation_t", "holdings_t"]].sum()
+    base_run = runs["baseline"]
+    at_penalty = patterns.share_at_penalty(
+        base_run.prices, patterns.penalty_prices(base_run.manifest["resolved_scenario"]))
     return f"""\
 - **Realistic behaviour vs the benchmark.** The headline rows compare market costs as an
   analyst sees them; with realistic behaviour (frictions, adaptive expectations, investment
@@ -513,22 +516,17 @@ def notes(runs: dict[str, Run]) -> str:
   paid against, not paid. The largest water payee is {water.idxmax()}
   ({water.max() / 1e6:,.1f} M CNY). Combine with `han_upstream_protection`'s block on
   flows into Shiyan to protect the source area.
-- **Air-pollutant prices at the penalty in surplus cities.** A session price at the
-  penalty without a trade is a lone buyer's bid (a one-sided book's quote; flagged above
-  where it is a zone's only price all year), and the pattern recurs in small city markets
-  for NOx: in the baseline, Xianning's SO2 cleared at the penalty late in its first year
-  (the short side's bid sets a call auction's price when supply runs out) and then had no
-  trade in {quiet_years} of its {sessions["year"].nunique()} years;
-  `prices.parquet` (and the price chart) show each session's own price (up to
-  {sessions["price_cny_per_t"].max():,.0f} CNY/t; gaps where no one ordered, indicative
-  quotes elsewhere), never the penalty carried forward, while its yearly indicative price in
-  `summary.json` falls ({xianning[min(xianning)]:,.0f} in {min(xianning)} to
-  {xianning[max(xianning)]:,.0f} CNY/t in {max(xianning)}). Most likely an overshoot
-  (not traced in the code): a thin city market whose few late-year trades cleared at the
-  penalty; adaptive expectations took that as the price to come, so its firms cut emissions from
-  {city["emissions_t"].iloc[0]:,.0f} t to {city["emissions_t"].iloc[2]:,.0f} t in two years
-  against an allocation of about {city["allocation_t"].iloc[1]:,.0f} t and bank up to
-  {city["holdings_t"].max():,.0f} t by the end, with no buyer left in the city.
+- **Air-pollutant prices in thin city markets.** Under the exchange's price rule (issue
+  17) {at_penalty:.2%} of the baseline's traded sessions clear at 95% of the penalty or
+  more: where buyers want more than is offered, the unfilled part is rationed and the
+  price stays near the previous close. Xianning SO2, where the first year's late trades
+  used to clear at the penalty: session prices up to
+  {sessions["price_cny_per_t"].max():,.0f} CNY/t, no trade in {quiet_years} of its
+  {sessions["year"].nunique()} years, yearly price {xianning[min(xianning)]:,.0f} in
+  {min(xianning)} and {xianning[max(xianning)]:,.0f} CNY/t in {max(xianning)}; its firms
+  emit {city["emissions_t"].iloc[0]:,.0f} t, then {city["emissions_t"].iloc[2]:,.0f} t two
+  years on, against an allocation of about {city["allocation_t"].iloc[1]:,.0f} t, and hold
+  up to {city["holdings_t"].max():,.0f} t.
 """
 
 
