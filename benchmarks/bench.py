@@ -40,7 +40,7 @@ TARGETS = {10_000: {"total_s": 3.0}, 100_000: {"total_s": 40.0, "peak_rss_mb": 4
 
 def model_run(enterprises: int, profile_dir: Path | None = None) -> dict:
     """One baseline run with the realistic profile and about ``enterprises`` enterprises."""
-    from sim.results import run_model, save_run, solve_equilibrium
+    from sim.run.results import run_model, save_run, solve_equilibrium
     from sim.scenario import load_scenario
 
     scale = enterprises / ENTERPRISES_AT_SCALE_1

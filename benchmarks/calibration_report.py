@@ -24,12 +24,12 @@ from doc_tools import short_commit, write_doc
 
 import sim
 from sim import INSTRUMENTS
-from sim.geography import hubei_geography, load_city_table, load_cluster_table
-from sim.population import Population
-from sim.population.calibration import load_targets, price_checks, target_range
-from sim.population.hubei import city_mac_factors, generate_hubei
-from sim.results import RunResult, run_scenario
+from sim.benchmark.calibration import load_targets, price_checks, target_range
+from sim.run.results import RunResult, run_scenario
 from sim.scenario import load_scenario
+from sim.scenario.geography import hubei_geography, load_city_table, load_cluster_table
+from sim.world.population import Population
+from sim.world.population.hubei import city_mac_factors, generate_hubei
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -101,7 +101,7 @@ priced a one-year right at the full five-year listing price.
 
 The realistic profile's frictions (occasional participation, a precautionary buffer,
 seller markups, transaction costs, weaker response of state-owned firms:
-`sim.behavior.trading`) raise mean prices to {ratios} the price-taker level with the
+`sim.enterprise.behavior.trading`) raise mean prices to {ratios} the price-taker level with the
 defaults at the time of generation; where that leaves the observed range, it is the
 behaviour defaults, not the population, that would need revisiting.
 

@@ -19,9 +19,9 @@ import numpy as np
 from doc_tools import short_commit, write_doc
 
 import sim
-from sim import patterns
-from sim.cost_gap import CAUSES
-from sim.results import RunResult, run_scenario
+from sim.run import patterns
+from sim.run.cost_gap import CAUSES
+from sim.run.results import RunResult, run_scenario
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,8 +30,8 @@ import pandas as pd
 from doc_tools import short_commit
 
 import sim
-from sim import patterns
-from sim.results import run_scenario, save_run
+from sim.run import patterns
+from sim.run.results import run_scenario, save_run
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

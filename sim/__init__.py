@@ -1,9 +1,9 @@
 """etsim: agent-based simulator of emissions-rights trading across Hubei's city clusters.
 
 The package is organised as the design describes: ``sim.scenario`` loads and validates
-scenario files, ``sim.population`` builds enterprise populations, ``sim.market`` clears
-order books (pure numpy), ``sim.model`` is the Mesa model, ``sim.equilibrium`` the
-independent least-cost benchmark, ``sim.results`` writes run folders and ``sim.charts``
+scenario files, ``sim.world.population`` builds enterprise populations, ``sim.market`` clears
+order books (pure numpy), ``sim.model`` is the Mesa model, ``sim.benchmark.equilibrium`` the
+independent least-cost benchmark, ``sim.run.results`` writes run folders and ``sim.charts``
 draws from saved tables only.
 """
 

@@ -1,4 +1,4 @@
-"""Inter-city adjustment (调剂) of key projects' indicators (sim.adjustment, sim.regional)."""
+"""Inter-city adjustment (调剂) of key projects' indicators (sim.policy.adjustment)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from regional_scenarios import small
 
-from sim import adjustment
 from sim.model import EmissionsTradingModel
-from sim.results import run_model
+from sim.policy import adjustment
+from sim.run.results import run_model
 
 WIDE = np.full((1, 3), np.inf)
 

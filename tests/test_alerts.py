@@ -1,4 +1,4 @@
-"""Heavy-pollution alerts: production cuts by grade (sim.alerts, wired by sim.regional)."""
+"""Heavy-pollution alerts: production cuts by grade (sim.policy.alerts)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from regional_scenarios import small
 
-from sim import alerts
-from sim.geography import hubei_geography
 from sim.model import EmissionsTradingModel
-from sim.results import run_model
+from sim.policy import alerts
+from sim.run.results import run_model
+from sim.scenario.geography import hubei_geography
 
 CUTS = np.array([0.0, 0.1, 0.3, 0.5])
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.allocation import city_budgets_t, differentiated_weights, paid_use_fees_cny, true_up_t
+from sim.policy.allocation import (
+    city_budgets_t,
+    differentiated_weights,
+    paid_use_fees_cny,
+    true_up_t,
+)
 from sim.scenario.schema import AllocationConfig
 
 

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sim.equilibrium
-from sim.banking import reservation_value_cny_per_t, with_bank_demand
+import sim.benchmark.equilibrium
 from sim.market import clear_call_auction
 from sim.market.orders import BUY, SELL, OrderBook
 from sim.model import EmissionsTradingModel
-from sim.results import run_model, run_scenario
+from sim.policy.banking import reservation_value_cny_per_t, with_bank_demand
+from sim.run.results import run_model, run_scenario
 from sim.scenario import load_scenario
 
 RATE = 0.05
@@ -101,7 +101,8 @@ def test_no_reservation_value_leaves_orders_alone():
 
 
 def test_hand_given_foresight_reproduces_the_hotelling_path(two_firm_scenario, monkeypatch):
-    monkeypatch.setattr(sim.equilibrium, "least_cost_price_path", hand_path, raising=False)
+    monkeypatch.setattr(sim.benchmark.equilibrium, "least_cost_price_path", hand_path,
+                        raising=False)
     model = three_year_model(two_firm_scenario, "perfect_foresight")
     run_model(model)
     years = yearly(model)
@@ -114,7 +115,7 @@ def test_hand_given_foresight_reproduces_the_hotelling_path(two_firm_scenario, m
     assert growth == pytest.approx([RATE, RATE], rel=1e-6)  # Hotelling while the bank is positive
 
 
-@pytest.mark.skipif(not hasattr(sim.equilibrium, "least_cost_price_path"),
+@pytest.mark.skipif(not hasattr(sim.benchmark.equilibrium, "least_cost_price_path"),
                     reason="needs the intertemporal least-cost path (issue 6)")
 def test_least_cost_path_foresight_reproduces_the_closed_form_path(two_firm_scenario):
     model = three_year_model(two_firm_scenario, "perfect_foresight")
@@ -210,7 +211,7 @@ def net_supply_t(book: OrderBook, price: float, traders: int) -> np.ndarray:
 def test_bank_demand_changes_no_schedule_above_the_value_and_no_sale_below(
         need, intercept, value, price):
     # Price takers' schedules (MAC intercept + 2 a, 150 t abatable, penalty 600).
-    from sim.behavior import price_taker_orders
+    from sim.enterprise.behavior import price_taker_orders
 
     n = len(need)
     book = price_taker_orders(np.array(need), 1.0, np.full(n, intercept), np.full(n, 2.0),

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import behavior
-from sim.behavior.trading import (
+from sim.enterprise import behavior
+from sim.enterprise.behavior.trading import (
     beta_quantile,
     deadline_factor,
     expected_gain_cny,
@@ -18,7 +18,7 @@ from sim.behavior.trading import (
 from sim.errors import InputError, InputErrors
 from sim.market.orders import BUY, SELL
 from sim.model import EmissionsTradingModel
-from sim.results import run_model, run_scenario
+from sim.run.results import run_model, run_scenario
 from sim.scenario import load_scenario
 from sim.scenario.schema import TradingBehaviorConfig
 
@@ -78,7 +78,7 @@ def volume(result) -> float:
 
 
 def test_without_frictions_realistic_enterprises_reach_the_least_cost():
-    # Only the banking rule (sim.banking) still separates them from price takers.
+    # Only the banking rule (sim.policy.banking) still separates them from price takers.
     assert efficiency(run(only())) == pytest.approx(efficiency(run(profile="price_taker")),
                                                     abs=0.02)
     assert run(only()).summary["penalties_cny"] == 0
@@ -147,7 +147,7 @@ def test_precautionary_buffer_keeps_holdings_above_need():
     holds = firms["holdings_t"] >= (buffer - 1e-6) * expected
     assert holds.mean() > 0.97
     assert firms["holdings_t"].sum() >= buffer * expected.sum()
-    # Without it, only what the banking rule keeps (sim.banking): far less.
+    # Without it, only what the banking rule keeps (sim.policy.banking): far less.
     assert run(only()).tables["enterprises"]["holdings_t"].sum() < 0.2 * buffer * expected.sum()
 
 

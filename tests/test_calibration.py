@@ -15,17 +15,17 @@ import pandas as pd
 import pytest
 
 from sim import INSTRUMENTS
-from sim.geography import Geography
-from sim.model import EmissionsTradingModel
-from sim.population import Population
-from sim.population.calibration import (
+from sim.benchmark.calibration import (
     least_cost_by_zone,
     load_targets,
     mean_price_cny_per_t,
     price_checks,
     target_range,
 )
+from sim.model import EmissionsTradingModel
 from sim.scenario import load_scenario
+from sim.scenario.geography import Geography
+from sim.world.population import Population
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 

@@ -43,7 +43,7 @@ from sim.charts.policy_charts import (
     reserve_operations,
 )
 from sim.charts.replicates import MEAN_ZONE, load_replicates, price_bands, session_prices
-from sim.geography import load_city_table
+from sim.scenario.geography import load_city_table
 
 CHARTS: dict[str, Callable[..., Figure]] = {
     "prices": price_paths,

@@ -23,7 +23,7 @@ OFFSETS = {"co2": 2e5, "so2": 0.0}
 
 @pytest.fixture
 def tech_run(tmp_path: Path) -> Path:
-    """A synthetic run whose summary has technology and offsets costs, as sim.summary
+    """A synthetic run whose summary has technology and offsets costs, as sim.run.summary
     writes them (total = continuous + technology; ratio over the all-in market cost)."""
     run = build_run_dir(tmp_path / "tech")
     path = run / "summary.json"

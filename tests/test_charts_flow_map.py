@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from sim.charts import style as st
 from sim.charts.flow_map import flow_map
-from sim.geography import load_city_table
+from sim.scenario.geography import load_city_table
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

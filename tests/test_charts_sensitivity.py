@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 import sim
 from sim.charts import style as st
 from sim.charts.sensitivity import draw_indices, outcome_unit
-from sim.cli import app
+from sim.cli.main import app
 from sim.sweep import load_sweep, run_sweep
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -1,4 +1,4 @@
-"""Eco-compensation between cities (sim.compensation, wired by sim.regional)."""
+"""Eco-compensation between cities (sim.policy.compensation)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from regional_scenarios import small
 
-from sim import compensation
 from sim.model import EmissionsTradingModel
-from sim.results import run_model
+from sim.policy import compensation
+from sim.run.results import run_model
 
 CITIES = ("Up", "Mid", "Low1", "Low2", "Off")
 ORDER = np.array([1, 2, 3, 3, 0])

@@ -1,4 +1,4 @@
-"""The gap to least cost split by cause (sim.cost_gap), hand-worked and on a run."""
+"""The gap to least cost split by cause (sim.run.cost_gap), hand-worked and on a run."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import cost_gap
-from sim.results import run_scenario
+from sim.run import cost_gap
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"

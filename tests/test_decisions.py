@@ -1,5 +1,5 @@
 """Enterprises' yearly decisions: pledge financing lowers the rate investments are judged
-at, and the year's technology costs land on the model (sim.decisions)."""
+at, and the year's technology costs land on the model (sim.enterprise.decisions)."""
 
 from __future__ import annotations
 

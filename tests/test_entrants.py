@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from regional_scenarios import small
 
-from sim.results import run_scenario
+from sim.run.results import run_scenario
 
 SCENARIO = """
 name = "entrants"

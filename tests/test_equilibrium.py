@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from sim.equilibrium import InstrumentInputs, least_cost_pool, solve_instrument
-from sim.equilibrium_solver import Curve, Links, solve_network
+from sim.benchmark.equilibrium import InstrumentInputs, least_cost_pool, solve_instrument
+from sim.benchmark.equilibrium_solver import Curve, Links, solve_network
 
 INF = np.inf
 
@@ -204,7 +204,7 @@ def test_summed_curve_equals_the_sum_of_its_curves(parts):
 @given(curves())
 def test_one_curve_fast_path_finds_the_searched_level(curve):
     # A second node with no supply sends the same balance through the general search.
-    from sim.equilibrium_solver import _component_level
+    from sim.benchmark.equilibrium_solver import _component_level
 
     one = _component_level([curve], np.ones(1), np.zeros(1), np.zeros(1))
     two = _component_level([curve, Curve.constant()], np.ones(2), np.zeros(2), np.zeros(2))
@@ -216,7 +216,7 @@ def test_one_curve_fast_path_finds_the_searched_level(curve):
 @settings(max_examples=40, deadline=None)
 @given(st.lists(curves(), min_size=2, max_size=6), st.floats(0.0, 0.2))
 def test_bank_pooled_by_summed_curves_matches_the_general_solver(years, rate):
-    from sim.equilibrium_solver import _solve_chain, _solve_connected
+    from sim.benchmark.equilibrium_solver import _solve_chain, _solve_connected
 
     pv = (1 + rate) ** -np.arange(len(years))
     scaled = [Curve(c.x * f, c.left, c.right, c.lo * f, c.hi * f) for c, f in zip(
@@ -235,7 +235,7 @@ def test_bank_pooled_by_summed_curves_matches_the_general_solver(years, rate):
 @given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 120)), min_size=1, max_size=12),
        st.floats(0, 1.2))
 def test_uniform_share_cuts_exactly_what_is_required(firms_, fraction):
-    from sim.equilibrium import uniform_share
+    from sim.benchmark.equilibrium import uniform_share
 
     emissions, limit = (np.array(v, float) for v in zip(*firms_, strict=True))
     most = float(np.minimum(emissions, limit).sum())
@@ -254,7 +254,7 @@ def test_uniform_share_is_one_when_the_least_cost_plan_cut_every_limit():
     # The plan's total, summed in another order, can exceed the limits' running sum
     # (9.918999999999997) by a rounding step while np.sum gives 9.919: every limit is
     # cut, share 1 (this once indexed past the last kink).
-    from sim.equilibrium import uniform_share
+    from sim.benchmark.equilibrium import uniform_share
 
     limit = np.array([0.001, 0.973, 0.298, 0.314, 0.892, 0.585, 0.471, 0.773, 0.03, 0.707,
                       0.374, 0.091, 0.661, 0.931, 0.207, 0.63, 0.298, 0.742, 0.722, 0.219])

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.expectations import PriceExpectations
+from sim.enterprise.expectations import PriceExpectations
 from sim.model import EmissionsTradingModel
-from sim.results import run_model
+from sim.run.results import run_model
 from sim.scenario import load_scenario
 
 
@@ -144,8 +144,8 @@ def test_the_foreseen_path_is_the_least_cost_path_of_the_emissions_it_leads_to()
     # and output at the path leave gives the path back. Discrete technology choices in
     # small city zones keep it from being exact there (the reported gap); carbon, one
     # provincial pool of many enterprises, within the tolerance (2%).
-    from sim.equilibrium import least_cost_price_path
-    from sim.expectations import FORESIGHT_TOLERANCE, _path_from_table
+    from sim.benchmark.equilibrium import least_cost_price_path
+    from sim.enterprise.expectations import FORESIGHT_TOLERANCE, _path_from_table
 
     loaded = foresight_scenario("time.years=5")
     model = EmissionsTradingModel(loaded, seed=3)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from sim import INSTRUMENTS
-from sim.geography import Geography, hubei_geography
-from sim.population import Population
-from sim.population.calibration import least_cost_by_zone, target_range
-from sim.population.hubei import CO2_THRESHOLD_T, city_mac_factors, generate_hubei
+from sim.benchmark.calibration import least_cost_by_zone, target_range
+from sim.scenario.geography import Geography, hubei_geography
+from sim.world.population import Population
+from sim.world.population.hubei import CO2_THRESHOLD_T, city_mac_factors, generate_hubei
 
 SEED = 2021  # the scenario schema's default population seed
 CO2 = INSTRUMENTS.index("co2")

@@ -15,11 +15,11 @@ from test_robustness import scenarios as random_scenarios
 
 from sim.errors import InputError
 from sim.model import EmissionsTradingModel
-from sim.networks import industry_groups
-from sim.population.sources import build_population
-from sim.results import run_scenario
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 from sim.scenario.schema import TradingConfig
+from sim.world.networks import industry_groups
+from sim.world.population.sources import build_population
 
 HEADER = ("id,city,industry,so2_baseline_t,so2_mac_intercept_cny,so2_mac_slope_cny,"
           "so2_max_abatement_t\n")

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.main import app
 from sim.scenario.schema import SCENARIO_NAME
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ import pytest
 
 from sim.errors import InputError
 from sim.model import EmissionsTradingModel
-from sim.results import run_model, run_scenario
+from sim.run.results import run_model, run_scenario
 from sim.scenario import load_scenario
 
 HAND_PRICE = 700 / 3  # CNY/t, the two-firm least-cost price at a 1,850 t cap

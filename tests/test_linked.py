@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sim.market import BUY, SELL, OrderBook, clear_call_auction
 from sim.market.linked import Network, clear_linked
 from sim.market.orders import effective_hi
-from sim.results import run_scenario
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 # City 0: A abates along MAC 100 + a (up to 500 t). City 1: B is 150 t short (bids up to

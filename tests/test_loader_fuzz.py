@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.main import app
 from sim.scenario.schema import Scenario
 
 runner = CliRunner()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sim.metrics import city_costs, city_gains
-from sim.results import run_scenario
+from sim.run.metrics import city_costs, city_gains
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 

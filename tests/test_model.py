@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.agents import CityRegulator, Enterprise
 from sim.model import EmissionsTradingModel
-from sim.results import run_scenario
+from sim.model.agents import CityRegulator, Enterprise
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 HAND_PRICE = 700 / 3          # CNY/t, see the two_firm_scenario fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.geography import hubei_geography
 from sim.market.linked import Network
-from sim.networks import is_linked, link_rules, market_pools
+from sim.scenario.geography import hubei_geography
 from sim.scenario.schema import TradingConfig
+from sim.world.networks import is_linked, link_rules, market_pools
 
 
 def rules(**trading):

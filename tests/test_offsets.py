@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.geography import hubei_geography
-from sim.offsets import build_supply, offers, truncate_at, zone_split
-from sim.results import run_scenario
+from sim.policy.offsets import build_supply, offers, truncate_at, zone_split
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
+from sim.scenario.geography import hubei_geography
 from sim.scenario.schema import OffsetsConfig
 
 CO2_FIRMS = (

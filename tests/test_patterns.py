@@ -1,4 +1,4 @@
-"""Market patterns (sim.patterns) and the realistic baseline's acceptance (issue 17)."""
+"""Market patterns (sim.run.patterns) and the realistic baseline's acceptance (issue 17)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import patterns
-from sim.results import run_scenario
+from sim.run import patterns
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"

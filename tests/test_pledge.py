@@ -1,4 +1,4 @@
-"""Pledge financing: rights as loan collateral (sim.pledge, wired by sim.regional)."""
+"""Pledge financing: rights as loan collateral (sim.policy.pledge)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from regional_scenarios import small
 
-from sim import pledge
 from sim.model import EmissionsTradingModel
+from sim.policy import pledge
 from sim.scenario.regional import PledgeConfig
 
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.enterprise.production import (
+    draw_margin_cny,
+    emission_cost_cny,
+    load_margin_table,
+    output_decision,
+)
 from sim.model import EmissionsTradingModel
-from sim.production import draw_margin_cny, emission_cost_cny, load_margin_table, output_decision
-from sim.results import run_model
+from sim.run.results import run_model
 from sim.scenario import load_scenario
 
 WITH_OUTPUT = (

@@ -1,4 +1,4 @@
-"""New projects and reduction substitution (sim.projects, wired by sim.regional)."""
+"""New projects and reduction substitution (sim.policy.projects)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from regional_scenarios import small
 
-from sim import projects
-from sim.geography import hubei_geography
 from sim.model import EmissionsTradingModel
-from sim.population.sources import build_population
-from sim.results import run_model
+from sim.policy import projects
+from sim.run.results import run_model
+from sim.scenario.geography import hubei_geography
 from sim.scenario.regional import NewProjectsConfig
+from sim.world.population.sources import build_population
 
 ENTRY = "new_projects.entry_rate_per_year=0.2"
 

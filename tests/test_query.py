@@ -16,7 +16,7 @@ import pytest
 from test_sweep import write_sweep
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.main import app
 from sim.sweep import load_sweep, run_sweep
 from sim.sweep.query import query
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sim.model import EmissionsTradingModel
-from sim.results import run_scenario
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.main import app
 from sim.errors import InputError
-from sim.geography import hubei_geography
-from sim.population.registry import load_registry
+from sim.scenario.geography import hubei_geography
+from sim.world.population.registry import load_registry
 
 HEADER = ("id,city,industry,so2_baseline_t,so2_mac_intercept_cny,so2_mac_slope_cny,"
           "so2_max_abatement_t")

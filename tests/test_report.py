@@ -39,8 +39,8 @@ from sim.charts.report import (
     wrap,
     write_report,
 )
-from sim.cli import app
-from sim.results import run_scenario, save_run
+from sim.cli.main import app
+from sim.run.results import run_scenario, save_run
 from sim.scenario import load_scenario
 
 runner = CliRunner()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.market.orders import BUY, SELL
-from sim.reserve import (
+from sim.policy.reserve import (
     InterventionState,
     attribute_to_buyers,
     band_hits,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import InputError
-from sim.results import TABLES, run_scenario, save_run
+from sim.run.results import TABLES, run_scenario, save_run
 from sim.scenario import load_scenario
 
 SUMMARY_KEYS = {"scenario", "seed", "total_abatement_cost_cny", "least_cost_cny",
@@ -110,12 +110,12 @@ def test_price_taker_market_reaches_least_cost_on_the_hubei_population(small_hub
 
 
 def test_a_failed_write_leaves_no_complete_looking_folder(small_hubei, tmp_path, monkeypatch):
-    import sim.results
+    import sim.run.results
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sim.results, "_write_json", boom)
+    monkeypatch.setattr(sim.run.results, "_write_json", boom)
     with pytest.raises(RuntimeError):
         save_run(small_hubei, tmp_path / "run", charts=False)
     assert not (tmp_path / "run").exists()
@@ -185,7 +185,7 @@ def test_a_folder_is_a_run_folder_only_with_its_full_signature(small_hubei, tmp_
 
 
 def test_run_and_equilibrium_folders_never_replace_each_other(small_hubei, tmp_path):
-    from sim.results import EQUILIBRIUM_FOLDER, check_run_target
+    from sim.run.results import EQUILIBRIUM_FOLDER, check_run_target
 
     run = save_run(small_hubei, tmp_path / "run", charts=False)
     with pytest.raises(InputError, match="is not an equilibrium folder"):
@@ -236,7 +236,7 @@ def age(folder: Path, seconds: float) -> None:
 
 def test_stale_staging_folders_of_killed_runs_are_cleaned_up_only_when_the_projects(
         small_hubei, tmp_path):
-    from sim.results import STALE_AFTER_S
+    from sim.run.results import STALE_AFTER_S
 
     out = save_run(small_hubei, tmp_path / "run", charts=False)
     folders = {}
@@ -262,7 +262,7 @@ def test_stale_staging_folders_of_killed_runs_are_cleaned_up_only_when_the_proje
 
 
 def test_a_stale_old_folder_is_kept_while_it_holds_the_only_copy_of_the_run(tmp_path):
-    from sim.results import STALE_AFTER_S, clean_stale_staging
+    from sim.run.results import STALE_AFTER_S, clean_stale_staging
 
     retired = tmp_path / ".run.old-abcd1234"
     (retired / "run").mkdir(parents=True)
@@ -274,7 +274,7 @@ def test_a_stale_old_folder_is_kept_while_it_holds_the_only_copy_of_the_run(tmp_
 
 
 def test_a_years_observed_zone_price_is_volume_weighted_over_its_sessions():
-    from sim.recorder import Recorder
+    from sim.model.recorder import Recorder
 
     recorder = Recorder(model=None)
     # (recorded price, carried through sessions without trades; volume; own clearing price)

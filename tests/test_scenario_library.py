@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.results import run_scenario
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 LIBRARY = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml"))

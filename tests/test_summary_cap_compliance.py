@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sim.charts.policy_charts import compliance_table
-from sim.results import run_scenario
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.results import run_scenario
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 

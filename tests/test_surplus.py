@@ -7,9 +7,9 @@ import pytest
 
 from sim.market.orders import BUY, SELL, OrderBook
 from sim.model import EmissionsTradingModel
-from sim.results import run_model
+from sim.policy.surplus import production_cut_rights_t, withhold_cheapest
+from sim.run.results import run_model
 from sim.scenario import load_scenario
-from sim.surplus import production_cut_rights_t, withhold_cheapest
 
 
 def test_withholding_shifts_each_traders_supply_left():

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from sim.cli import app
+from sim.cli.main import app
 from sim.sweep import execute, expand, load_sweep, run_id_for, run_sweep
 from sim.sweep.design import toml_value
 from sim.sweep.query import query

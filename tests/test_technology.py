@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 
 from sim import INSTRUMENTS
-from sim.model import EmissionsTradingModel
-from sim.results import run_model
-from sim.scenario import load_scenario
-from sim.scenario.schema import InvestmentConfig
-from sim.technology import (
+from sim.enterprise.technology import (
     TechnologyMenu,
     TechnologyPortfolio,
     finance_limit_cny,
     load_technology_table,
 )
+from sim.model import EmissionsTradingModel
+from sim.run.results import run_model
+from sim.scenario import load_scenario
+from sim.scenario.schema import InvestmentConfig
 
 HURDLE = 0.10
 INDUSTRIES = ("power", "steel", "cement", "paper")

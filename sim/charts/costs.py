@@ -1,6 +1,6 @@
 """Abatement costs as the charts and the report compare them: like with like.
 
-``summary.json`` keeps the parts apart (see ``sim.summary``): ``abatement_cost_cny`` is
+``summary.json`` keeps the parts apart (see ``sim.run.summary``): ``abatement_cost_cny`` is
 continuous abatement along the MAC curves, ``technology_cost_cny`` what adopted
 technologies cost, ``offsets_cost_cny`` the supply cost of offsets used; the least-cost
 and uniform-standard benchmarks solve from the emissions left after the enterprises'

@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.charts import style as st
 from sim.charts.tables import RunTables, as_tables, ordered_cities
-from sim.geography import load_city_table
+from sim.scenario.geography import load_city_table
 
 MAX_ARROWS = 20
 """Net flows drawn per instrument at most (the largest ones); the rest are named in a note."""

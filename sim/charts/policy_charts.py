@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.charts import style as st
 from sim.charts.tables import RunTables, as_tables
-from sim.metrics import obligations_met
+from sim.run.metrics import obligations_met
 
 
 def _grid(main: Any, n: int) -> tuple[np.ndarray, int]:
@@ -113,7 +113,7 @@ def compliance_table(accounts: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         Columns ``year, instrument, met_pct`` (tonnes surrendered / tonnes owed, %; NaN
-        where nothing was owed: ``sim.metrics.obligations_met``, the source of summary.json's
+        where nothing was owed: ``sim.run.metrics.obligations_met``, the source of summary.json's
         ``obligations_met_share_by_year``) and ``penalties_cny``.
     """
     a = accounts.dropna(subset=["year"])

@@ -28,7 +28,7 @@ import sim
 from sim.charts import style as st
 from sim.charts.run_charts import _year_axis, reserve_band, reserve_handles
 from sim.charts.tables import RunTables, load_run, ordered_cities
-from sim.geography import load_city_table
+from sim.scenario.geography import load_city_table
 
 BAND = (5.0, 95.0)
 """Percentiles of the band drawn around the median."""

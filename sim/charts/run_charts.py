@@ -68,7 +68,7 @@ def _zone_styles(zones: list[str], cluster_of: dict[str, str], lang: str
     (``"Wuhan · power"``) take their zone's colour and one dash pattern per group, with
     one legend entry per zone and per group.
     """
-    from sim.networks import POOL_SEPARATOR
+    from sim.world.networks import POOL_SEPARATOR
 
     places = list(dict.fromkeys(z.split(POOL_SEPARATOR)[0] for z in zones))
     if len(places) < len(zones):

@@ -34,7 +34,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import Formatter
 
 import sim
-from sim.geography import display_name
+from sim.scenario.geography import display_name
 
 DPI = 300
 """Resolution of saved raster charts."""
@@ -300,7 +300,7 @@ def zone_name(zone: str, lang: str = "en") -> str:
     """Display name of a city, cluster id or ``"province"``, or of a market split by
     industry group (``"Wuhan · power"``: the zone's name and, in Chinese, the
     industries'); unknown names unchanged."""
-    from sim.networks import OTHER_INDUSTRIES, POOL_SEPARATOR
+    from sim.world.networks import OTHER_INDUSTRIES, POOL_SEPARATOR
 
     if POOL_SEPARATOR in zone:
         place, group = zone.split(POOL_SEPARATOR, 1)
@@ -315,7 +315,7 @@ def zone_name(zone: str, lang: str = "en") -> str:
 @cache
 def _industry_names(lang: str) -> dict[str, str]:
     """Industry ids to display names: ids in English (short), names in Chinese."""
-    from sim.population.hubei import load_industry_table
+    from sim.world.population.hubei import load_industry_table
 
     table = load_industry_table()
     names = table["industry"] if check_lang(lang) == "en" else table["name_zh"]

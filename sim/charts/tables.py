@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim import INSTRUMENTS
-from sim.geography import load_city_table
+from sim.scenario.geography import load_city_table
 
 COLUMNS: dict[str, list[str]] = {
     "prices": ["year", "period", "instrument", "zone", "price_cny_per_t", "volume_t"],

@@ -7,8 +7,8 @@ performance grades), ``[pledge]`` (allowances and discharge rights as loan colla
 ``[eco_compensation]`` (money between cities for river basins and air quality).
 
 Every default number names its source (DOMAIN.md) or says "estimate". The rules are in
-``sim.projects``, ``sim.adjustment``, ``sim.alerts``, ``sim.pledge`` and
-``sim.compensation``; ``sim.regional`` wires them to the model.
+``sim.policy.projects``, ``sim.policy.adjustment``, ``sim.policy.alerts``, ``sim.policy.pledge`` and
+``sim.policy.compensation``; ``sim.policy.regional_levers`` wires them to the model.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
-    from sim.geography import Geography
+    from sim.scenario.geography import Geography
     from sim.scenario.schema import Scenario
 
 Grade = Literal["A", "B", "C", "D"]

@@ -371,7 +371,7 @@ class ReserveConfig(_Strict):
         None,
         ge=0,
         description="Price at which the reserve sells to designated key projects before they "
-        "buy on the market, CNY/t (new projects' rights, see sim.reserve."
+        "buy on the market, CNY/t (new projects' rights, see sim.policy.reserve."
         "sell_to_key_projects). Default none: no such sales.",
     )
     intervention: InterventionConfig | None = Field(
@@ -450,7 +450,7 @@ class InstrumentConfig(_Strict):
 
 
 class TradingBehaviorConfig(_Strict):
-    """Trading frictions of the realistic profile (sim.behavior.trading); price_taker
+    """Trading frictions of the realistic profile (sim.enterprise.behavior.trading); price_taker
     ignores them. Chinese pilot markets were thin, trading bunched before the compliance
     deadline, firms held surpluses and state-owned firms responded weakly to prices
     (issue 4; transaction costs: Zhang, Yu & Bi 2010, DOMAIN.md). The numbers are
@@ -529,7 +529,7 @@ class TradingBehaviorConfig(_Strict):
 
 
 class ProductionConfig(_Strict):
-    """Yearly output decision of the realistic profile (sim.production); price_taker
+    """Yearly output decision of the realistic profile (sim.enterprise.production); price_taker
     produces at baseline output times the shock."""
 
     enabled: bool = Field(
@@ -552,7 +552,7 @@ class ProductionConfig(_Strict):
 
 
 class InvestmentConfig(_Strict):
-    """Abatement technology choices of the realistic profile (sim.technology)."""
+    """Abatement technology choices of the realistic profile (sim.enterprise.technology)."""
 
     enabled: bool = Field(
         True, description="Enterprises adopt technologies of sim/data/technologies.csv when "

@@ -40,7 +40,7 @@ import pandas as pd
 
 import sim
 from sim.errors import InputError
-from sim.results import run_scenario
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 from sim.sweep.design import Plan, RunTask, check_points, expand, fingerprint
 from sim.sweep.spec import LoadedSweep

@@ -253,7 +253,7 @@ def query(sweep_dir: str | Path, sql: str) -> pd.DataFrame:
 def check_csv_target(path: Path, sweep_dir: str | Path) -> None:
     """Refuse a ``--csv`` file in a missing folder or among the sweep's own data.
 
-    Whether it exists is for the caller (``sim.cli.refuse_overwrite`` and ``--force``);
+    Whether it exists is for the caller (``sim.cli.main.refuse_overwrite`` and ``--force``);
     the sweep's own files are refused even with ``--force``, as every later query needs them.
 
     Raises:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.results import RunResult, run_scenario
+from sim.run.results import RunResult, run_scenario
 from sim.scenario import load_scenario
 
 HAND_PRICE = 700 / 3  # CNY/t: 100 + aA = 200 + 2 aB, aA + aB = 150
@@ -278,8 +278,8 @@ def banking_benchmark() -> list[Check]:
                         '[behavior]\nprofile = "price_taker"\noutput_shock_sd = 0\n'
                         'discount_rate = 0.05\n', encoding="utf-8")
         loaded = load_scenario(path)
-        from sim.benchmark import solve_benchmarks
-        from sim.equilibrium import least_cost_price_path
+        from sim.benchmark.equilibrium import least_cost_price_path
+        from sim.run.least_cost import solve_benchmarks
 
         path_table = least_cost_price_path(loaded)
         model = EmissionsTradingModel(loaded)

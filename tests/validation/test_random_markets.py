@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.results import run_scenario
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 firm = st.tuples(st.sampled_from("AB"), st.floats(200, 2000), st.floats(10, 500),

@@ -1,0 +1,1 @@
+"""The ``etsim`` command line: thin commands over the run, charts and sweep layers."""

@@ -1,0 +1,99 @@
+"""The ``etsim compare`` and ``etsim report`` commands.
+
+Registered on the main Typer app by ``sim.cli.main`` (``register(app)``). Same conventions as
+the other commands: exit 2 with ``file: field: reason (accepted: ...)`` for bad input,
+never a traceback; 1 for anything else. Neither writes over an existing file without
+``--force``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.errors import InputError
+
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Replace output files that already exist (default: refuse).")]
+RunDirsArg = Annotated[list[Path], typer.Argument(
+    help="Run folders written by etsim run.", show_default=False)]
+LangOpt = Annotated[str, typer.Option(help="Language of labels and text: en or zh.")]
+
+
+def check_run_dirs(run_dirs: list[Path]) -> None:
+    """Refuse missing folders and folders that are not run folders (InputError)."""
+    for run_dir in run_dirs:
+        if not run_dir.exists():
+            raise InputError(str(run_dir), "", "no such folder", "a folder written by etsim run")
+        if not (run_dir / "summary.json").is_file():
+            raise InputError(str(run_dir), "", "not a run folder (no summary.json)",
+                             "a folder written by etsim run")
+
+
+def check_lang(lang: str) -> None:
+    """Refuse a language other than en or zh (InputError)."""
+    if lang not in ("en", "zh"):
+        raise InputError("argument", "--lang", f"{lang!r} is not a language", "en, zh")
+
+
+def compare(
+    run_dirs: RunDirsArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the comparison.")],
+    lang: LangOpt = "en",
+    fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf.")] = "png",
+    force: ForceOpt = False,
+) -> None:
+    """Compare runs: small-multiple charts, headline figures and differing settings."""
+    from sim.cli.main import _input_errors, refuse_overwrite
+
+    with _input_errors():
+        check_lang(lang)
+        if fmt not in ("png", "svg", "pdf"):
+            raise InputError("argument", "--format", f"{fmt!r} is not a format", "png, svg, pdf")
+        check_run_dirs(run_dirs)
+        if len(run_dirs) < 2:
+            raise InputError("argument", "RUN_DIR", "one run given", "two or more run folders")
+        if out_dir.exists() and not out_dir.is_dir():
+            raise InputError("argument", "--out", f"{out_dir} is a file, not a folder",
+                             "a folder (new, or one to add the comparison to)")
+        from sim.charts.compare import COMPARE_CHARTS, write_comparison
+
+        # price_bands is drawn only for replicates: counted anyway, as refusing is safe.
+        suffix = "_zh" if lang == "zh" else ""
+        refuse_overwrite([out_dir / f"{stem}{suffix}.{fmt}"
+                          for stem in (*COMPARE_CHARTS, "price_bands")]
+                         + [out_dir / "headlines.csv", out_dir / "settings_diff.csv"], force)
+
+        paths = write_comparison(run_dirs, out_dir, lang=lang, fmt=fmt)
+    for path in paths:
+        typer.echo(str(path))
+
+
+def report(
+    run_dirs: RunDirsArg,
+    out: Annotated[Path, typer.Option("--out", help="PDF file to write.")] = Path("briefing.pdf"),
+    lang: LangOpt = "en",
+    force: ForceOpt = False,
+) -> None:
+    """Write a briefing PDF of one or more runs: text, headline table, settings, charts."""
+    from sim.cli.main import _input_errors, refuse_overwrite
+
+    with _input_errors():
+        check_lang(lang)
+        check_run_dirs(run_dirs)
+        if out.suffix.lower() != ".pdf":
+            raise InputError("argument", "--out", f"{str(out)!r} is not a .pdf file",
+                             "a file name ending in .pdf")
+        refuse_overwrite([out], force)
+        from sim.charts.report import write_report
+
+        pages = write_report(run_dirs, out, lang=lang)
+    typer.echo(f"wrote {out} ({len(pages)} pages: {', '.join(pages)})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the compare and report commands to the ``etsim`` app."""
+    app.command("compare")(compare)
+    app.command("report")(report)

@@ -1,0 +1,228 @@
+"""The ``etsim`` command line (contract in DESIGN.md).
+
+Exit codes: 0 success, 2 bad input (scenario, registry, arguments), 1 anything else. Bad
+input prints ``file: field: reason (accepted: ...)`` and never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from sim.errors import InputError
+
+app = typer.Typer(
+    name="etsim",
+    help="Emissions-rights trading simulator for Hubei's city clusters.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)  # progress bars only; messages go through typer.echo
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file.")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="Override a scenario key: dotted.key=value (repeatable).")]
+
+
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Replace output files that already exist (default: refuse).")]
+
+
+def refuse_overwrite(paths: list[Path], force: bool, option: str = "--out") -> None:
+    """Refuse to write over existing files unless ``--force`` was given; never over a
+    folder.
+
+    Raises:
+        InputError: Naming the files that exist.
+    """
+    folders = [p for p in paths if p.is_dir()]
+    if folders:
+        raise InputError("argument", option, f"{folders[0]} is a folder, not a file",
+                         "a file name")
+    existing = [str(p) for p in paths if p.exists() or p.is_symlink()]
+    if existing and not force:
+        raise InputError("argument", option, f"{', '.join(existing)} already "
+                         f"exist{'s' if len(existing) == 1 else ''}; refusing to overwrite",
+                         "another file name or folder, or --force to replace "
+                         + ("it" if len(existing) == 1 else "them"))
+
+
+@contextmanager
+def _input_errors() -> Iterator[None]:
+    """Turn bad input into its one-line message and exit code 2."""
+    try:
+        yield
+    except InputError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def validate(scenario: ScenarioArg, sets: SetOpt = None) -> None:
+    """Check a scenario file; exit 0 when valid, 2 with the problems named otherwise."""
+    from sim.scenario import load_scenario
+
+    with _input_errors():
+        loaded = load_scenario(scenario, sets or [])
+        if loaded.scenario.population.source == "registry":
+            from sim.world.population.sources import build_population
+
+            build_population(loaded)
+    typer.echo(f"{scenario}: valid ({', '.join(loaded.scenario.instrument_ids)}; "
+              f"{loaded.scenario.time.years} years x {loaded.scenario.time.periods_per_year} "
+              f"sessions)")
+
+
+@app.command()
+def schema(
+    output: Annotated[Path | None, typer.Option("--out", help="Write here (default: stdout).")]
+    = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write the scenario file's JSON Schema, for completion and checks in editors."""
+    from sim.scenario.schema import Scenario
+
+    text = json.dumps(Scenario.model_json_schema(by_alias=True), indent=2, ensure_ascii=False)
+    if output is None:
+        sys.stdout.write(text + "\n")
+        return
+    with _input_errors():
+        refuse_overwrite([output], force)
+    output.write_text(text + "\n", encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Run folder (default: runs/<scenario name>).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Run seed (default: the scenario's).")] = None,
+    sets: SetOpt = None,
+    charts: Annotated[bool, typer.Option(help="Draw the default charts.")] = True,
+) -> None:
+    """Run a scenario and write its run folder: tables, summary, manifest and charts."""
+    from sim.run.results import check_run_target, run_scenario, save_run
+    from sim.scenario import load_scenario
+
+    with _input_errors():
+        if seed is not None and seed < 0:
+            raise InputError("argument", "--seed", f"{seed} is negative", "a whole number >= 0")
+        loaded = load_scenario(scenario, sets or [])
+        target = out_dir or Path("runs") / loaded.scenario.name
+        check_run_target(target)
+        horizon = loaded.scenario.time
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} sessions"),
+                      TimeRemainingColumn(), console=err, transient=True,
+                      disable=not err.is_terminal) as progress:
+            task = progress.add_task(loaded.scenario.name,
+                                     total=horizon.years * horizon.periods_per_year)
+            result = run_scenario(loaded, seed=seed, on_session=lambda done, total:
+                                  progress.update(task, completed=done))
+        save_run(result, target, charts=charts)
+    summary = result.summary
+    ratio = summary["efficiency_ratio"]
+    typer.echo(f"{loaded.scenario.name}: {summary['enterprises']} enterprises, "
+              f"abatement cost {summary['total_abatement_cost_cny'] / 1e6:,.1f} M CNY "
+              f"(least cost {summary['least_cost_cny'] / 1e6:,.1f} M CNY, efficiency "
+              f"{'n/a' if ratio is None else f'{ratio:.3f}'})")
+    for inst, figures in summary["instruments"].items():
+        price = figures["mean_price_cny_per_t"]
+        typer.echo(f"  {inst:5s} mean price {'n/a' if price is None else f'{price:,.1f}'} CNY/t, "
+                  f"traded {figures['traded_volume_t']:,.0f} t, firm-years compliant "
+                  f"{figures['compliance_rate']:.1%}, tonnes owed surrendered "
+                  f"{_share(figures.get('obligations_met_share'))}")
+    typer.echo(f"results in {target}")
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+@app.command()
+def equilibrium(
+    scenario: ScenarioArg,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Folder (default: runs/<scenario name>-equilibrium).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Run seed (default: the scenario's).")] = None,
+    sets: SetOpt = None,
+) -> None:
+    """Least-cost benchmark alone: shadow prices per zone and year, costs, abatement."""
+    from sim.run.results import (
+        EQUILIBRIUM_FOLDER,
+        check_run_target,
+        save_equilibrium,
+        solve_equilibrium,
+    )
+    from sim.scenario import load_scenario
+
+    with _input_errors():
+        loaded = load_scenario(scenario, sets or [])
+        target = out_dir or Path("runs") / f"{loaded.scenario.name}-equilibrium"
+        check_run_target(target, EQUILIBRIUM_FOLDER)
+        summary, zones, firms = solve_equilibrium(loaded, seed)
+        save_equilibrium(summary, zones, firms, target)
+    typer.echo(f"{loaded.scenario.name}: least cost {summary['least_cost_cny'] / 1e6:,.1f} M CNY, "
+               f"uniform standard {summary['uniform_standard_cost_cny'] / 1e6:,.1f} M CNY")
+    typer.echo(f"results in {target}")
+
+
+@app.command("charts")
+def charts_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by etsim run.")],
+    lang: Annotated[str, typer.Option(help="Language of labels: en or zh.")] = "en",
+    fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf.")] = "png",
+) -> None:
+    """Draw a run folder's full chart set into RUN_DIR/charts."""
+    with _input_errors():
+        if lang not in ("en", "zh"):
+            raise InputError("argument", "--lang", f"{lang!r} is not a language", "en, zh")
+        if fmt not in ("png", "svg", "pdf"):
+            raise InputError("argument", "--format", f"{fmt!r} is not a format", "png, svg, pdf")
+        if not (run_dir / "summary.json").is_file():
+            raise InputError(str(run_dir), "", "not a run folder (no summary.json)",
+                             "a folder written by etsim run")
+        from sim.charts.chart_set import render_all_charts
+
+        paths = render_all_charts(run_dir, run_dir / "charts", lang=lang, fmt=fmt)
+    for path in paths:
+        typer.echo(str(path))
+
+
+def _register_sweep_commands() -> None:
+    """sweep, query and sensitivity live with the sweep package."""
+    from sim.cli.sweep import register
+
+    register(app)
+
+
+_register_sweep_commands()
+
+
+def _register_chart_commands() -> None:
+    """compare and report live with the charts package."""
+    from sim.cli.charts import register
+
+    register(app)
+
+
+_register_chart_commands()
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,464 @@
+"""Regional policy levers the regulators apply: new projects with reduction substitution,
+inter-city adjustment (调剂), heavy-pollution alerts, pledge financing, eco-compensation.
+
+``RegionalLevers`` holds their state for one model and is called by the model's protocol
+in a few lines (the rules are pure functions in the sibling modules ``projects``,
+``adjustment``, ``alerts``, ``pledge`` and ``compensation``; all decisions are yearly
+and vectorised over enterprises):
+
+- year opens: which projects operate (``model.active``) and pledge credit
+  (``model.finance_limit_cny``, ``model.pledge_rate``) before enterprises decide; after
+  the production decision, alert-day output cuts (``model.alert_output_factor``); in
+  allocation, existing enterprises' budgets net of substitution, and approved projects'
+  entitlements;
+- year closes: eco-compensation for the year's emissions; approvals of the projects due
+  next year, with inter-city adjustment for waiting key projects.
+
+Run-folder tables: ``projects``, ``adjustments``, ``alerts``, ``pledge``, ``compensation``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sim import INSTRUMENTS
+from sim.errors import InputError
+from sim.policy import adjustment, alerts, compensation, pledge, projects
+from sim.scenario.geography import load_city_table
+from sim.world.population import Population
+
+if TYPE_CHECKING:
+    from sim.model import EmissionsTradingModel
+    from sim.scenario.loader import LoadedScenario
+
+PROJECT_COLUMNS = ["year", "enterprise_id", "city", "industry", "instrument", "key_project",
+                   "entry_year", "status", "ratio", "required_t", "from_freed_t",
+                   "from_city_t", "from_adjustment_t", "reserved_t"]
+ADJUSTMENT_COLUMNS = ["year", "instrument", "from_city", "to_city", "quantity_t", "value_cny",
+                      "rule", "enterprise_id"]
+ALERT_COLUMNS = ["year", "city", "grade", "alert_days", "enterprises", "output_loss_cny",
+                 "instrument", "emissions_avoided_t"]
+PLEDGE_COLUMNS = ["year", "city", "grade", "enterprises", "collateral_value_cny", "credit_cny",
+                  "rate"]
+COMPENSATION_COLUMNS = ["year", "payer_city", "payee_city", "basis", "amount_cny"]
+
+
+def grow_population(population: Population, loaded: LoadedScenario
+                    ) -> tuple[Population, projects.NewProjects]:
+    """The population with the scenario's new projects appended.
+
+    Raises:
+        InputError: If ``new_projects.industries`` names an industry the population lacks.
+    """
+    scenario = loaded.scenario
+    config = scenario.new_projects
+    unknown = sorted(set(config.industries) - set(population.industries))
+    if unknown:
+        raise InputError(str(loaded.path), "new_projects.industries",
+                         f"unknown industries {unknown}", ", ".join(population.industries))
+    return projects.draw_new_projects(population, config, loaded.geography,
+                                      scenario.time.years, scenario.population.seed)
+
+
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stable dtypes for the regional tables (counts and years int64, flags bool, amounts
+    float64, names string), so Parquet files of different runs concatenate cleanly."""
+    for column in frame.columns:
+        if column in ("year", "entry_year", "enterprises"):
+            frame[column] = frame[column].astype("int64")
+        elif column == "key_project":
+            frame[column] = frame[column].astype(bool)
+        elif column.endswith(("_t", "_cny")) or column in ("ratio", "rate", "alert_days"):
+            frame[column] = frame[column].astype("float64")
+        else:
+            frame[column] = frame[column].astype("string")
+    return frame
+
+
+class RegionalLevers:
+    """State and wiring of the regional levers of one model run.
+
+    Args:
+        model: The model, with population (incl. new projects), zones and ledger built.
+        new_projects: Which rows are new projects (``grow_population``).
+    """
+
+    def __init__(self, model: EmissionsTradingModel, new_projects: projects.NewProjects):
+        self.model = m = model
+        sc, pop, geo = model.scenario, model.population, model.geography
+        n, k_count, c_count = pop.size, len(model.instruments), len(pop.cities)
+        self.new = new_projects
+        rows = new_projects.rows
+        self.ratio = projects.substitution_ratios(pop.city[rows], pop.cities, model.instruments,
+                                                  geo, sc.new_projects)
+        self.required_t = self.ratio * model.baseline_t[rows]
+        self.substituted = self.ratio > 0  # (p, K): instruments secured by substitution
+        self.reserved_t = np.zeros_like(self.required_t)  # 预留 held by waiting projects
+        self.approved_year = np.full(len(rows), -1)
+        self.entitlement_t = np.zeros((n, k_count))
+        self.set_aside_t = np.zeros((k_count, c_count))
+        self.freed_t = np.zeros((k_count, c_count))
+        clusters = list(dict.fromkeys(geo.cluster_of[c] for c in pop.cities))
+        self.cluster_of_city = np.array([clusters.index(geo.cluster_of[c]) for c in pop.cities])
+        self.protected = self._protected(sc.adjustment.protected_cities,
+                                         sc.adjustment.protected_instruments)
+        self.mean_alert_days = alerts.mean_alert_days(pop.cities, geo, sc.alerts.days_per_year,
+                                                      sc.alerts.days_multiplier)
+        self.cut_by_grade = np.array([sc.alerts.production_cut_by_grade.get(g, 0.0)
+                                      for g in alerts.GRADES])
+        air = [INSTRUMENTS.index("so2"), INSTRUMENTS.index("nox")]
+        self.exposed = (pop.baseline_t[:, air] > 0).any(axis=1) if sc.alerts.air_emitters_only \
+            else np.ones(n, dtype=bool)
+        table = load_city_table().set_index("name_en")["han_order"]
+        self.han_order = np.array([int(table[c]) if c in table.index and pd.notna(table[c])
+                                   else 0 for c in pop.cities])
+        self.project_rows: list[pd.DataFrame] = []
+        self.adjustment_rows: list[tuple] = []
+        self.alert_rows: list[pd.DataFrame] = []
+        self.pledge_rows: list[pd.DataFrame] = []
+        self.compensation_rows: list[tuple] = []
+        m.active = new_projects.existing.copy()
+        m.alert_output_factor = np.ones(n)
+        m.pledge_credit_cny = np.zeros(n)
+        m.pledge_rate = np.full(n, sc.pledge.base_rate)
+
+    def _protected(self, cities: list[str] | None, instruments: list[str]) -> np.ndarray:
+        """(K, C): instrument and city pairs no adjustment may touch."""
+        m = self.model
+        pop = m.population
+        if cities is None:
+            table = load_city_table()
+            names = set(table.loc[table["han_order"] == 1, "name_en"])
+        else:
+            names = {m.geography.resolve(c) for c in cities}
+        city_mask = np.array([c in names for c in pop.cities])
+        inst_mask = np.array([i in instruments for i in m.instruments])
+        return inst_mask[:, None] & city_mask[None, :]
+
+    # ---- the year opens -----------------------------------------------------------------
+
+    def open_year(self, year_index: int) -> None:
+        """Set who operates (approved projects join ``model.active`` and ``model.operating``)
+        and raise the finance limit by pledge credit, before enterprises decide."""
+        m = self.model
+        m.active = self.new.existing.copy()
+        m.active[self.new.rows] = (self.approved_year >= 0) & (self.approved_year <= year_index)
+        joining = self.new.rows[self.approved_year == year_index]
+        if hasattr(m, "operating"):
+            m.operating[self.new.rows] &= m.active[self.new.rows]
+            m.operating[joining] = True
+        self._pledge(year_index)
+
+    def apply_alerts(self, year_index: int) -> None:
+        """Multiply the alert-day cuts into the year's output, expected emissions and
+        abatement potential (after the production decision, INTERFACES.md #1)."""
+        m, cfg = self.model, self.model.scenario.alerts
+        if not cfg.enabled:
+            return
+        pop = m.population
+        grade = alerts.grade_index(pop.grade, getattr(m, "ultra_low_retrofit", None),
+                                   cfg.retrofit_grade)
+        days = alerts.yearly_alert_days(self.mean_alert_days, cfg.random_days, m.rng)
+        factor = alerts.alert_output_factor(days, pop.city, grade, self.cut_by_grade,
+                                            self.exposed)
+        m.alert_output_factor = factor
+        self._record_alerts(year_index, days, grade, m.output_factor.copy())
+        m.output_factor = m.output_factor * factor
+        m.expected_emissions_t = m.expected_emissions_t * factor[:, None]
+        m.max_abatement_t = m.max_abatement_t * factor[:, None]
+
+    def _record_alerts(self, year_index: int, days: np.ndarray, grade: np.ndarray,
+                       producing: np.ndarray) -> None:
+        """Output lost and emissions avoided (at zero abatement) by the alert cuts, per
+        city and grade; ``producing`` is output before the cuts."""
+        m, pop = self.model, self.model.population
+        cut = 1.0 - m.alert_output_factor
+        lost = producing * cut
+        cell = pop.city * len(alerts.GRADES) + grade
+        size = len(pop.cities) * len(alerts.GRADES)
+        firms = np.bincount(cell, weights=(lost > 0).astype(float), minlength=size)
+        loss = np.bincount(cell, weights=pop.output_value_cny * lost, minlength=size)
+        keep = np.nonzero(firms > 0)[0]
+        if not len(keep):
+            return
+        city_of, grade_of = np.divmod(keep, len(alerts.GRADES))
+        for k, inst in enumerate(m.instruments):
+            avoided = np.bincount(cell, weights=m.expected_emissions_t[:, k] * cut,
+                                  minlength=size)
+            self.alert_rows.append(pd.DataFrame({
+                "year": m.scenario.time.start_year + year_index,
+                "city": np.asarray(pop.cities, dtype=object)[city_of],
+                "grade": np.asarray(alerts.GRADES, dtype=object)[grade_of],
+                "alert_days": days[city_of], "enterprises": firms[keep],
+                "output_loss_cny": loss[keep], "instrument": inst,
+                "emissions_avoided_t": avoided[keep]}))
+
+    def budget_for_existing_t(self, k: int, firm_budget_t: np.ndarray) -> np.ndarray:
+        """City budgets for existing enterprises after substitution and freed indicators."""
+        return projects.withheld_budget_t(firm_budget_t, self.set_aside_t[k])
+
+    def _pledge(self, year_index: int) -> None:
+        """Pledge credit on the rights an enterprise can pledge when the year opens: its
+        bank plus the year's coming allocation (taken as last year's), at its zone's last
+        price. Replaces last year's credit in ``model.finance_limit_cny``."""
+        m, cfg = self.model, self.model.scenario.pledge
+        if not cfg.enabled:
+            return
+        pop = m.population
+        price = np.stack([m.last_price[k][m.enterprise_zone[k]]
+                          for k in range(len(m.instruments))], axis=1)
+        grade = alerts.grade_index(pop.grade, getattr(m, "ultra_low_retrofit", None),
+                                   m.scenario.alerts.retrofit_grade)
+        pledged_t = m.holdings_t + m.allocation_year_t
+        credit, rate = pledge.pledge_credit(pledged_t, price, grade, cfg)
+        credit = credit * m.active
+        if hasattr(m, "finance_limit_cny"):
+            m.finance_limit_cny = m.finance_limit_cny - m.pledge_credit_cny + credit
+        m.pledge_credit_cny, m.pledge_rate = credit, rate
+        cell = pop.city * len(alerts.GRADES) + grade
+        size = len(pop.cities) * len(alerts.GRADES)
+        eligible = (credit > 0).astype(float)
+        firms = np.bincount(cell, weights=eligible, minlength=size)
+        keep = np.nonzero(firms > 0)[0]
+        city_of, grade_of = np.divmod(keep, len(alerts.GRADES))
+        rate_sum = np.bincount(cell, weights=rate * eligible, minlength=size)
+        self.pledge_rows.append(pd.DataFrame({
+            "year": m.scenario.time.start_year + year_index,
+            "city": np.asarray(pop.cities, dtype=object)[city_of],
+            "grade": np.asarray(alerts.GRADES, dtype=object)[grade_of],
+            "enterprises": firms[keep],
+            "collateral_value_cny": np.bincount(
+                cell, weights=pledge.collateral_value_cny(pledged_t, price) * eligible,
+                minlength=size)[keep],
+            "credit_cny": np.bincount(cell, weights=credit, minlength=size)[keep],
+            "rate": rate_sum[keep] / firms[keep]}))
+
+    # ---- the year closes ----------------------------------------------------------------
+
+    def close_year(self, year_index: int) -> None:
+        """Eco-compensation for the year; approvals of the projects due next year."""
+        self._compensate(year_index)
+        self.approve_projects(year_index)
+
+    def approve_projects(self, year_index: int) -> None:
+        """Approve the projects due next year (also called alone by the least-cost
+        benchmark, which opens years without running the market)."""
+        if year_index + 1 < self.model.years and self.new.count:
+            self._approve(year_index + 1)
+
+    def _city_totals_t(self, values_t: np.ndarray) -> np.ndarray:
+        """(K, C) sums of an (n, K) array by city."""
+        m = self.model
+        city, c_count = m.population.city, len(m.population.cities)
+        return np.stack([np.bincount(city, weights=values_t[:, k], minlength=c_count)
+                         for k in range(values_t.shape[1])])
+
+    def _reference_t(self, reference: str) -> np.ndarray:
+        m = self.model
+        if reference == "budget":
+            return m.city_budget_t
+        return self._city_totals_t(m.baseline_t * m.active[:, None])
+
+    def _compensate(self, year_index: int) -> None:
+        m, cfg = self.model, self.model.scenario.eco_compensation
+        cities = m.population.cities
+        emitted = self._city_totals_t(m.emissions_ytd_t)
+        year = m.scenario.time.start_year + year_index
+        if cfg.water is not None:
+            k = m.instruments.index(cfg.water.instrument)
+            reference = self._reference_t(cfg.water.reference)[k]
+            for payer, payee, amount in compensation.water_payments(
+                    cities, self.han_order, emitted[k], reference, cfg.water.rate_cny_per_t,
+                    cfg.water.two_way):
+                self.compensation_rows.append((year, payer, payee,
+                                               f"water:{cfg.water.instrument}", amount))
+        if cfg.air is not None:
+            ks = [m.instruments.index(i) for i in cfg.air.instruments]
+            reference = self._reference_t(cfg.air.reference)[ks].sum(axis=0)
+            for payer, payee, amount in compensation.air_payments(
+                    cities, emitted[ks].sum(axis=0), reference, cfg.air.rate_cny_per_t):
+                self.compensation_rows.append((year, payer, payee,
+                                               "air:" + "+".join(cfg.air.instruments), amount))
+
+    def _approve(self, entry_year_index: int) -> None:
+        """Decide which projects due by ``entry_year_index`` may operate from it."""
+        m, cfg = self.model, self.model.scenario.new_projects
+        budget = m.city_budget_t  # this year's city budgets, (K, C)
+        freed = cfg.freed_share_per_year * budget
+        self.freed_t += freed
+        self.set_aside_t += freed
+        candidates = np.nonzero((self.new.entry_year_index <= entry_year_index)
+                                & (self.approved_year < 0))[0]
+        if not len(candidates):
+            return
+        rows = self.new.rows[candidates]
+        city, key = m.population.city[rows], self.new.key[candidates]
+        required = self.required_t[candidates]
+        headroom = (np.full_like(budget, np.inf) if cfg.max_new_share is None
+                    else cfg.max_new_share * budget)
+        order = projects.priority_order(key, self.new.entry_year_index[candidates])
+        reserved_before = self.reserved_t[candidates]
+        result = projects.approve(order, city, key, required, reserved_before, self.freed_t,
+                                  headroom)
+        approved, from_city = result.approved.copy(), result.from_city_t.copy()
+        from_freed, reserved = result.from_freed_t.copy(), result.reserved_t.copy()
+        from_other = np.zeros_like(required)
+        freed_left, room_left = result.freed_left_t, result.headroom_left_t
+        self._adjust(entry_year_index, candidates, order, approved, required, from_freed,
+                     from_city, from_other, reserved, freed_left, room_left)
+        self.freed_t = freed_left
+        self.reserved_t[candidates] = reserved
+        taken = from_city + reserved - reserved_before  # existing budget given up this round
+        for k in range(len(m.instruments)):
+            self.set_aside_t[k] += np.bincount(city, weights=taken[:, k],
+                                               minlength=len(m.population.cities))
+        self.approved_year[candidates[approved]] = entry_year_index
+        self.entitlement_t[rows[approved]] = (m.baseline_t[rows[approved]]
+                                              * self.substituted[candidates[approved]])
+        self._record_projects(entry_year_index, candidates, approved, required, from_freed,
+                              from_city, from_other, reserved)
+
+    def _adjust(self, entry_year_index: int, candidates: np.ndarray, order: np.ndarray,
+                approved: np.ndarray, required: np.ndarray, from_freed: np.ndarray,
+                from_city: np.ndarray, from_other: np.ndarray, reserved: np.ndarray,
+                freed_left: np.ndarray, room_left: np.ndarray) -> None:
+        """Inter-city adjustment for waiting key projects (arrays updated in place): what
+        a project reserved and its own city can still give, the rest from the cluster."""
+        m, cfg = self.model, self.model.scenario.adjustment
+        waiting = [i for i in self._adjustment_order(candidates, order)
+                   if not approved[i] and self.new.key[candidates[i]]]
+        if cfg.mode == "none" or not waiting or np.isinf(room_left).any():
+            return
+        budget = m.city_budget_t
+        out_left, in_left = cfg.max_share * budget, cfg.max_share * budget
+        price = np.stack([m.city_prices_cny_per_t(k) for k in range(len(m.instruments))])
+        pop = m.population
+        for i in waiting:
+            row = self.new.rows[candidates[i]]
+            c = pop.city[row]
+            need = required[i] - reserved[i]
+            own_freed = np.minimum(need, freed_left[:, c])
+            own_city = np.minimum(need - own_freed, room_left[:, c])
+            shortfall = need - own_freed - own_city
+            allowed = adjustment.donor_mask(self.cluster_of_city, c, self.protected)
+            transfer = adjustment.find_transfer(shortfall, c, room_left, out_left, in_left,
+                                                allowed, price, cfg.mode, cfg.price_cny_per_t)
+            if transfer is None:
+                continue
+            approved[i] = True
+            from_freed[i], from_other[i] = own_freed, shortfall
+            from_city[i], reserved[i] = reserved[i] + own_city, 0.0
+            freed_left[:, c] -= own_freed
+            room_left[:, c] -= own_city
+            room_left -= transfer.quantity_t
+            out_left -= transfer.quantity_t
+            in_left[:, c] -= shortfall
+            self.set_aside_t += transfer.quantity_t
+            year = m.scenario.time.start_year + entry_year_index
+            for k, d in zip(*np.nonzero(transfer.quantity_t > 0), strict=True):
+                q = transfer.quantity_t[k, d]
+                self.adjustment_rows.append((
+                    year, m.instruments[k], pop.cities[d], pop.cities[c], q,
+                    q * transfer.price_cny_per_t[k, d], cfg.mode, str(pop.ids[row])))
+
+    def _adjustment_order(self, candidates: np.ndarray, order: np.ndarray) -> list[int]:
+        """Waiting projects in the pool's priority order (priced: the approval order)."""
+        cfg = self.model.scenario.adjustment
+        if cfg.mode != "pool" or cfg.priority == "oldest":
+            return list(order)
+        size = self.model.population.output_value_cny[self.new.rows[candidates]]
+        sign = -1.0 if cfg.priority == "largest" else 1.0
+        return list(np.lexsort((np.arange(len(candidates)), sign * size)))
+
+    def _record_projects(self, entry_year_index: int, candidates: np.ndarray,
+                         approved: np.ndarray, required: np.ndarray, from_freed: np.ndarray,
+                         from_city: np.ndarray, from_other: np.ndarray,
+                         reserved: np.ndarray) -> None:
+        m, pop = self.model, self.model.population
+        start = m.scenario.time.start_year
+        rows = self.new.rows[candidates]
+        i, k = np.nonzero(required > 0)
+        self.project_rows.append(pd.DataFrame({
+            "year": start + entry_year_index, "enterprise_id": pop.ids[rows[i]].astype(str),
+            "city": np.asarray(pop.cities, dtype=object)[pop.city[rows[i]]],
+            "industry": np.asarray(pop.industries, dtype=object)[pop.industry[rows[i]]],
+            "instrument": np.asarray(m.instruments, dtype=object)[k],
+            "key_project": self.new.key[candidates[i]],
+            "entry_year": start + self.new.entry_year_index[candidates[i]],
+            "status": np.where(approved[i], "approved", "delayed").astype(object),
+            "ratio": self.ratio[candidates[i], k], "required_t": required[i, k],
+            "from_freed_t": from_freed[i, k], "from_city_t": from_city[i, k],
+            "from_adjustment_t": from_other[i, k], "reserved_t": reserved[i, k]}))
+
+    def _projects_by_city(self, firsts: pd.DataFrame) -> dict[str, dict[str, int]]:
+        """Per city with projects: drawn, approved, delay-years, project-years in
+        operation, and the yearly output value of the approved ones (new investment that
+        went ahead, and when)."""
+        m = self.model
+        city = m.population.city[self.new.rows]
+        approved = self.approved_year >= 0
+        running = np.where(approved, m.years - self.approved_year, 0)
+        output = m.population.output_value_cny[self.new.rows] * approved
+        delays = firsts[firsts["status"] == "delayed"]["city"].value_counts()
+        return {m.population.cities[c]: {
+            "projects": int((city == c).sum()),
+            "approved": int((approved & (city == c)).sum()),
+            "delay_years": int(delays.get(m.population.cities[c], 0)),
+            "operating_years": int(running[city == c].sum()),
+            "approved_output_value_cny": float(output[city == c].sum())}
+            for c in np.unique(city)}
+
+    # ---- outputs ------------------------------------------------------------------------
+
+    def projects_table(self) -> pd.DataFrame:
+        """One row per approval round, waiting project and instrument it emits."""
+        return typed(pd.concat(self.project_rows, ignore_index=True) if self.project_rows
+                     else pd.DataFrame(columns=PROJECT_COLUMNS))
+
+    def adjustments_table(self) -> pd.DataFrame:
+        """Indicators moved between cities by adjustment, and the money paid for them."""
+        return typed(pd.DataFrame(self.adjustment_rows, columns=ADJUSTMENT_COLUMNS))
+
+    def alerts_table(self) -> pd.DataFrame:
+        """Alert-day output losses and emissions avoided per year, city and grade."""
+        return typed(pd.concat(self.alert_rows, ignore_index=True) if self.alert_rows
+                     else pd.DataFrame(columns=ALERT_COLUMNS))
+
+    def pledge_table(self) -> pd.DataFrame:
+        """Pledge credit per year, city and grade."""
+        return typed(pd.concat(self.pledge_rows, ignore_index=True) if self.pledge_rows
+                     else pd.DataFrame(columns=PLEDGE_COLUMNS))
+
+    def compensation_table(self) -> pd.DataFrame:
+        """Eco-compensation payments per year between cities (or the provincial fund)."""
+        return typed(pd.DataFrame(self.compensation_rows, columns=COMPENSATION_COLUMNS))
+
+    def summary(self, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+        """Headline figures of the regional levers (summary.json keys)."""
+        p = tables["projects"]
+        firsts = p.drop_duplicates(["year", "enterprise_id"])
+        waiting = self.new.entry_year_index < self.model.years
+        return {
+            "new_projects": int(self.new.count),
+            "new_projects_approved": int((self.approved_year >= 0).sum()),
+            "new_projects_waiting_at_end": int(((self.approved_year < 0) & waiting).sum()),
+            "new_project_delay_years": int((firsts["status"] == "delayed").sum()),
+            "new_projects_by_city": self._projects_by_city(firsts),
+            "substitution_retired_t_per_year": {
+                inst: float(self.set_aside_t[k].sum() - self.freed_t[k].sum()
+                            - self.entitlement_t[:, k].sum() - self.reserved_t[:, k].sum())
+                for k, inst in enumerate(self.model.instruments)},
+            "substitution_reserved_t_per_year": {
+                inst: float(self.reserved_t[:, k].sum())
+                for k, inst in enumerate(self.model.instruments)},
+            "adjustment_transfers_t": float(tables["adjustments"]["quantity_t"].sum()),
+            "adjustment_value_cny": float(tables["adjustments"]["value_cny"].sum()),
+            "alert_output_loss_cny": float(
+                tables["alerts"].drop_duplicates(["year", "city", "grade"])[
+                    "output_loss_cny"].sum()),
+            "pledge_credit_cny": float(tables["pledge"]["credit_cny"].sum()),
+            "compensation_paid_cny": float(tables["compensation"]["amount_cny"].sum()),
+        }
