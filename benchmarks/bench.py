@@ -59,14 +59,14 @@ def model_run(enterprises: int, profile_dir: Path | None = None) -> dict:
     model = EmissionsTradingModel(loaded, seed=1)
     built = time.perf_counter()
     clear_s: list[tuple[int, float]] = []  # (session, seconds) of each clearing
-    clear = model.exchange_clears
+    clear = model.trade
 
     def timed_clear(*args):
         t0 = time.perf_counter()
         clear(*args)
-        clear_s.append((model.session, time.perf_counter() - t0))
+        clear_s.append((model.state.session, time.perf_counter() - t0))
 
-    model.exchange_clears = timed_clear
+    model.trade = timed_clear
     market_s = _time_market_clearing(model)
     sessions_done = [built]
     result = run_model(model, on_session=lambda done, total: sessions_done.append(
@@ -87,13 +87,13 @@ def model_run(enterprises: int, profile_dir: Path | None = None) -> dict:
     t0 = time.perf_counter()
     solve_equilibrium(loaded, seed=1)
     equilibrium_s = time.perf_counter() - t0
-    sessions = model.years * model.periods_per_year
-    n = model.population.size
+    sessions = model.world.years * model.world.periods_per_year
+    n = model.world.population.size
     loop_s = sessions_done[-1] - built
     per_session = np.bincount([s for s, _ in clear_s], weights=[t for _, t in clear_s],
                               minlength=sessions)
     return {
-        "enterprises": n, "instruments": len(model.instruments), "sessions": sessions,
+        "enterprises": n, "instruments": len(model.world.instruments), "sessions": sessions,
         "profile": loaded.scenario.behavior.profile,
         "build_s": built - started, "sessions_s": loop_s, "tables_summary_s": done -
         sessions_done[-1], "total_s": done - started, "total_cpu_s": cpu_s, "save_s": save_s,
@@ -110,7 +110,7 @@ def model_run(enterprises: int, profile_dir: Path | None = None) -> dict:
 
 def _time_market_clearing(model) -> list[float]:
     """Time the market engine alone (call auctions and linked clearings) in this process:
-    ``exchange_clears`` also builds orders and settles trades."""
+    ``trade`` also builds orders and settles trades."""
     import sim.market
     import sim.model
 

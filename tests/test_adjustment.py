@@ -77,7 +77,7 @@ def test_pool_lets_waiting_key_projects_in_from_other_cities_of_their_cluster(tm
     moved = pool.tables["adjustments"]
     assert len(moved) > 0 and (moved["rule"] == "pool").all()
     assert pool.summary["new_projects_approved"] > none.summary["new_projects_approved"]
-    geo = model.geography
+    geo = model.world.geography
     assert all(geo.cluster_of[a] == geo.cluster_of[b]
                for a, b in zip(moved["from_city"], moved["to_city"], strict=True))
     water = moved[moved["instrument"] == "cod"]
@@ -86,9 +86,9 @@ def test_pool_lets_waiting_key_projects_in_from_other_cities_of_their_cluster(tm
     p = pool.tables["projects"]
     assert p["from_adjustment_t"].sum() == pytest.approx(moved["quantity_t"].sum())
     # No city gives or receives more than max_share of its budget in a year.
-    budgets = model.city_budget_t
+    budgets = model.state.city_budget_t
     for (inst, city), q in moved.groupby(["instrument", "from_city"])["quantity_t"].sum().items():
-        k, c = model.instruments.index(inst), model.population.cities.index(city)
+        k, c = model.world.instruments.index(inst), model.world.population.cities.index(city)
         assert q <= 0.05 * budgets[k, c] * 2 + 1e-6  # two approval rounds, constant caps
     assert pool.summary["ledger_imbalance_t"] == pytest.approx(0, abs=1e-3)
 

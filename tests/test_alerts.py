@@ -51,7 +51,7 @@ def test_alert_cuts_lower_output_and_emissions_by_grade(tmp_path):
         == pytest.approx(lost.sum(), rel=1e-9)
     # Grade A is never cut; the cut per enterprise is cut_share x days / 365 of output.
     assert not (table["grade"] == "A").any()
-    pop = model.population
+    pop = model.world.population
     row = int(np.nonzero((pop.grade == "D") & (pop.city == pop.cities.index("Xiangyang"))
                          & model.regional.exposed)[0][0])
     firm = str(pop.ids[row])

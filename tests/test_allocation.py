@@ -5,13 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.policy.allocation import (
-    city_budgets_t,
-    differentiated_weights,
-    paid_use_fees_cny,
-    true_up_t,
-)
+from sim.policy.allocation import city_budgets_t, paid_use_fees_cny, true_up_t
 from sim.scenario.schema import AllocationConfig
+from sim.world.caps import differentiated_weights
 
 
 def test_cluster_cap_is_shared_by_its_cities_and_the_rest_goes_elsewhere():

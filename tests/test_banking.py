@@ -13,6 +13,7 @@ from sim.market import clear_call_auction
 from sim.market.orders import BUY, SELL, OrderBook
 from sim.model import EmissionsTradingModel
 from sim.policy.banking import reservation_value_cny_per_t, with_bank_demand
+from sim.run import tables
 from sim.run.results import run_model, run_scenario
 from sim.scenario import load_scenario
 
@@ -35,8 +36,8 @@ def three_year_model(two_firm_scenario, expectations: str) -> EmissionsTradingMo
 
 
 def yearly(model: EmissionsTradingModel) -> pd.DataFrame:
-    prices = model.recorder.prices_table()
-    accounts = model.recorder.accounts_table().set_index("year")
+    prices = tables.prices_table(model.world, model.recorder)
+    accounts = tables.accounts_table(model.world, model.recorder).set_index("year")
     out = prices.groupby("year")["price_cny_per_t"].agg(["min", "max"])
     out["held_t"] = accounts["held_t"]
     return out
@@ -159,7 +160,7 @@ def test_adaptive_bank_is_sold_down_once_prices_are_seen_falling(two_firm_scenar
     # prices are expected to fall on and the bank is drawn down.
     model = long_market_model(two_firm_scenario)
     run_model(model)
-    held = model.recorder.accounts_table()["held_t"].to_numpy()
+    held = tables.accounts_table(model.world, model.recorder)["held_t"].to_numpy()
     peak = int(np.argmax(held))
     assert 0 < peak < len(held) - 1
     assert held[-1] < 0.97 * held[peak]
@@ -169,16 +170,17 @@ def test_adaptive_bank_is_sold_down_once_prices_are_seen_falling(two_firm_scenar
 def test_last_year_keeps_its_price_when_the_market_continues(two_firm_scenario):
     model = long_market_model(two_firm_scenario)
     run_model(model)
-    prices = model.recorder.prices_table()
+    prices = tables.prices_table(model.world, model.recorder)
     last = prices[prices["year"] == prices["year"].max()]["price_cny_per_t"]
     before = prices[prices["year"] == prices["year"].max() - 1]["price_cny_per_t"]
     assert last.min() > 0.8 * before.min()  # no dump of the bank at any price
-    assert model.recorder.accounts_table()["held_t"].iloc[-1] > 0  # the bank is kept
+    held = tables.accounts_table(model.world, model.recorder)["held_t"]
+    assert held.iloc[-1] > 0  # the bank is kept
 
     ending = long_market_model(two_firm_scenario, "behavior.end_of_horizon=horizon_is_end")
     run_model(ending)
-    assert ending.recorder.accounts_table()["held_t"].iloc[-1] < \
-        model.recorder.accounts_table()["held_t"].iloc[-1]
+    assert tables.accounts_table(ending.world, ending.recorder)["held_t"].iloc[-1] < \
+        tables.accounts_table(model.world, model.recorder)["held_t"].iloc[-1]
 
 
 def test_realistic_baseline_final_year_is_priced_like_the_others():

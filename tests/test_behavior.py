@@ -100,13 +100,14 @@ def test_enterprises_that_never_trade_still_cover_their_need_by_abating(tmp_path
     assert volume(result) == 0
     last = result.tables["enterprises"]
     last = last[last["year"] == last["year"].max()]
-    for k, inst in enumerate(model.instruments):
+    for k, inst in enumerate(model.world.instruments):
         rows = last[last["instrument"] == inst].set_index("enterprise_id").reindex(
-            model.population.ids)
-        covered = model.covered[:, k]
-        slope = np.where(covered, model.mac_slope_cny[:, k], 1.0)
-        worth_t = np.clip((model.bid_cap_cny_per_t(k) - model.mac_intercept_cny[:, k]) / slope,
-                          0, model.max_abatement_t[:, k])
+            model.world.population.ids)
+        covered = model.world.covered[:, k]
+        slope = np.where(covered, model.world.mac_slope_cny[:, k], 1.0)
+        worth_t = np.clip((model.traders.bid_cap_cny_per_t(k)
+                           - model.world.mac_intercept_cny[:, k]) / slope,
+                          0, model.state.max_abatement_t[:, k])
         fined = covered & (rows["penalty_cny"].to_numpy() > 0)
         # Each covers its own need; only where that would cost more than the fine (or
         # exceed its capacity) does it stop at the dearest worthwhile abatement.
@@ -172,12 +173,12 @@ def test_state_owned_enterprises_respond_weakly_to_prices(tmp_path):
         *(f"behavior.trading.{k}={v}" for k, v in only(state_owned_price_response=0.3))]),
         seed=5)
     tables = [run_model(m).tables["enterprises"] for m in (private_like, weak)]
-    soe = weak.trading_traits.state_owned
+    soe = weak.traders.traits.state_owned
     assert soe.any() and not soe.all()
-    ids = weak.population.ids
+    ids = weak.world.population.ids
     abatement = [t[t["instrument"] == "co2"].groupby("enterprise_id")["abatement_t"].sum()
                  .reindex(ids).to_numpy() for t in tables]
-    covered = weak.covered[:, weak.instruments.index("co2")]
+    covered = weak.world.covered[:, weak.world.instruments.index("co2")]
     # State-owned enterprises abate less than as price takers; private ones make up for it.
     assert abatement[1][soe & covered].sum() < 0.9 * abatement[0][soe & covered].sum()
     assert abatement[1][~soe & covered].sum() > abatement[0][~soe & covered].sum()
@@ -281,7 +282,7 @@ def test_registry_state_owned_column_is_used_and_checked(two_firm_scenario):
     registry.write_text("\n".join([lines[0] + ",state_owned", lines[1] + ",yes",
                                    lines[2] + ","]) + "\n", encoding="utf-8")
     model = EmissionsTradingModel(load_scenario(path, ["behavior.profile=realistic"]))
-    assert model.trading_traits.state_owned.tolist() == [True, False]
+    assert model.traders.traits.state_owned.tolist() == [True, False]
     registry.write_text("\n".join([lines[0] + ",state_owned", lines[1] + ",maybe",
                                    lines[2] + ",0"]) + "\n", encoding="utf-8")
     with pytest.raises((InputError, InputErrors), match="state_owned"):

@@ -14,8 +14,8 @@ from sim.scenario import load_scenario
 
 def opened(path, sets=()):
     model = EmissionsTradingModel(load_scenario(path, list(sets)))
-    for year in range(model.years):
-        model.regulators_open_year(year)
+    for year in range(model.world.years):
+        model.open_year(year)
     return model
 
 

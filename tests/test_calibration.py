@@ -23,6 +23,7 @@ from sim.benchmark.calibration import (
     target_range,
 )
 from sim.model import EmissionsTradingModel
+from sim.run import tables
 from sim.scenario import load_scenario
 from sim.scenario.geography import Geography
 from sim.world.population import Population
@@ -57,7 +58,8 @@ def test_every_instrument_has_a_sourced_price_target() -> None:
 @pytest.mark.parametrize("instrument", INSTRUMENTS)
 def test_baseline_prices_land_in_observed_ranges(baseline: EmissionsTradingModel,
                                                  instrument: str) -> None:
-    checks = price_checks(baseline.recorder.prices_table()).set_index("instrument")
+    checks = price_checks(tables.prices_table(baseline.world, baseline.recorder)
+                          ).set_index("instrument")
     row = checks.loc[instrument]
     assert row["in_range"], (f"{instrument}: mean {row['mean_cny_per_t']:.0f} CNY/t, "
                              f"observed {row['low']:.0f}-{row['high']:.0f}")
@@ -67,11 +69,11 @@ def test_baseline_prices_land_in_observed_ranges(baseline: EmissionsTradingModel
 
 
 def test_baseline_covers_hubeis_carbon_market(baseline: EmissionsTradingModel) -> None:
-    co2 = baseline.instruments.index("co2")
+    co2 = baseline.world.instruments.index("co2")
     low, high = target_range("covered_firms", "co2")
-    assert low <= baseline.covered[:, co2].sum() <= high
+    assert low <= baseline.world.covered[:, co2].sum() <= high
     low, high = target_range("covered_emissions", "co2")
-    assert low <= baseline.baseline_t[:, co2].sum() <= high
+    assert low <= baseline.world.baseline_t[:, co2].sum() <= high
 
 
 def test_price_checks_weight_by_volume_and_flag_a_price_outside_the_range() -> None:
@@ -141,7 +143,7 @@ def realistic_baseline_prices() -> pd.DataFrame:
     """The baseline exactly as shipped (realistic behaviour, adaptive expectations)."""
     model = EmissionsTradingModel(load_scenario(BASELINE))
     model.run()
-    return price_checks(model.recorder.prices_table()).set_index("instrument")
+    return price_checks(tables.prices_table(model.world, model.recorder)).set_index("instrument")
 
 
 @pytest.mark.parametrize("instrument", INSTRUMENTS)

@@ -48,9 +48,9 @@ def test_han_river_compensation_in_a_run(tmp_path):
             "amount_cny"].items():
         emitted = emissions[(emissions["year"] == year) & (emissions["city"] == "Shiyan")
                             & (emissions["instrument"] == "cod")]["emissions_t"].item()
-        budget = model.caps_t[model.instruments.index("cod"), year - 2026] \
-            * model.city_weight[model.instruments.index("cod"), 1] \
-            / model.city_weight[model.instruments.index("cod")].sum()
+        budget = model.world.caps_t[model.world.instruments.index("cod"), year - 2026] \
+            * model.world.city_weight[model.world.instruments.index("cod"), 1] \
+            / model.world.city_weight[model.world.instruments.index("cod")].sum()
         assert amount == pytest.approx(8790.0 * (budget - emitted), rel=1e-6)
     assert result.summary["compensation_paid_cny"] == pytest.approx(paid["amount_cny"].sum())
     assert set(paid.loc[paid["basis"] == "air:so2", ["payer_city", "payee_city"]]

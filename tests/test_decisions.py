@@ -17,7 +17,7 @@ def pledge_model(*overrides: str) -> EmissionsTradingModel:
 
 
 def into_second_year(model: EmissionsTradingModel) -> EmissionsTradingModel:
-    for _ in range(model.periods_per_year + 1):  # year 1 opens: pledge credit, decisions
+    for _ in range(model.world.periods_per_year + 1):  # year 1 opens: pledge credit, decisions
         model.step()
     return model
 
@@ -27,13 +27,13 @@ def test_pledge_credit_lowers_the_rate_as_far_as_it_covers_the_capex():
     decisions = model.decisions
     capex = decisions.portfolio.capex_cny
     row, j = np.argwhere(capex > 0)[0]
-    model.pledge_credit_cny = np.zeros(model.population.size)
-    model.pledge_rate = np.full(model.population.size, 0.04)
+    model.state.pledge_credit_cny = np.zeros(model.world.population.size)
+    model.state.pledge_rate = np.full(model.world.population.size, 0.04)
     assert decisions.hurdle_rate() == 0.10  # no credit: the scenario's hurdle rate
     for share, expected in ((0.25, 0.10 - 0.25 * 0.06), (1.0, 0.04), (3.0, 0.04)):
-        model.pledge_credit_cny[row] = share * capex[row, j]
+        model.state.pledge_credit_cny[row] = share * capex[row, j]
         assert decisions.hurdle_rate()[row, j] == pytest.approx(expected)
-    model.pledge_rate[row] = 0.15  # a dearer loan is not used
+    model.state.pledge_rate[row] = 0.15  # a dearer loan is not used
     assert decisions.hurdle_rate()[row, j] == pytest.approx(0.10)
 
 
@@ -42,14 +42,14 @@ def test_a_cheaper_pledge_loan_raises_adoption():
     adopted = {}
     for rate in (0.02, 0.09):
         model = into_second_year(pledge_model(f"pledge.base_rate={rate}"))
-        assert (model.pledge_credit_cny > 0).any()
+        assert (model.state.pledge_credit_cny > 0).any()
         adopted[rate] = int((model.decisions.portfolio.adopted_year == 1).sum())
     assert adopted[0.02] > adopted[0.09]
 
 
 def test_per_enterprise_rates_value_the_expected_prices_like_one_rate():
     model = into_second_year(pledge_model("pledge.enabled=false"))
-    decisions, n = model.decisions, model.population.size
+    decisions, n = model.decisions, model.world.population.size
     one = decisions.enterprise_prices(1, 1, 15, 0.07)
     each = decisions.enterprise_prices(1, 1, 15, np.full(n, 0.07))
     assert np.allclose(one, each)

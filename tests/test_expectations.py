@@ -81,9 +81,9 @@ def test_adaptive_model_starts_at_the_least_cost_price_and_learns(two_firm_scena
     beliefs = model.decisions.expectations
     assert beliefs.level_cny_per_t[0] == pytest.approx([700 / 3])  # conftest's hand price
     model.step()
-    for _ in range(model.periods_per_year - 1):
+    for _ in range(model.world.periods_per_year - 1):
         model.step()
-    observed = model.last_price[0][0]
+    observed = model.state.last_price[0][0]
     assert beliefs.level_cny_per_t[0][0] == pytest.approx(0.25 * observed + 0.75 * 700 / 3)
     run_model(model)
 
@@ -153,9 +153,9 @@ def test_the_foreseen_path_is_the_least_cost_path_of_the_emissions_it_leads_to()
     share = model.decisions.foreseen_baseline_share(path)
     assert (share["co2"] < 1).any()  # technologies and output cuts in the dry run
     resolved = [np.nan_to_num(p) for p in _path_from_table(
-        model, least_cost_price_path(loaded, model.population, share))]
+        model.world, least_cost_price_path(loaded, model.world.population, share))]
     gaps = [np.abs(new - old).max() / old.max() for old, new in zip(path, resolved,
                                                                      strict=True)]
     assert f"gap {max(gaps):.2%}" in model.decisions.expectations.source
     assert max(gaps) < 0.05
-    assert gaps[model.instruments.index("co2")] <= FORESIGHT_TOLERANCE
+    assert gaps[model.world.instruments.index("co2")] <= FORESIGHT_TOLERANCE

@@ -119,13 +119,13 @@ def test_no_trade_crosses_an_industry_group(tmp_path, rows, ratio, groups):
                        for i, (city, industry, mac, slope) in enumerate(rows))
     trading = f"interzone_ratio = {ratio}\nseparate_industries = {groups!r}".replace("'", '"')
     model = EmissionsTradingModel(load_scenario(scenario(tmp_path / "p", registry, trading)))
-    model.regulators_open_year(0)
-    before = model.holdings_t[:, 0].copy()
-    model.exchange_clears(0, 0, 0)
-    bought = model.holdings_t[:, 0] - before
-    pools = model.pools[0]
-    group = pools.group_of_industry[model.population.industry]
-    names = np.array(model.zone_names[0], dtype=object)[model.enterprise_zone[0]]
+    model.open_year(0)
+    before = model.state.holdings_t[:, 0].copy()
+    model.trade(0, 0, 0)
+    bought = model.state.holdings_t[:, 0] - before
+    pools = model.world.pools[0]
+    group = pools.group_of_industry[model.world.population.industry]
+    names = np.array(model.world.zone_names[0], dtype=object)[model.world.enterprise_zone[0]]
     for g, label in enumerate(pools.group_names):  # every pool holds one group only
         assert all(n.endswith(f" · {label}") for n in names[group == g])
         net = bought[group == g].sum()  # what a group bought, it sold (less the ratio)

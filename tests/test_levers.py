@@ -105,18 +105,18 @@ def test_the_reserve_sells_to_key_projects_first_at_the_set_price(two_firm_scena
     path = two_firm_scenario("[instruments.so2.reserve]\nshare = 0.1\n"
                              "key_project_price_cny_per_t = 300\n", name="key")
     model = EmissionsTradingModel(load_scenario(path))
-    model.regulators_open_year(0)
-    model.session = 0
-    stock = model.reserve_stock_t[0].sum()
+    model.open_year(0)
+    model.state.session = 0
+    stock = model.state.reserve_stock_t[0].sum()
     assert stock == pytest.approx(185)
     sold = model.levers.sell_to_key_projects(0, np.array([1]), np.array([50.0]))
     assert sold == pytest.approx([50.0])
-    assert model.reserve_stock_t[0].sum() == pytest.approx(135)
-    assert model.holdings_t[1, 0] == pytest.approx(832.5 + 50)
+    assert model.state.reserve_stock_t[0].sum() == pytest.approx(135)
+    assert model.state.holdings_t[1, 0] == pytest.approx(832.5 + 50)
     short = model.levers.sell_to_key_projects(0, np.array([0, 1]), np.array([200.0, 70.0]))
     assert short == pytest.approx([100.0, 35.0])  # 135 t left, shared pro rata
-    assert model.ledger["key_project_revenue_cny"][0] == pytest.approx(185 * 300)
-    assert model.ledger["reserve_sold_t"][0] == pytest.approx(185)
+    assert model.state.ledger["key_project_revenue_cny"][0] == pytest.approx(185 * 300)
+    assert model.state.ledger["reserve_sold_t"][0] == pytest.approx(185)
     operations = model.levers.operations_table()
     assert operations["operation"].tolist() == ["key_project_sale"] * 2
 
@@ -124,7 +124,7 @@ def test_the_reserve_sells_to_key_projects_first_at_the_set_price(two_firm_scena
 def test_no_key_project_sales_without_a_price(two_firm_scenario):
     model = EmissionsTradingModel(load_scenario(two_firm_scenario(), [
         "instruments.so2.reserve.share=0.1"]))
-    model.regulators_open_year(0)
+    model.open_year(0)
     assert model.levers.sell_to_key_projects(0, np.array([1]), np.array([5.0])) == \
         pytest.approx([0.0])
 

@@ -62,9 +62,9 @@ def test_agents_are_handles_onto_the_arrays(two_firm_scenario):
     assert len(firms) == 2 and len(regulators) == 2
     a = next(f for f in firms if f.enterprise_id == "A")
     assert a.city == "A"
-    assert a.holdings_t["so2"] == pytest.approx(model.holdings_t[a.row, 0])
+    assert a.holdings_t["so2"] == pytest.approx(model.state.holdings_t[a.row, 0])
     assert a.abatement_rate_t["so2"] == pytest.approx(400 / 3)
-    model.holdings_t[a.row, 0] = 1.0
+    model.state.holdings_t[a.row, 0] = 1.0
     assert a.holdings_t["so2"] == 1.0
     assert sum(r.budget_t["so2"] for r in regulators) == pytest.approx(1850)
 

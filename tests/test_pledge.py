@@ -29,13 +29,13 @@ def test_pledge_raises_the_finance_limit_by_the_credit(tmp_path):
     for on in (False, True):
         model = EmissionsTradingModel(small(tmp_path, f"pledge.enabled={str(on).lower()}",
                                             "behavior.profile=realistic"))
-        for _ in range(model.periods_per_year + 1):  # into the second year
+        for _ in range(model.world.periods_per_year + 1):  # into the second year
             model.step()
         models[on] = model
     off, on = models[False], models[True]
-    credit = on.pledge_credit_cny
+    credit = on.state.pledge_credit_cny
     assert credit.sum() > 0
-    assert np.allclose(on.finance_limit_cny - off.finance_limit_cny, credit)
+    assert np.allclose(on.state.finance_limit_cny - off.state.finance_limit_cny, credit)
     table = on.regional.pledge_table()
     assert table["credit_cny"].sum() == pytest.approx(credit.sum())
     assert set(table["grade"]) <= {"A", "B", "C"}

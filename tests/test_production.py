@@ -12,6 +12,7 @@ from sim.enterprise.production import (
     output_decision,
 )
 from sim.model import EmissionsTradingModel
+from sim.run import tables
 from sim.run.results import run_model
 from sim.scenario import load_scenario
 
@@ -70,13 +71,13 @@ def test_a_plant_whose_margin_cannot_carry_its_emission_costs_shuts_for_good(two
     # 233.33 x 866.67 + 100 x 133.33 + 133.33^2 / 2 = 224,444 CNY; B's 233,056 CNY.
     model.decisions.margin_cny = np.array([200_000.0, 1_000_000.0])
     model.step()  # the first year opens
-    assert model.operating.tolist() == [False, True]
-    assert model.output_factor[0] == 0.0
-    assert model.output_factor[1] == pytest.approx((1 - 233_055.56 / 1e6) ** 0.1, rel=1e-4)
+    assert model.state.operating.tolist() == [False, True]
+    assert model.state.output_factor[0] == 0.0
+    assert model.state.output_factor[1] == pytest.approx((1 - 233_055.56 / 1e6) ** 0.1, rel=1e-4)
     run_model(model)
-    assert model.operating.tolist() == [False, True]
-    assert model.allocation_year_t[0, 0] == 0.0  # closed plants get no free allocation
-    firms = model.recorder.enterprises_table()
+    assert model.state.operating.tolist() == [False, True]
+    assert model.state.allocation_year_t[0, 0] == 0.0  # closed plants get no free allocation
+    firms = tables.enterprises_table(model.world, model.recorder)
     assert firms.loc[firms.enterprise_id == "A", "emissions_t"].sum() == 0.0
 
 
@@ -86,4 +87,4 @@ def test_price_takers_produce_at_baseline(two_firm_scenario):
     model = EmissionsTradingModel(load_scenario(path))
     model.decisions.margin_cny = np.array([1.0, 1.0])  # would shut a realistic plant
     run_model(model)
-    assert model.operating.all() and model.output_factor == pytest.approx([1.0, 1.0])
+    assert model.state.operating.all() and model.state.output_factor == pytest.approx([1.0, 1.0])

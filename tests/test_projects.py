@@ -13,6 +13,7 @@ from sim.policy import projects
 from sim.run.results import run_model
 from sim.scenario.geography import hubei_geography
 from sim.scenario.regional import NewProjectsConfig
+from sim.world import entrants
 from sim.world.population.sources import build_population
 
 ENTRY = "new_projects.entry_rate_per_year=0.2"
@@ -23,8 +24,8 @@ def test_projects_are_drawn_reproducibly_like_their_models(tmp_path):
     base = build_population(loaded)
     config = NewProjectsConfig(entry_rate_per_year=0.1, size_factor=2.0,
                                emission_intensity_factor=0.5)
-    grown, new = projects.draw_new_projects(base, config, loaded.geography, 5, seed=7)
-    again, _ = projects.draw_new_projects(base, config, loaded.geography, 5, seed=7)
+    grown, new = entrants.draw_new_projects(base, config, loaded.geography, 5, seed=7)
+    again, _ = entrants.draw_new_projects(base, config, loaded.geography, 5, seed=7)
     assert (grown.ids == again.ids).all()
     assert grown.size == base.size + new.count
     # Expected count: rate x enterprises x (years - 1); Poisson, so within ~4 sd.
@@ -135,12 +136,12 @@ def test_projects_emit_and_receive_nothing_before_approval(tmp_path):
     model, result = _run(tmp_path, "new_projects.max_new_share=0.002")
     rows = model.regional.new.rows
     firms = result.tables["enterprises"]
-    ids = set(model.population.ids[rows[model.regional.approved_year < 0]])
+    ids = set(model.world.population.ids[rows[model.regional.approved_year < 0]])
     waiting = firms[firms["enterprise_id"].isin(ids)]
     assert len(ids) > 0
     assert (waiting[["emissions_t", "allocation_t", "holdings_t"]] == 0).all().all()
     first_year = firms[(firms["year"] == 2026) & firms["enterprise_id"].isin(
-        set(model.population.ids[rows]))]
+        set(model.world.population.ids[rows]))]
     assert (first_year["emissions_t"] == 0).all()
     assert result.summary["new_project_delay_years"] > 0
 
@@ -155,7 +156,7 @@ def test_two_to_one_retires_the_extra_tonne_and_raises_prices(tmp_path):
     (_, r1), (m2, r2) = runs[1], runs[2]
     approved = m2.regional.approved_year >= 0
     assert approved.sum() > 0
-    for k, inst in enumerate(m2.instruments):
+    for k, inst in enumerate(m2.world.instruments):
         entitlement = m2.regional.entitlement_t[:, k].sum()
         retired = r2.summary["substitution_retired_t_per_year"][inst]
         assert retired == pytest.approx(entitlement, rel=1e-9)  # (2 - 1) x E
@@ -196,14 +197,14 @@ def test_unknown_city_or_industry_is_an_input_error(tmp_path):
 def test_carbon_is_not_substituted_unless_listed(tmp_path):
     co2 = ("instruments.co2.cap.share=0.95", "new_projects.max_new_share=0.3")
     model, result = _run(tmp_path, *co2)
-    k = model.instruments.index("co2")
+    k = model.world.instruments.index("co2")
     rows = model.regional.new.rows[model.regional.approved_year >= 0]
-    assert len(rows) and (model.baseline_t[rows, k] > 0).any()
+    assert len(rows) and (model.world.baseline_t[rows, k] > 0).any()
     regional = model.regional
     assert regional.set_aside_t[k].sum() == 0 and regional.entitlement_t[:, k].sum() == 0
     assert result.tables["projects"]["instrument"].isin(["so2", "cod"]).all()
     firms = result.tables["enterprises"]
-    carbon = firms[firms["enterprise_id"].isin(set(model.population.ids[rows]))
+    carbon = firms[firms["enterprise_id"].isin(set(model.world.population.ids[rows]))
                    & (firms["instrument"] == "co2") & (firms["year"] == 2028)]
     assert (carbon["allocation_t"] > 0).any()  # a share of the city's carbon budget
     model, result = _run(tmp_path, *co2, "new_projects.instruments=['co2', 'so2', 'cod']")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sim.model import EmissionsTradingModel
+from sim.run import tables
 from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
@@ -24,7 +25,7 @@ def test_a_session_without_orders_is_a_gap_and_a_one_sided_book_its_quote(two_fi
                      np.array([200.0, 350.0]))
     recorder.session(0, 0, 1, np.array([200.0, 350.0]), np.array([0.0, 0.0]), no_flows,
                      np.array([np.nan, np.nan]))
-    table = recorder.prices_table().set_index(["period", "zone"])
+    table = tables.prices_table(model.world, recorder).set_index(["period", "zone"])
     assert table.loc[(1, "A"), "price_cny_per_t"] == 200.0
     assert table.loc[(1, "A"), "volume_t"] == 10.0
     assert table.loc[(1, "B"), "price_cny_per_t"] == 350.0  # the one-sided book's quote

@@ -276,7 +276,7 @@ def test_a_stale_old_folder_is_kept_while_it_holds_the_only_copy_of_the_run(tmp_
 def test_a_years_observed_zone_price_is_volume_weighted_over_its_sessions():
     from sim.model.recorder import Recorder
 
-    recorder = Recorder(model=None)
+    recorder = Recorder(world=None, state=None)
     # (recorded price, carried through sessions without trades; volume; own clearing price)
     recorder._year_price_volume = [[
         (np.array([100.0, np.nan, 7.0, 5.0]), np.array([1.0, 0.0, 0.0, 0.0]),

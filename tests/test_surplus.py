@@ -33,11 +33,12 @@ def test_production_cut_rights_are_baseline_times_the_output_gap():
 
 
 class _OutputOfAFallsTo80Percent(EmissionsTradingModel):
-    def regulators_open_year(self, year_index: int) -> None:
-        super().regulators_open_year(year_index)
-        self.output_factor = np.array([0.8, 1.0])
-        self.expected_emissions_t = self.baseline_t * self.output_factor[:, None]
-        self.max_abatement_t = self.max_abatement_base_t * self.output_factor[:, None]
+    def open_year(self, year_index: int) -> None:
+        super().open_year(year_index)
+        self.state.output_factor = np.array([0.8, 1.0])
+        self.state.expected_emissions_t = self.world.baseline_t * self.state.output_factor[:, None]
+        self.state.max_abatement_t = (self.world.max_abatement_base_t
+                                      * self.state.output_factor[:, None])
 
 
 @pytest.mark.parametrize("rule", ["abatement_and_production_cuts", "abatement"])

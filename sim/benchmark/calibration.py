@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim import INSTRUMENTS
 from sim.benchmark.equilibrium import least_cost_pool
-from sim.model.recorder import weighted_mean
+from sim.market.price_stats import weighted_mean
 from sim.world.population import Population
 
 

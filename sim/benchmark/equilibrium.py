@@ -44,6 +44,7 @@ import pandas as pd
 from sim import INSTRUMENTS
 from sim.benchmark.equilibrium_solver import Curve, Links, solve_network
 from sim.policy import allocation, offsets
+from sim.world.caps import allocation_weights, annual_caps_t
 from sim.world.networks import market_pools
 
 if TYPE_CHECKING:
@@ -450,11 +451,11 @@ def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
         rules, names = pools.rules, pools.names
         linked = rules is not None
         node_of_city = pools.city_pools[0]  # (offsets are refused with industry groups)
-        weights = allocation.allocation_weights(cfg.allocation.method, baseline, pop.industry,
+        weights = allocation_weights(cfg.allocation.method, baseline, pop.industry,
                                                 pop.output_value_cny, pop.allocation_t[:, col]
                                                 ) * existing
         city_weight = np.bincount(pop.city, weights=weights, minlength=len(pop.cities))
-        caps = allocation.annual_caps_t(cfg, float((baseline * existing).sum()), years,
+        caps = annual_caps_t(cfg, float((baseline * existing).sum()), years,
                                         float(np.nansum(np.where(covered & existing,
                                                                  pop.allocation_t[:, col], 0.0))))
         city_caps = {pop.cities.index(loaded.geography.resolve(c)): v

@@ -50,8 +50,8 @@ from sim.policy import allocation
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.model import EmissionsTradingModel
     from sim.scenario.loader import LoadedScenario
+    from sim.world.build import World
 
 KINDS: tuple[str, ...] = ("myopic", "adaptive", "perfect_foresight")
 
@@ -170,7 +170,7 @@ class PriceExpectations:
         return self.zone_path_cny_per_t(k, year_index + start, length) @ discount
 
 
-def per_year_least_cost_cny_per_t(model: EmissionsTradingModel, years: int) -> list[np.ndarray]:
+def per_year_least_cost_cny_per_t(world: World, years: int) -> list[np.ndarray]:
     """Least-cost price per instrument, year and model zone at baseline output, no banking.
 
     Each zone's enterprises that exist at the start (new projects operate from a later
@@ -182,45 +182,45 @@ def per_year_least_cost_cny_per_t(model: EmissionsTradingModel, years: int) -> l
         One (years, zones) array per instrument, CNY/t.
     """
     out = []
-    for k, cfg in enumerate(model.configs):
-        zones = model.enterprise_zone[k]
-        n_zones = len(model.zone_names[k])
-        slope = np.where(model.mac_slope_cny[:, k] > 0, model.mac_slope_cny[:, k], 1.0)
+    for k, cfg in enumerate(world.configs):
+        zones = world.enterprise_zone[k]
+        n_zones = len(world.zone_names[k])
+        slope = np.where(world.mac_slope_cny[:, k] > 0, world.mac_slope_cny[:, k], 1.0)
         prices = np.zeros((years, n_zones))
         for y in range(years):
-            budget = allocation.city_budgets_t(model.caps_t[k, y], model.city_caps[k],
-                                               model.city_weight[k])
-            rights = (1.0 - cfg.reserve.share) * model.pool_totals_t(k, budget)
+            budget = allocation.city_budgets_t(world.caps_t[k, y], world.city_caps[k],
+                                               world.city_weight[k])
+            rights = (1.0 - cfg.reserve.share) * world.pool_totals_t(k, budget)
             for z in range(n_zones):
-                rows = model.covered[:, k] & (zones == z) & model.existing  # no projects yet
+                rows = world.covered[:, k] & (zones == z) & world.existing  # no projects yet
                 if not rows.any():
                     prices[y, z] = np.nan
                     continue
                 prices[y, z] = least_cost_pool(
-                    model.baseline_t[rows, k], float(rights[z]),
-                    model.mac_intercept_cny[rows, k], slope[rows],
-                    model.max_abatement_base_t[rows, k], cfg.penalty.per_tonne_cny,
+                    world.baseline_t[rows, k], float(rights[z]),
+                    world.mac_intercept_cny[rows, k], slope[rows],
+                    world.max_abatement_base_t[rows, k], cfg.penalty.per_tonne_cny,
                     cfg.reserve.floor_cny_per_t, cfg.reserve.ceiling_cny_per_t).price_cny_per_t
         out.append(prices)
     return out
 
 
-def _path_from_table(model: EmissionsTradingModel, table: pd.DataFrame) -> list[np.ndarray]:
+def _path_from_table(world: World, table: pd.DataFrame) -> list[np.ndarray]:
     """(years, zones) arrays per instrument from a least-cost path table; zones the table
     does not name get the instrument's mean price of that year."""
-    start = model.scenario.time.start_year
+    start = world.scenario.time.start_year
     out = []
-    for k, inst in enumerate(model.instruments):
-        path = np.full((model.years, len(model.zone_names[k])), np.nan)
+    for k, inst in enumerate(world.instruments):
+        path = np.full((world.years, len(world.zone_names[k])), np.nan)
         rows = table[table["instrument"] == inst]
-        index = {name: z for z, name in enumerate(model.zone_names[k])}
+        index = {name: z for z, name in enumerate(world.zone_names[k])}
         for year, zone, price in zip(rows["year"], rows["zone"], rows["price_cny_per_t"],
                                      strict=True):
             y = int(year) - start
-            if 0 <= y < model.years and zone in index:
+            if 0 <= y < world.years and zone in index:
                 path[y, index[zone]] = price
         mean = np.nanmean(np.where(np.isfinite(path), path, np.nan), axis=1, keepdims=True) \
-            if np.isfinite(path).any() else np.zeros((model.years, 1))
+            if np.isfinite(path).any() else np.zeros((world.years, 1))
         out.append(np.where(np.isfinite(path), path, np.nan_to_num(mean)))
     return out
 
@@ -239,7 +239,7 @@ def _gap(solved: list[np.ndarray], path: list[np.ndarray]) -> float:
                for s, p in zip(solved, path, strict=True))
 
 
-def foresight_path(model: EmissionsTradingModel, loaded: LoadedScenario,
+def foresight_path(world: World, loaded: LoadedScenario,
                    adopt: Callable[[list[np.ndarray]], dict[str, np.ndarray]] | None = None
                    ) -> tuple[list[np.ndarray], str]:
     """The least-cost price path, consistent with the decisions it leads to.
@@ -262,9 +262,9 @@ def foresight_path(model: EmissionsTradingModel, loaded: LoadedScenario,
     """
     # Looked up at call time, so tests can hand the model a path of their own.
     solve = equilibrium.least_cost_price_path
-    entry = model.entry_year_index  # projects emit from their planned year
+    entry = world.entry_year_index  # projects emit from their planned year
     path = [np.nan_to_num(p) for p in _path_from_table(
-        model, solve(loaded, model.population, entry_year_index=entry))]
+        world, solve(loaded, world.population, entry_year_index=entry))]
     source = "sim.benchmark.equilibrium.least_cost_price_path (intertemporal, with banking)"
     if adopt is None:
         return path, source
@@ -272,7 +272,7 @@ def foresight_path(model: EmissionsTradingModel, loaded: LoadedScenario,
     while rounds < FORESIGHT_ITERATIONS:
         rounds += 1
         solved = [np.nan_to_num(s) for s in _path_from_table(
-            model, solve(loaded, model.population, adopt(path), entry))]
+            world, solve(loaded, world.population, adopt(path), entry))]
         gap = _gap(solved, path)
         if gap < best_gap:
             best, best_gap = path, gap
@@ -283,7 +283,7 @@ def foresight_path(model: EmissionsTradingModel, loaded: LoadedScenario,
                   f"chosen at it: {rounds} rounds, gap {best_gap:.2%} of the largest price")
 
 
-def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario,
+def build_expectations(world: World, loaded: LoadedScenario,
                        adopt: Callable[[list[np.ndarray]], dict[str, np.ndarray]] | None = None
                        ) -> PriceExpectations:
     """The model's expectations, as ``behavior.expectations`` asks.
@@ -295,16 +295,16 @@ def build_expectations(model: EmissionsTradingModel, loaded: LoadedScenario,
             baseline emissions left per instrument, year and enterprise by the
             technologies and output chosen at a given path (``foresight_path``).
     """
-    behavior = model.scenario.behavior
+    behavior = world.scenario.behavior
     kind = behavior.expectations
-    horizon = model.years if behavior.end_of_horizon == "horizon_is_end" else None
+    horizon = world.years if behavior.end_of_horizon == "horizon_is_end" else None
     if kind != "perfect_foresight":
-        first = per_year_least_cost_cny_per_t(model, 1)
+        first = per_year_least_cost_cny_per_t(world, 1)
         return PriceExpectations(kind, behavior.adaptive_weight, [p[0].copy() for p in first],
                                  horizon_years=horizon,
                                  source="first-year least-cost price, then observed prices",
                                  trend_weight=behavior.adaptive_trend_weight,
                                  growth_cap=behavior.discount_rate)
-    path, source = foresight_path(model, loaded, adopt)
+    path, source = foresight_path(world, loaded, adopt)
     return PriceExpectations(kind, behavior.adaptive_weight, [p[0].copy() for p in path],
                              path, horizon, source)

@@ -29,18 +29,18 @@ class Enterprise(mesa.Agent):
     @property
     def enterprise_id(self) -> str:
         """The enterprise's registry or synthetic id."""
-        return str(self.model.population.ids[self.row])
+        return str(self.model.world.population.ids[self.row])
 
     @property
     def city(self) -> str:
         """City the enterprise is in (English name)."""
-        pop = self.model.population
+        pop = self.model.world.population
         return pop.cities[pop.city[self.row]]
 
     @property
     def industry(self) -> str:
         """Industry name."""
-        pop = self.model.population
+        pop = self.model.world.population
         return pop.industries[pop.industry[self.row]]
 
     @property
@@ -73,13 +73,13 @@ class CityRegulator(mesa.Agent):
     def __init__(self, model: EmissionsTradingModel, city_index: int):
         super().__init__(model)
         self.city_index = city_index
-        self.city = model.population.cities[city_index]
+        self.city = model.world.population.cities[city_index]
 
     @property
     def budget_t(self) -> dict[str, float]:
         """This year's budget (allocation pool) per instrument, t."""
-        return {inst: float(self.model.city_budget_t[k, self.city_index])
-                for k, inst in enumerate(self.model.instruments)}
+        return {inst: float(self.model.state.city_budget_t[k, self.city_index])
+                for k, inst in enumerate(self.model.world.instruments)}
 
     def __repr__(self) -> str:
         return f"CityRegulator({self.city})"

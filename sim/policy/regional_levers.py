@@ -6,9 +6,9 @@ in a few lines (the rules are pure functions in the sibling modules ``projects``
 ``adjustment``, ``alerts``, ``pledge`` and ``compensation``; all decisions are yearly
 and vectorised over enterprises):
 
-- year opens: which projects operate (``model.active``) and pledge credit
-  (``model.finance_limit_cny``, ``model.pledge_rate``) before enterprises decide; after
-  the production decision, alert-day output cuts (``model.alert_output_factor``); in
+- year opens: which projects operate (``state.active``) and pledge credit
+  (``state.finance_limit_cny``, ``state.pledge_rate``) before enterprises decide; after
+  the production decision, alert-day output cuts (``state.alert_output_factor``); in
   allocation, existing enterprises' budgets net of substitution, and approved projects'
   entitlements;
 - year closes: eco-compensation for the year's emissions; approvals of the projects due
@@ -25,14 +25,12 @@ import numpy as np
 import pandas as pd
 
 from sim import INSTRUMENTS
-from sim.errors import InputError
 from sim.policy import adjustment, alerts, compensation, pledge, projects
 from sim.scenario.geography import load_city_table
-from sim.world.population import Population
 
 if TYPE_CHECKING:
-    from sim.model import EmissionsTradingModel
-    from sim.scenario.loader import LoadedScenario
+    from sim.world.build import World
+    from sim.world.state import State
 
 PROJECT_COLUMNS = ["year", "enterprise_id", "city", "industry", "instrument", "key_project",
                    "entry_year", "status", "ratio", "required_t", "from_freed_t",
@@ -44,23 +42,6 @@ ALERT_COLUMNS = ["year", "city", "grade", "alert_days", "enterprises", "output_l
 PLEDGE_COLUMNS = ["year", "city", "grade", "enterprises", "collateral_value_cny", "credit_cny",
                   "rate"]
 COMPENSATION_COLUMNS = ["year", "payer_city", "payee_city", "basis", "amount_cny"]
-
-
-def grow_population(population: Population, loaded: LoadedScenario
-                    ) -> tuple[Population, projects.NewProjects]:
-    """The population with the scenario's new projects appended.
-
-    Raises:
-        InputError: If ``new_projects.industries`` names an industry the population lacks.
-    """
-    scenario = loaded.scenario
-    config = scenario.new_projects
-    unknown = sorted(set(config.industries) - set(population.industries))
-    if unknown:
-        raise InputError(str(loaded.path), "new_projects.industries",
-                         f"unknown industries {unknown}", ", ".join(population.industries))
-    return projects.draw_new_projects(population, config, loaded.geography,
-                                      scenario.time.years, scenario.population.seed)
 
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -82,19 +63,22 @@ class RegionalLevers:
     """State and wiring of the regional levers of one model run.
 
     Args:
-        model: The model, with population (incl. new projects), zones and ledger built.
-        new_projects: Which rows are new projects (``grow_population``).
+        world: The run's world (population with new projects, zones).
+        state: The run's state; the levers set who is active, alert-day output and
+            pledge credit in it.
+        rng: The model's random stream (alert days).
     """
 
-    def __init__(self, model: EmissionsTradingModel, new_projects: projects.NewProjects):
-        self.model = m = model
-        sc, pop, geo = model.scenario, model.population, model.geography
-        n, k_count, c_count = pop.size, len(model.instruments), len(pop.cities)
+    def __init__(self, world: World, state: State, rng: np.random.Generator):
+        self.world, self.state, self.rng = world, state, rng
+        new_projects = world.new_projects
+        sc, pop, geo = world.scenario, world.population, world.geography
+        n, k_count, c_count = pop.size, len(world.instruments), len(pop.cities)
         self.new = new_projects
         rows = new_projects.rows
-        self.ratio = projects.substitution_ratios(pop.city[rows], pop.cities, model.instruments,
+        self.ratio = projects.substitution_ratios(pop.city[rows], pop.cities, world.instruments,
                                                   geo, sc.new_projects)
-        self.required_t = self.ratio * model.baseline_t[rows]
+        self.required_t = self.ratio * world.baseline_t[rows]
         self.substituted = self.ratio > 0  # (p, K): instruments secured by substitution
         self.reserved_t = np.zeros_like(self.required_t)  # 预留 held by waiting projects
         self.approved_year = np.full(len(rows), -1)
@@ -120,62 +104,57 @@ class RegionalLevers:
         self.alert_rows: list[pd.DataFrame] = []
         self.pledge_rows: list[pd.DataFrame] = []
         self.compensation_rows: list[tuple] = []
-        m.active = new_projects.existing.copy()
-        m.alert_output_factor = np.ones(n)
-        m.pledge_credit_cny = np.zeros(n)
-        m.pledge_rate = np.full(n, sc.pledge.base_rate)
 
     def _protected(self, cities: list[str] | None, instruments: list[str]) -> np.ndarray:
         """(K, C): instrument and city pairs no adjustment may touch."""
-        m = self.model
-        pop = m.population
+        w = self.world
+        pop = w.population
         if cities is None:
             table = load_city_table()
             names = set(table.loc[table["han_order"] == 1, "name_en"])
         else:
-            names = {m.geography.resolve(c) for c in cities}
+            names = {w.geography.resolve(c) for c in cities}
         city_mask = np.array([c in names for c in pop.cities])
-        inst_mask = np.array([i in instruments for i in m.instruments])
+        inst_mask = np.array([i in instruments for i in w.instruments])
         return inst_mask[:, None] & city_mask[None, :]
 
     # ---- the year opens -----------------------------------------------------------------
 
     def open_year(self, year_index: int) -> None:
-        """Set who operates (approved projects join ``model.active`` and ``model.operating``)
+        """Set who operates (approved projects join ``state.active`` and ``state.operating``)
         and raise the finance limit by pledge credit, before enterprises decide."""
-        m = self.model
-        m.active = self.new.existing.copy()
-        m.active[self.new.rows] = (self.approved_year >= 0) & (self.approved_year <= year_index)
+        s = self.state
+        s.active = self.new.existing.copy()
+        s.active[self.new.rows] = (self.approved_year >= 0) & (self.approved_year <= year_index)
         joining = self.new.rows[self.approved_year == year_index]
-        if hasattr(m, "operating"):
-            m.operating[self.new.rows] &= m.active[self.new.rows]
-            m.operating[joining] = True
+        s.operating[self.new.rows] &= s.active[self.new.rows]
+        s.operating[joining] = True
         self._pledge(year_index)
 
     def apply_alerts(self, year_index: int) -> None:
         """Multiply the alert-day cuts into the year's output, expected emissions and
         abatement potential (after the production decision, INTERFACES.md #1)."""
-        m, cfg = self.model, self.model.scenario.alerts
+        w, s, cfg = self.world, self.state, self.world.scenario.alerts
         if not cfg.enabled:
             return
-        pop = m.population
-        grade = alerts.grade_index(pop.grade, getattr(m, "ultra_low_retrofit", None),
+        pop = w.population
+        grade = alerts.grade_index(pop.grade, s.ultra_low_retrofit,
                                    cfg.retrofit_grade)
-        days = alerts.yearly_alert_days(self.mean_alert_days, cfg.random_days, m.rng)
+        days = alerts.yearly_alert_days(self.mean_alert_days, cfg.random_days, self.rng)
         factor = alerts.alert_output_factor(days, pop.city, grade, self.cut_by_grade,
                                             self.exposed)
-        m.alert_output_factor = factor
-        self._record_alerts(year_index, days, grade, m.output_factor.copy())
-        m.output_factor = m.output_factor * factor
-        m.expected_emissions_t = m.expected_emissions_t * factor[:, None]
-        m.max_abatement_t = m.max_abatement_t * factor[:, None]
+        s.alert_output_factor = factor
+        self._record_alerts(year_index, days, grade, s.output_factor.copy())
+        s.output_factor = s.output_factor * factor
+        s.expected_emissions_t = s.expected_emissions_t * factor[:, None]
+        s.max_abatement_t = s.max_abatement_t * factor[:, None]
 
     def _record_alerts(self, year_index: int, days: np.ndarray, grade: np.ndarray,
                        producing: np.ndarray) -> None:
         """Output lost and emissions avoided (at zero abatement) by the alert cuts, per
         city and grade; ``producing`` is output before the cuts."""
-        m, pop = self.model, self.model.population
-        cut = 1.0 - m.alert_output_factor
+        w, s, pop = self.world, self.state, self.world.population
+        cut = 1.0 - s.alert_output_factor
         lost = producing * cut
         cell = pop.city * len(alerts.GRADES) + grade
         size = len(pop.cities) * len(alerts.GRADES)
@@ -185,11 +164,11 @@ class RegionalLevers:
         if not len(keep):
             return
         city_of, grade_of = np.divmod(keep, len(alerts.GRADES))
-        for k, inst in enumerate(m.instruments):
-            avoided = np.bincount(cell, weights=m.expected_emissions_t[:, k] * cut,
+        for k, inst in enumerate(w.instruments):
+            avoided = np.bincount(cell, weights=s.expected_emissions_t[:, k] * cut,
                                   minlength=size)
             self.alert_rows.append(pd.DataFrame({
-                "year": m.scenario.time.start_year + year_index,
+                "year": w.scenario.time.start_year + year_index,
                 "city": np.asarray(pop.cities, dtype=object)[city_of],
                 "grade": np.asarray(alerts.GRADES, dtype=object)[grade_of],
                 "alert_days": days[city_of], "enterprises": firms[keep],
@@ -203,21 +182,20 @@ class RegionalLevers:
     def _pledge(self, year_index: int) -> None:
         """Pledge credit on the rights an enterprise can pledge when the year opens: its
         bank plus the year's coming allocation (taken as last year's), at its zone's last
-        price. Replaces last year's credit in ``model.finance_limit_cny``."""
-        m, cfg = self.model, self.model.scenario.pledge
+        price. Replaces last year's credit in ``state.finance_limit_cny``."""
+        w, s, cfg = self.world, self.state, self.world.scenario.pledge
         if not cfg.enabled:
             return
-        pop = m.population
-        price = np.stack([m.last_price[k][m.enterprise_zone[k]]
-                          for k in range(len(m.instruments))], axis=1)
-        grade = alerts.grade_index(pop.grade, getattr(m, "ultra_low_retrofit", None),
-                                   m.scenario.alerts.retrofit_grade)
-        pledged_t = m.holdings_t + m.allocation_year_t
+        pop = w.population
+        price = np.stack([s.last_price[k][w.enterprise_zone[k]]
+                          for k in range(len(w.instruments))], axis=1)
+        grade = alerts.grade_index(pop.grade, s.ultra_low_retrofit,
+                                   w.scenario.alerts.retrofit_grade)
+        pledged_t = s.holdings_t + s.allocation_year_t
         credit, rate = pledge.pledge_credit(pledged_t, price, grade, cfg)
-        credit = credit * m.active
-        if hasattr(m, "finance_limit_cny"):
-            m.finance_limit_cny = m.finance_limit_cny - m.pledge_credit_cny + credit
-        m.pledge_credit_cny, m.pledge_rate = credit, rate
+        credit = credit * s.active
+        s.finance_limit_cny = s.finance_limit_cny - s.pledge_credit_cny + credit
+        s.pledge_credit_cny, s.pledge_rate = credit, rate
         cell = pop.city * len(alerts.GRADES) + grade
         size = len(pop.cities) * len(alerts.GRADES)
         eligible = (credit > 0).astype(float)
@@ -226,7 +204,7 @@ class RegionalLevers:
         city_of, grade_of = np.divmod(keep, len(alerts.GRADES))
         rate_sum = np.bincount(cell, weights=rate * eligible, minlength=size)
         self.pledge_rows.append(pd.DataFrame({
-            "year": m.scenario.time.start_year + year_index,
+            "year": w.scenario.time.start_year + year_index,
             "city": np.asarray(pop.cities, dtype=object)[city_of],
             "grade": np.asarray(alerts.GRADES, dtype=object)[grade_of],
             "enterprises": firms[keep],
@@ -246,29 +224,29 @@ class RegionalLevers:
     def approve_projects(self, year_index: int) -> None:
         """Approve the projects due next year (also called alone by the least-cost
         benchmark, which opens years without running the market)."""
-        if year_index + 1 < self.model.years and self.new.count:
+        if year_index + 1 < self.world.years and self.new.count:
             self._approve(year_index + 1)
 
     def _city_totals_t(self, values_t: np.ndarray) -> np.ndarray:
         """(K, C) sums of an (n, K) array by city."""
-        m = self.model
-        city, c_count = m.population.city, len(m.population.cities)
+        w = self.world
+        city, c_count = w.population.city, len(w.population.cities)
         return np.stack([np.bincount(city, weights=values_t[:, k], minlength=c_count)
                          for k in range(values_t.shape[1])])
 
     def _reference_t(self, reference: str) -> np.ndarray:
-        m = self.model
+        w, s = self.world, self.state
         if reference == "budget":
-            return m.city_budget_t
-        return self._city_totals_t(m.baseline_t * m.active[:, None])
+            return s.city_budget_t
+        return self._city_totals_t(w.baseline_t * s.active[:, None])
 
     def _compensate(self, year_index: int) -> None:
-        m, cfg = self.model, self.model.scenario.eco_compensation
-        cities = m.population.cities
-        emitted = self._city_totals_t(m.emissions_ytd_t)
-        year = m.scenario.time.start_year + year_index
+        w, s, cfg = self.world, self.state, self.world.scenario.eco_compensation
+        cities = w.population.cities
+        emitted = self._city_totals_t(s.emissions_ytd_t)
+        year = w.scenario.time.start_year + year_index
         if cfg.water is not None:
-            k = m.instruments.index(cfg.water.instrument)
+            k = w.instruments.index(cfg.water.instrument)
             reference = self._reference_t(cfg.water.reference)[k]
             for payer, payee, amount in compensation.water_payments(
                     cities, self.han_order, emitted[k], reference, cfg.water.rate_cny_per_t,
@@ -276,7 +254,7 @@ class RegionalLevers:
                 self.compensation_rows.append((year, payer, payee,
                                                f"water:{cfg.water.instrument}", amount))
         if cfg.air is not None:
-            ks = [m.instruments.index(i) for i in cfg.air.instruments]
+            ks = [w.instruments.index(i) for i in cfg.air.instruments]
             reference = self._reference_t(cfg.air.reference)[ks].sum(axis=0)
             for payer, payee, amount in compensation.air_payments(
                     cities, emitted[ks].sum(axis=0), reference, cfg.air.rate_cny_per_t):
@@ -285,8 +263,8 @@ class RegionalLevers:
 
     def _approve(self, entry_year_index: int) -> None:
         """Decide which projects due by ``entry_year_index`` may operate from it."""
-        m, cfg = self.model, self.model.scenario.new_projects
-        budget = m.city_budget_t  # this year's city budgets, (K, C)
+        w, s, cfg = self.world, self.state, self.world.scenario.new_projects
+        budget = s.city_budget_t  # this year's city budgets, (K, C)
         freed = cfg.freed_share_per_year * budget
         self.freed_t += freed
         self.set_aside_t += freed
@@ -295,7 +273,7 @@ class RegionalLevers:
         if not len(candidates):
             return
         rows = self.new.rows[candidates]
-        city, key = m.population.city[rows], self.new.key[candidates]
+        city, key = w.population.city[rows], self.new.key[candidates]
         required = self.required_t[candidates]
         headroom = (np.full_like(budget, np.inf) if cfg.max_new_share is None
                     else cfg.max_new_share * budget)
@@ -312,11 +290,11 @@ class RegionalLevers:
         self.freed_t = freed_left
         self.reserved_t[candidates] = reserved
         taken = from_city + reserved - reserved_before  # existing budget given up this round
-        for k in range(len(m.instruments)):
+        for k in range(len(w.instruments)):
             self.set_aside_t[k] += np.bincount(city, weights=taken[:, k],
-                                               minlength=len(m.population.cities))
+                                               minlength=len(w.population.cities))
         self.approved_year[candidates[approved]] = entry_year_index
-        self.entitlement_t[rows[approved]] = (m.baseline_t[rows[approved]]
+        self.entitlement_t[rows[approved]] = (w.baseline_t[rows[approved]]
                                               * self.substituted[candidates[approved]])
         self._record_projects(entry_year_index, candidates, approved, required, from_freed,
                               from_city, from_other, reserved)
@@ -327,15 +305,16 @@ class RegionalLevers:
                 freed_left: np.ndarray, room_left: np.ndarray) -> None:
         """Inter-city adjustment for waiting key projects (arrays updated in place): what
         a project reserved and its own city can still give, the rest from the cluster."""
-        m, cfg = self.model, self.model.scenario.adjustment
+        w, s, cfg = self.world, self.state, self.world.scenario.adjustment
         waiting = [i for i in self._adjustment_order(candidates, order)
                    if not approved[i] and self.new.key[candidates[i]]]
         if cfg.mode == "none" or not waiting or np.isinf(room_left).any():
             return
-        budget = m.city_budget_t
+        budget = s.city_budget_t
         out_left, in_left = cfg.max_share * budget, cfg.max_share * budget
-        price = np.stack([m.city_prices_cny_per_t(k) for k in range(len(m.instruments))])
-        pop = m.population
+        price = np.stack([w.city_prices_cny_per_t(k, s.last_price[k])
+                          for k in range(len(w.instruments))])
+        pop = w.population
         for i in waiting:
             row = self.new.rows[candidates[i]]
             c = pop.city[row]
@@ -357,19 +336,19 @@ class RegionalLevers:
             out_left -= transfer.quantity_t
             in_left[:, c] -= shortfall
             self.set_aside_t += transfer.quantity_t
-            year = m.scenario.time.start_year + entry_year_index
+            year = w.scenario.time.start_year + entry_year_index
             for k, d in zip(*np.nonzero(transfer.quantity_t > 0), strict=True):
                 q = transfer.quantity_t[k, d]
                 self.adjustment_rows.append((
-                    year, m.instruments[k], pop.cities[d], pop.cities[c], q,
+                    year, w.instruments[k], pop.cities[d], pop.cities[c], q,
                     q * transfer.price_cny_per_t[k, d], cfg.mode, str(pop.ids[row])))
 
     def _adjustment_order(self, candidates: np.ndarray, order: np.ndarray) -> list[int]:
         """Waiting projects in the pool's priority order (priced: the approval order)."""
-        cfg = self.model.scenario.adjustment
+        cfg = self.world.scenario.adjustment
         if cfg.mode != "pool" or cfg.priority == "oldest":
             return list(order)
-        size = self.model.population.output_value_cny[self.new.rows[candidates]]
+        size = self.world.population.output_value_cny[self.new.rows[candidates]]
         sign = -1.0 if cfg.priority == "largest" else 1.0
         return list(np.lexsort((np.arange(len(candidates)), sign * size)))
 
@@ -377,15 +356,15 @@ class RegionalLevers:
                          approved: np.ndarray, required: np.ndarray, from_freed: np.ndarray,
                          from_city: np.ndarray, from_other: np.ndarray,
                          reserved: np.ndarray) -> None:
-        m, pop = self.model, self.model.population
-        start = m.scenario.time.start_year
+        w, pop = self.world, self.world.population
+        start = w.scenario.time.start_year
         rows = self.new.rows[candidates]
         i, k = np.nonzero(required > 0)
         self.project_rows.append(pd.DataFrame({
             "year": start + entry_year_index, "enterprise_id": pop.ids[rows[i]].astype(str),
             "city": np.asarray(pop.cities, dtype=object)[pop.city[rows[i]]],
             "industry": np.asarray(pop.industries, dtype=object)[pop.industry[rows[i]]],
-            "instrument": np.asarray(m.instruments, dtype=object)[k],
+            "instrument": np.asarray(w.instruments, dtype=object)[k],
             "key_project": self.new.key[candidates[i]],
             "entry_year": start + self.new.entry_year_index[candidates[i]],
             "status": np.where(approved[i], "approved", "delayed").astype(object),
@@ -397,16 +376,16 @@ class RegionalLevers:
         """Per city with projects: drawn, approved, delay-years, project-years in
         operation, and the yearly output value of the approved ones (new investment that
         went ahead, and when)."""
-        m = self.model
-        city = m.population.city[self.new.rows]
+        w = self.world
+        city = w.population.city[self.new.rows]
         approved = self.approved_year >= 0
-        running = np.where(approved, m.years - self.approved_year, 0)
-        output = m.population.output_value_cny[self.new.rows] * approved
+        running = np.where(approved, w.years - self.approved_year, 0)
+        output = w.population.output_value_cny[self.new.rows] * approved
         delays = firsts[firsts["status"] == "delayed"]["city"].value_counts()
-        return {m.population.cities[c]: {
+        return {w.population.cities[c]: {
             "projects": int((city == c).sum()),
             "approved": int((approved & (city == c)).sum()),
-            "delay_years": int(delays.get(m.population.cities[c], 0)),
+            "delay_years": int(delays.get(w.population.cities[c], 0)),
             "operating_years": int(running[city == c].sum()),
             "approved_output_value_cny": float(output[city == c].sum())}
             for c in np.unique(city)}
@@ -440,7 +419,7 @@ class RegionalLevers:
         """Headline figures of the regional levers (summary.json keys)."""
         p = tables["projects"]
         firsts = p.drop_duplicates(["year", "enterprise_id"])
-        waiting = self.new.entry_year_index < self.model.years
+        waiting = self.new.entry_year_index < self.world.years
         return {
             "new_projects": int(self.new.count),
             "new_projects_approved": int((self.approved_year >= 0).sum()),
@@ -450,10 +429,10 @@ class RegionalLevers:
             "substitution_retired_t_per_year": {
                 inst: float(self.set_aside_t[k].sum() - self.freed_t[k].sum()
                             - self.entitlement_t[:, k].sum() - self.reserved_t[:, k].sum())
-                for k, inst in enumerate(self.model.instruments)},
+                for k, inst in enumerate(self.world.instruments)},
             "substitution_reserved_t_per_year": {
                 inst: float(self.reserved_t[:, k].sum())
-                for k, inst in enumerate(self.model.instruments)},
+                for k, inst in enumerate(self.world.instruments)},
             "adjustment_transfers_t": float(tables["adjustments"]["quantity_t"].sum()),
             "adjustment_value_cny": float(tables["adjustments"]["value_cny"].sum()),
             "alert_output_loss_cny": float(

@@ -53,13 +53,13 @@ ZONE_COLUMNS = ["year", "instrument", "zone", "price_cny_per_t", "least_cost_cny
 
 def basis_of(model: EmissionsTradingModel, k: int) -> str:
     """The least-cost basis of instrument k: intertemporal with banking over > 1 year."""
-    return INTERTEMPORAL if model.configs[k].banking and model.years > 1 else PER_YEAR
+    return INTERTEMPORAL if model.world.configs[k].banking and model.world.years > 1 else PER_YEAR
 
 
 def model_inputs(model: EmissionsTradingModel, k: int) -> InstrumentInputs:
     """Instrument k's benchmark inputs as the market saw them in the years opened so far."""
-    cfg, inputs = model.configs[k], model.recorder.year_inputs
-    n_nodes = len(model.zone_names[k])
+    cfg, inputs = model.world.configs[k], model.recorder.year_inputs
+    n_nodes = len(model.world.zone_names[k])
     issued = np.stack([y.zone_budget_t[k] for y in inputs]) if inputs else np.zeros((0, n_nodes))
     auction = cfg.allocation.method == "auction"
     share = cfg.reserve.share
@@ -67,17 +67,18 @@ def model_inputs(model: EmissionsTradingModel, k: int) -> InstrumentInputs:
     # reserve's yearly addition.
     budget = issued / (1.0 - share)
     stock = np.stack([y.reserve_stock_t[k] for y in inputs]) if inputs else issued
-    rules = model.link_rules[k]
+    rules = model.world.link_rules[k]
     trading = cfg.trading
     supply = model.levers.supply[k]
     offsets = None if supply is None else year_offset_offers(
-        supply, cfg.offsets, model.city_zone[k], issued)
+        supply, cfg.offsets, model.world.city_zone[k], issued)
     return InstrumentInputs(
-        instrument=model.instruments[k],
-        years=model.scenario.time.start_year + np.arange(len(inputs)),
-        node_names=model.zone_names[k],
-        node_of_enterprise=np.where(model.covered[:, k], model.enterprise_zone[k], -1),
-        intercept_cny=model.mac_intercept_cny[:, k], slope_cny=model.mac_slope_cny[:, k],
+        instrument=model.world.instruments[k],
+        years=model.world.scenario.time.start_year + np.arange(len(inputs)),
+        node_names=model.world.zone_names[k],
+        node_of_enterprise=np.where(model.world.covered[:, k], model.world.enterprise_zone[k], -1),
+        intercept_cny=model.world.mac_intercept_cny[:, k],
+        slope_cny=model.world.mac_slope_cny[:, k],
         emissions_t=np.stack([y.expected_emissions_t[:, k] for y in inputs]),
         max_abatement_t=np.stack([y.max_abatement_t[:, k] for y in inputs]),
         rights_t=np.zeros_like(issued) if auction else issued,
@@ -145,8 +146,8 @@ def solve_benchmarks(model: EmissionsTradingModel, enterprises: bool = True
         ``enterprises``: year, enterprise_id, instrument, abatement_t (least cost).
     """
     zone_frames, firm_frames = [], []
-    rate = model.scenario.behavior.discount_rate
-    for k, inst in enumerate(model.instruments):
+    rate = model.world.scenario.behavior.discount_rate
+    for k, inst in enumerate(model.world.instruments):
         if not model.recorder.year_inputs:
             break
         inputs = model_inputs(model, k)
@@ -180,7 +181,7 @@ def solve_benchmarks(model: EmissionsTradingModel, enterprises: bool = True
         if enterprises:
             firm_frames.append(pd.DataFrame({
                 "year": np.repeat(inputs.years, covered.sum()),
-                "enterprise_id": np.tile(model.population.ids[covered], years),
+                "enterprise_id": np.tile(model.world.population.ids[covered], years),
                 "instrument": inst, "abatement_t": outcome.abatement_t[:, covered].ravel()}))
     zones = pd.concat(zone_frames, ignore_index=True) if zone_frames else pd.DataFrame(
         columns=ZONE_COLUMNS)

@@ -31,6 +31,7 @@ from sim.errors import InputError
 from sim.model import EmissionsTradingModel
 from sim.run.least_cost import least_cost_basis, solve_benchmarks
 from sim.run.summary import build_summary
+from sim.run.tables import run_tables
 from sim.scenario.loader import LoadedScenario, scenario_hash
 from sim.world.population import Population
 
@@ -70,21 +71,12 @@ def run_model(model: EmissionsTradingModel,
             to drive a progress bar.
     """
     started = time.perf_counter()
-    total = model.years * model.periods_per_year
+    total = model.world.years * model.world.periods_per_year
     while not model.finished:
         model.step()
         if on_session is not None:
-            on_session(model.session, total)
-    recorder = model.recorder
-    tables = {"prices": recorder.prices_table(), "emissions": recorder.emissions_table(),
-              "flows": recorder.flows_table(), "enterprises": recorder.enterprises_table(),
-              "accounts": recorder.accounts_table(),
-              "reserve_operations": recorder.reserve_operations_table(),
-              "offsets": recorder.offsets_table(),
-              "projects": recorder.projects_table(),
-              "adjustments": recorder.adjustments_table(),
-              "alerts": recorder.alerts_table(), "pledge": recorder.pledge_table(),
-              "compensation": recorder.compensation_table()}
+            on_session(model.state.session, total)
+    tables = run_tables(model)
     summary = build_summary(model, tables)
     manifest = build_manifest(model, time.perf_counter() - started)
     return RunResult(summary, manifest, tables)
@@ -109,17 +101,18 @@ def build_manifest(model: EmissionsTradingModel, wall_time_s: float) -> dict[str
     replaces the file's), and the hash is of that resolved scenario, so the manifest
     never states two seeds.
     """
-    resolved = model.scenario.model_copy(update={"seed": model.run_seed})
+    resolved = model.world.scenario.model_copy(update={"seed": model.world.run_seed})
     return {
-        "scenario": model.scenario.name,
+        "scenario": model.world.scenario.name,
         "scenario_hash": scenario_hash(resolved),
         "resolved_scenario": resolved.model_dump(mode="json", by_alias=True),
-        "seed": model.run_seed,
+        "seed": model.world.run_seed,
         "package_version": sim.__version__,
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
                      "mesa": mesa.__version__, "scipy": scipy.__version__,
                      "pandas": pd.__version__},
-        "population": {"source": model.population.source, "enterprises": model.population.size},
+        "population": {"source": model.world.population.source,
+                       "enterprises": model.world.population.size},
         "wall_time_s": round(wall_time_s, 3),
     }
 
@@ -389,8 +382,8 @@ def solve_equilibrium(loaded: LoadedScenario, seed: int | None = None
         zone table and each enterprise's least-cost abatement.
     """
     model = EmissionsTradingModel(loaded, seed=seed)
-    for year_index in range(model.years):
-        model.regulators_open_year(year_index)
+    for year_index in range(model.world.years):
+        model.open_year(year_index)
         model.regional.approve_projects(year_index)  # entrants operate as in a run
     zones, firms = solve_benchmarks(model)
     instruments = {}
@@ -407,7 +400,7 @@ def solve_equilibrium(loaded: LoadedScenario, seed: int | None = None
                 zone: {str(y): (None if np.isnan(p) else float(p))
                        for y, p in zip(z["year"], z["price_cny_per_t"], strict=True)}
                 for zone, z in g.groupby("zone", sort=False)}}
-    summary = {"scenario": loaded.scenario.name, "seed": model.run_seed,
+    summary = {"scenario": loaded.scenario.name, "seed": model.world.run_seed,
                "least_cost_cny": float(zones["least_cost_cny"].sum()),
                "uniform_standard_cost_cny": float(zones["uniform_standard_cost_cny"].sum()),
                "instruments": instruments,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.model.recorder import weighted_mean
+from sim.market.price_stats import weighted_mean
 from sim.run import cost_gap
 from sim.run.least_cost import least_cost_basis, solve_benchmarks
 from sim.run.metrics import obligations_met
@@ -49,12 +49,12 @@ def _year_prices(model: EmissionsTradingModel, k: int
     mean of its sessions' own clearing prices (indicative: the crossing of the schedules
     or the best quote), never a price carried from an earlier trade; null where it had no
     orders all year (``Recorder.year_prices``)."""
-    start = model.scenario.time.start_year
+    start = model.world.scenario.time.start_year
     by_year, by_zone_year = model.recorder.year_prices(k)
     years = [str(start + y) for y in range(len(by_year))]
     zones = {str(zone): {year: _num(v) for year, v in zip(years, by_zone_year[:, z],
                                                           strict=True)}
-             for z, zone in enumerate(model.zone_names[k])}
+             for z, zone in enumerate(model.world.zone_names[k])}
     return {year: _num(v) for year, v in zip(years, by_year, strict=True)}, zones
 
 
@@ -75,7 +75,7 @@ def _covered_totals_by_year(model: EmissionsTradingModel) -> dict[str, np.ndarra
     Equal to summing the enterprise table by year and instrument, without filtering its
     millions of rows once per instrument.
     """
-    covered = model.covered
+    covered = model.world.covered
     return {name: np.array([np.where(covered, rows[name], 0.0).sum(axis=0)
                             for rows in model.recorder.year_rows]).reshape(-1, covered.shape[1])
             for name in ("emissions_t", "abatement_cost_cny", "technology_cost_cny",
@@ -86,9 +86,9 @@ def _reserve_held_back(model: EmissionsTradingModel, k: int) -> dict[str, Any]:
     """The part of ``cap_by_year_t`` put in the government reserve, never issued unless
     the reserve sells it (``reserve_sold_t``): with a reserve share, emissions can stay
     below the cap by up to this much while every issued right is used."""
-    start, share = model.scenario.time.start_year, model.configs[k].reserve.share
+    start, share = model.world.scenario.time.start_year, model.world.configs[k].reserve.share
     return {"reserve_held_back_by_year_t": {str(start + i): float(share * c)
-                                            for i, c in enumerate(model.caps_t[k])}}
+                                            for i, c in enumerate(model.world.caps_t[k])}}
 
 
 def _obligations_met(accounts: pd.DataFrame, inst: str) -> dict[str, Any]:
@@ -110,10 +110,11 @@ def _cost_gap(model: EmissionsTradingModel, k: int, least_cost_cny: float,
     continuous abatement cost plus its offsets cost."""
     zone_efficient = non_participants = traders = timing = 0.0
     for rows, inputs in zip(model.recorder.year_rows, model.recorder.year_inputs, strict=True):
-        zone = np.where(model.covered[:, k] & rows["active"], model.enterprise_zone[k], -1)
+        zone = np.where(model.world.covered[:, k] & rows["active"],
+                        model.world.enterprise_zone[k], -1)
         a, b, c, d = cost_gap.year_split_cny(
             rows["abatement_t"][:, k], rows["abatement_cost_cny"][:, k], rows["traded"][:, k],
-            zone, model.mac_intercept_cny[:, k], model.mac_slope_cny[:, k],
+            zone, model.world.mac_intercept_cny[:, k], model.world.mac_slope_cny[:, k],
             inputs.max_abatement_t[:, k])
         zone_efficient, non_participants = zone_efficient + a, non_participants + b
         traders, timing = traders + c, timing + d
@@ -125,29 +126,29 @@ def _cost_gap(model: EmissionsTradingModel, k: int, least_cost_cny: float,
 def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame]) -> dict:
     """The summary.json contract (DESIGN.md), plus a few extra figures per instrument."""
     prices = tables["prices"]
-    start = model.scenario.time.start_year
+    start = model.world.scenario.time.start_year
     instruments: dict[str, Any] = {}
     imbalance_total = 0.0
     zones, _ = solve_benchmarks(model, enterprises=False)
     firm_totals = _covered_totals_by_year(model)
-    for k, inst in enumerate(model.instruments):
+    for k, inst in enumerate(model.world.instruments):
         p = prices[prices["instrument"] == inst]
         f = {name: by_year[:, k] for name, by_year in firm_totals.items()}
         bench = zones[zones["instrument"] == inst]
         # Carried through sessions without trades; prices.parquet holds each session's own.
         final = model.recorder.final_prices(k)
-        weights = model.zone_budget_t[k]
+        weights = model.state.zone_budget_t[k]
         ok = np.isfinite(final)
         final_price = (np.average(final[ok], weights=weights[ok]) if ok.any()
                        and weights[ok].sum() > 0 else (final[ok].mean() if ok.any() else np.nan))
-        ledger = model.ledger
-        held = float(model.holdings_t[:, k].sum())
+        ledger = model.state.ledger
+        held = float(model.state.holdings_t[:, k].sum())
         imbalance = (ledger["issued_t"][k] + ledger["offsets_t"][k] + ledger["reserve_sold_t"][k]
                      - ledger["surrendered_t"][k] - held - ledger["retired_t"][k]
                      - ledger["reserve_bought_t"][k])
         imbalance_total += abs(imbalance)
         # Firm-years of enterprises that existed that year (not projects before approval).
-        shortfall = np.concatenate([y["shortfall_t"][model.covered[:, k] & y["active"], k]
+        shortfall = np.concatenate([y["shortfall_t"][model.world.covered[:, k] & y["active"], k]
                                     for y in model.recorder.year_rows])
         firm_years = len(shortfall)
         abatement_cost = float(f["abatement_cost_cny"].sum())
@@ -162,7 +163,8 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
             "zone_price_by_year_cny_per_t": zone_price_by_year,
             "emissions_by_year_t": {str(start + y): float(v)
                                     for y, v in enumerate(f["emissions_t"])},
-            "cap_by_year_t": {str(start + i): float(c) for i, c in enumerate(model.caps_t[k])},
+            "cap_by_year_t": {str(start + i): float(c)
+                              for i, c in enumerate(model.world.caps_t[k])},
             **_reserve_held_back(model, k),
             "traded_volume_t": float(p["volume_t"].sum()),
             "abatement_cost_cny": abatement_cost,
@@ -180,10 +182,10 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
             "reserve_sold_t": float(ledger["reserve_sold_t"][k]),
             "reserve_bought_t": float(ledger["reserve_bought_t"][k]),
             "banked_t": held,
-            "fees_cny": float(model.fees_cny[k]),
-            "transaction_costs_cny": float(model.transaction_costs_cny[k]),
+            "fees_cny": float(model.state.fees_cny[k]),
+            "transaction_costs_cny": float(model.state.transaction_costs_cny[k]),
             "ledger_imbalance_t": float(imbalance),
-            "scope": model.configs[k].trading.scope,
+            "scope": model.world.configs[k].trading.scope,
             "least_cost_basis": least_cost_basis(bench),
             "least_cost_pv_cny": float(bench["least_cost_pv_cny"].sum()),
             "least_cost_offsets_t": float(bench["offsets_t"].sum()),
@@ -193,7 +195,7 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
                 zone: {str(y): _num(v) for y, v in zip(g["year"], g["price_cny_per_t"],
                                                        strict=True)}
                 for zone, g in bench.groupby("zone", sort=False)},
-            "enterprises_covered": int(model.covered[:, k].sum()),
+            "enterprises_covered": int(model.world.covered[:, k].sum()),
             **model.levers.summary(k),
         }
         instruments[inst]["cost_gap"] = _cost_gap(
@@ -203,8 +205,8 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
     technology = sum(v["technology_cost_cny"] for v in instruments.values())
     least = sum(v["least_cost_cny"] for v in instruments.values())
     return {
-        "scenario": model.scenario.name,
-        "seed": model.run_seed,
+        "scenario": model.world.scenario.name,
+        "seed": model.world.run_seed,
         "total_abatement_cost_cny": continuous + technology,
         "continuous_abatement_cost_cny": continuous,
         "technology_cost_cny": technology,
@@ -221,7 +223,7 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
                      for cause in cost_gap.CAUSES},
         "frictions_paid_cny": sum(v["transaction_costs_cny"] + v["fees_cny"]
                                   for v in instruments.values()),
-        "enterprises": model.population.size,
+        "enterprises": model.world.population.size,
         **model.decisions.summary(),  # enterprises whose investment finance limited
         **model.regional.summary(tables),  # new projects, 调剂, alerts, pledge, compensation
         "instruments": instruments,

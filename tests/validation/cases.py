@@ -284,7 +284,7 @@ def banking_benchmark() -> list[Check]:
         path_table = least_cost_price_path(loaded)
         model = EmissionsTradingModel(loaded)
         for year in range(3):
-            model.regulators_open_year(year)
+            model.open_year(year)
         zones, _ = solve_benchmarks(model)
     p0 = 1000 / 3.1525
     prices = path_table["price_cny_per_t"].to_numpy()
