@@ -137,7 +137,7 @@ def test_statements_that_write_or_escape_are_refused_and_change_nothing(
     ("  ;  ", "the query is empty"),
     ("/* just a comment */", "the query is empty"),
     ("SELEC 1", "Parser Error"),
-    ('SELECT "instruments.so2.trading.scope" FROM summary', "Binder Error"),
+    ('SELECT "so2.no_such_figure" FROM summary', "Binder Error"),
 ])
 def test_empty_and_bad_queries_exit_2_listing_the_tables(sweep_dir: Path, sql: str,
                                                         reason: str) -> None:
@@ -145,6 +145,33 @@ def test_empty_and_bad_queries_exit_2_listing_the_tables(sweep_dir: Path, sql: s
     assert_refused(result, reason, "results: the columns of runs (the varied parameters)",
                    '"<instrument>.final_price_cny_per_t"', "prices: year, period")
     assert "LINE 1" not in result.output  # DuckDB's caret drawing is left out
+    assert ('varied parameters (columns of runs, summary and results): '
+            '"instruments.so2.trading.scope"') in result.output
+    assert 'summary: run_id, point, replication, seed, "instruments.so2.trading.scope", ' \
+        in result.output  # the parameters are not written as <instrument> patterns
+
+
+def test_summary_has_the_varied_parameters(tmp_path: Path) -> None:
+    """The issue's example: a varied key selected straight from summary, beside figures;
+    results (runs joined with the figures) keeps one column per name."""
+    body = SWEEP.replace('"instruments.so2.trading.scope" = ["city", "cluster"]',
+                         '"instruments.co2.cap.annual_decline" = [0.0, 0.04]')
+    report = run_sweep(load_sweep(write_sweep(tmp_path, body)), tmp_path / "out", workers=1)
+    assert report.ok == 2
+    result = run(tmp_path / "out", 'select "instruments.co2.cap.annual_decline", '
+                 '"co2.final_price_cny_per_t", seed from summary order by 1')
+    assert result.exit_code == 0, result.output
+    table = query(tmp_path / "out", 'SELECT "instruments.co2.cap.annual_decline" AS d, '
+                  '"co2.final_price_cny_per_t" AS p FROM summary ORDER BY d')
+    assert table["d"].tolist() == [0.0, 0.04] and table["p"].notna().all()
+    figures = pd.read_parquet(tmp_path / "out" / "summary.parquet")
+    summary = query(tmp_path / "out", "SELECT * FROM summary")
+    assert list(summary.columns[:5]) == ["run_id", "point", "replication", "seed",
+                                         "instruments.co2.cap.annual_decline"]
+    assert list(summary.columns[5:]) == list(figures.columns[1:])  # the file, unchanged
+    results = query(tmp_path / "out", "SELECT * FROM results")
+    assert len(set(results.columns)) == len(results.columns)
+    assert {"status", "error", "co2.final_price_cny_per_t"} <= set(results.columns)
 
 
 def test_a_huge_result_is_cut_without_being_built(sweep_dir: Path, tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
 """Read-only SQL over a sweep folder with DuckDB.
 
-Views: ``runs`` (runs.parquet), ``summary`` (summary.parquet), ``results`` (the two joined
-on run_id) and one per time series (``prices``, ``emissions``, ``flows``) read from the
-hive-partitioned files, with ``run_id`` as a text column. Column names with dots need
-double quotes in SQL: ``SELECT "so2.final_price_cny_per_t" FROM summary``.
+Views: ``runs`` (runs.parquet), ``summary`` (summary.parquet's figures, each run's
+varied parameters, point, replication and seed beside them), ``results`` (runs joined with
+the figures on run_id, status and error included) and one per time series (``prices``,
+``emissions``, ``flows``) read from the hive-partitioned files, with ``run_id`` as a text
+column. Column names with dots need double quotes in SQL:
+``SELECT "instruments.co2.cap.annual_decline", "so2.final_price_cny_per_t" FROM summary``.
 
 The SQL comes from the command line, so it runs in a sandbox: exactly one ``SELECT`` (or
 ``WITH ... SELECT``) statement, checked with DuckDB's own parser, on an in-memory
@@ -116,9 +118,18 @@ def _create_views(con: Any, sweep_dir: str | Path, files: list[str],
     import duckdb
 
     try:
-        con.execute(f"CREATE VIEW runs AS SELECT * FROM read_parquet({_sql_text(files[0])})")
-        con.execute(f"CREATE VIEW summary AS SELECT * FROM read_parquet({_sql_text(files[1])})")
-        con.execute("CREATE VIEW results AS SELECT * FROM runs JOIN summary USING (run_id)")
+        runs, figures = (f"read_parquet({_sql_text(f)})" for f in files)
+        con.execute(f"CREATE VIEW runs AS SELECT * FROM {runs}")
+        keys = [c for c in _columns(con, runs) if c not in ("status", "error")]
+        figure_columns = [c for c in _columns(con, figures) if c not in keys]
+        select = ", ".join([*(f"r.{_sql_name(c)}" for c in keys),
+                            *(f"s.{_sql_name(c)}" for c in figure_columns)])
+        # summary: each run's figures beside its varied parameters (and point, seed)
+        con.execute(f"CREATE VIEW summary AS SELECT {select} FROM {figures} AS s "
+                    f"JOIN {runs} AS r ON r.run_id = s.run_id ORDER BY s.run_id")
+        only_figures = ", ".join(["run_id", *map(_sql_name, figure_columns)])
+        con.execute(f"CREATE VIEW results AS SELECT * FROM runs JOIN (SELECT {only_figures} "
+                    f"FROM {figures}) USING (run_id)")
         for name, folder in series.items():
             glob = _sql_text(str(folder / "*" / "*.parquet"))
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({glob}, "
@@ -127,6 +138,19 @@ def _create_views(con: Any, sweep_dir: str | Path, files: list[str],
         raise InputError(str(sweep_dir), "", "its tables cannot be read: "
                          + _duckdb_message(exc), "a sweep folder as written by etsim sweep "
                          "(run the sweep again into a new folder)") from None
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _columns(con: Any, relation: str) -> list[str]:
+    """Column names of a relation (e.g. ``read_parquet('...')``), in order."""
+    return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+
+
+RUN_COLUMNS = ("run_id", "point", "replication", "seed", "status", "error")
+"""Columns of ``runs`` that are not varied parameters."""
 
 
 class _NotOneSelect(Exception):
@@ -194,7 +218,10 @@ def describe_tables(con: Any) -> str:
     columns: dict[str, list[str]] = {}
     for table, column in rows:
         columns.setdefault(table, []).append(column)
-    lines = []
+    parameters = [c for c in columns.get("runs", []) if c not in RUN_COLUMNS]
+    lines = [("varied parameters (columns of runs, summary and results): "
+              + ", ".join(_quoted(n) for n in parameters)) if parameters else
+             "varied parameters: none (the sweep varies only the seed)"]
     for table in (t for t in TABLES if t in columns):
         if table == "results":
             lines.append("results: the columns of runs (the varied parameters) and summary, "
@@ -203,8 +230,10 @@ def describe_tables(con: Any) -> str:
         names = columns[table]
         note = ""
         if table == "summary":
-            found = [i for i in sim.INSTRUMENTS if any(c.startswith(f"{i}.") for c in names)]
-            names = _figure_patterns(names)
+            keys = [n for n in names if n in RUN_COLUMNS or n in parameters]
+            figures = [n for n in names if n not in keys]
+            found = [i for i in sim.INSTRUMENTS if any(c.startswith(f"{i}.") for c in figures)]
+            names = [*keys, *_figure_patterns(figures)]
             note = f" (<instrument>: {', '.join(found)})" if found else ""
         lines.append(f"{table}: " + ", ".join(_quoted(n) for n in names) + note)
     return "\n  ".join(lines)
