@@ -82,7 +82,7 @@ def model_run(enterprises: int, profile_dir: Path | None = None) -> dict:
         stem.with_suffix(".html").write_text(profiler.output_html(), encoding="utf-8")
     with tempfile.TemporaryDirectory() as folder:
         t0 = time.perf_counter()
-        save_run(result, Path(folder) / "run", charts=False)
+        save_run(result, Path(folder) / "run")
         save_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     solve_equilibrium(loaded, seed=1)

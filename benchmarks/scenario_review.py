@@ -359,7 +359,7 @@ def run_library(runs_dir: Path, overrides: list[str], reuse: bool) -> dict[str, 
         started = time.perf_counter()
         result = run_scenario(load_scenario(path, overrides))
         wall_s = time.perf_counter() - started
-        save_run(result, folder, charts=False)
+        save_run(result, folder)
         runs[path.stem] = Run(folder, wall_s)
         print(f"{path.stem}: {wall_s:.1f} s", flush=True)
     return runs

@@ -72,7 +72,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for key, sets, seed in (("base", [], 1), ("base_seed2", [], 2),
                             ("cluster", ['instruments.cod.trading.scope="cluster"'], 1)):
         result = run_scenario(load_scenario(path, sets), seed=seed)
-        out[key] = save_run(result, root / key, charts=False)
+        out[key] = save_run(result, root / key)
     return out
 
 

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from sim.errors import InputError
-from sim.run.results import TABLES, run_scenario, save_run
+from sim.run.folder import TABLES
+from sim.run.results import run_scenario, save_run
 from sim.scenario import load_scenario
 
 SUMMARY_KEYS = {"scenario", "seed", "total_abatement_cost_cny", "least_cost_cny",
@@ -60,7 +61,7 @@ def small_hubei(tmp_path_factory):
 
 
 def test_run_folder_has_every_contract_file_and_key(small_hubei, tmp_path):
-    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    out = save_run(small_hubei, tmp_path / "run")
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert set(summary) >= SUMMARY_KEYS
     for figures in summary["instruments"].values():
@@ -115,9 +116,9 @@ def test_a_failed_write_leaves_no_complete_looking_folder(small_hubei, tmp_path,
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sim.run.results, "_write_json", boom)
+    monkeypatch.setattr(sim.run.results, "write_json", boom)
     with pytest.raises(RuntimeError):
-        save_run(small_hubei, tmp_path / "run", charts=False)
+        save_run(small_hubei, tmp_path / "run")
     assert not (tmp_path / "run").exists()
     assert list(tmp_path.iterdir()) == []
 
@@ -129,12 +130,12 @@ def tree(folder: Path) -> dict[str, bytes | None]:
 
 
 def test_rerun_replaces_an_earlier_run_of_its_own_files_only(small_hubei, tmp_path):
-    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    out = save_run(small_hubei, tmp_path / "run")
     (out / "charts").mkdir()
     for name in ("prices.png", "flow_map_so2_zh.svg", ".costs.k2j4_x9a.pdf.tmp"):
         (out / "charts" / name).write_bytes(b"old chart")
     (out / ".DS_Store").write_bytes(b"finder")
-    save_run(small_hubei, out, charts=False)
+    save_run(small_hubei, out)
     assert not (out / "charts").exists() and (out / "summary.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging left
 
@@ -144,12 +145,12 @@ def test_rerun_replaces_an_earlier_run_of_its_own_files_only(small_hubei, tmp_pa
     ("charts/old/prices.png", "charts/old/"), ("summary.json.bak", "summary.json.bak")])
 def test_a_run_folder_holding_anything_etsim_did_not_write_is_refused(small_hubei, tmp_path,
                                                                       extra, named):
-    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    out = save_run(small_hubei, tmp_path / "run")
     (out / extra).parent.mkdir(parents=True, exist_ok=True)
     (out / extra).write_text("mine", encoding="utf-8")
     before = tree(tmp_path)
     with pytest.raises(InputError) as info:
-        save_run(small_hubei, out, charts=False)
+        save_run(small_hubei, out)
     assert info.value.message == (
         f"--out: {out}: is a run folder, but also holds {named}, which etsim run did not "
         "write; refusing to replace it (accepted: move it out of the folder, or another "
@@ -166,7 +167,7 @@ def test_a_folder_is_a_run_folder_only_with_its_full_signature(small_hubei, tmp_
     (webapp / "src" / "app.js").write_text("x", encoding="utf-8")
     before = tree(tmp_path)
     with pytest.raises(InputError) as info:
-        save_run(small_hubei, webapp, charts=False)
+        save_run(small_hubei, webapp)
     assert info.value.message == (
         f"--out: {webapp}: exists, is not empty and is not a run folder (it lacks "
         "summary.json, prices.parquet, emissions.parquet, flows.parquet, "
@@ -175,19 +176,19 @@ def test_a_folder_is_a_run_folder_only_with_its_full_signature(small_hubei, tmp_
         "replace it (accepted: a new or empty folder, or a run folder written by etsim run)")
     assert tree(tmp_path) == before
     # Every contract file, but a manifest that is not the project's: still refused.
-    real = save_run(small_hubei, tmp_path / "real", charts=False)
+    real = save_run(small_hubei, tmp_path / "real")
     (real / "manifest.json").write_text('{"scenario": "x"}', encoding="utf-8")
     with pytest.raises(InputError, match="it lacks the keys scenario_hash, resolved_scenario"):
-        save_run(small_hubei, real, charts=False)
+        save_run(small_hubei, real)
     (real / "manifest.json").write_text("[1]", encoding="utf-8")
     with pytest.raises(InputError, match="it lacks manifest.json with a manifest"):
-        save_run(small_hubei, real, charts=False)
+        save_run(small_hubei, real)
 
 
 def test_run_and_equilibrium_folders_never_replace_each_other(small_hubei, tmp_path):
-    from sim.run.results import EQUILIBRIUM_FOLDER, check_run_target
+    from sim.run.folder import EQUILIBRIUM_FOLDER, check_run_target
 
-    run = save_run(small_hubei, tmp_path / "run", charts=False)
+    run = save_run(small_hubei, tmp_path / "run")
     with pytest.raises(InputError, match="is not an equilibrium folder"):
         check_run_target(run, EQUILIBRIUM_FOLDER)
     equilibrium = tmp_path / "eq"
@@ -202,13 +203,13 @@ def test_run_and_equilibrium_folders_never_replace_each_other(small_hubei, tmp_p
 
 
 def test_a_symbolic_link_in_a_run_folder_is_never_followed_or_replaced(small_hubei, tmp_path):
-    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    out = save_run(small_hubei, tmp_path / "run")
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "thesis.md").write_text("mine", encoding="utf-8")
     (out / "charts").symlink_to(mine, target_is_directory=True)
     with pytest.raises(InputError, match="also holds charts, which"):
-        save_run(small_hubei, out, charts=False)
+        save_run(small_hubei, out)
     assert (mine / "thesis.md").read_text(encoding="utf-8") == "mine"
 
 
@@ -216,12 +217,12 @@ def test_an_empty_folder_or_one_with_only_file_browser_files_is_used(small_hubei
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / ".DS_Store").write_bytes(b"finder")
-    save_run(small_hubei, empty, charts=False)
+    save_run(small_hubei, empty)
     assert (empty / "summary.json").exists()
 
 
 def test_run_folders_get_the_usual_mode_not_the_staging_folders(small_hubei, tmp_path):
-    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    out = save_run(small_hubei, tmp_path / "run")
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask
@@ -236,9 +237,9 @@ def age(folder: Path, seconds: float) -> None:
 
 def test_stale_staging_folders_of_killed_runs_are_cleaned_up_only_when_the_projects(
         small_hubei, tmp_path):
-    from sim.run.results import STALE_AFTER_S
+    from sim.run.folder import STALE_AFTER_S
 
-    out = save_run(small_hubei, tmp_path / "run", charts=False)
+    out = save_run(small_hubei, tmp_path / "run")
     folders = {}
     for key, name, files in (
             ("stale", ".run.partial-a1b2c3d4", ["summary.json", "prices.parquet",
@@ -255,14 +256,14 @@ def test_stale_staging_folders_of_killed_runs_are_cleaned_up_only_when_the_proje
         if key != "fresh":
             age(folder, STALE_AFTER_S + 60)
         folders[key] = folder
-    save_run(small_hubei, out, charts=False)
+    save_run(small_hubei, out)
     left = {key for key, folder in folders.items() if folder.exists()}
     assert left == {"fresh", "foreign", "other_name", "other_run"}
     assert (folders["foreign"] / "notes.txt").read_text(encoding="utf-8") == "x"
 
 
 def test_a_stale_old_folder_is_kept_while_it_holds_the_only_copy_of_the_run(tmp_path):
-    from sim.run.results import STALE_AFTER_S, clean_stale_staging
+    from sim.run.folder import STALE_AFTER_S, clean_stale_staging
 
     retired = tmp_path / ".run.old-abcd1234"
     (retired / "run").mkdir(parents=True)

@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.run.results import TABLES, run_scenario
+from sim.run.folder import TABLES
+from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 
 CITIES = ("A", "B", "C", "D")

@@ -31,9 +31,10 @@ from sim.charts.tables import (
     load_run,
     ordered_cities,
 )
+from sim.run.folder import DEFAULT_CHARTS
 
-CHART_FILES: tuple[str, ...] = ("prices", "emissions_vs_cap", "costs", "flows")
-"""File stems of the default chart set, in drawing order."""
+CHART_FILES = DEFAULT_CHARTS
+"""File stems of the default chart set, in drawing order (the run folder's contract)."""
 
 
 def legend_columns(handles: list[Any], wanted: int) -> int:

@@ -34,13 +34,14 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import Formatter
 
 import sim
+from sim.run.folder import CHART_FORMATS
 from sim.scenario.geography import display_name
 
 DPI = 300
 """Resolution of saved raster charts."""
 WIDTH_IN = 6.3
 """Figure width in inches: the text width of an A4 page with 2.5 cm margins."""
-FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+FORMATS = CHART_FORMATS
 """Accepted output formats."""
 LANGS: tuple[str, ...] = ("en", "zh")
 """Accepted label languages."""
@@ -300,7 +301,8 @@ def zone_name(zone: str, lang: str = "en") -> str:
     """Display name of a city, cluster id or ``"province"``, or of a market split by
     industry group (``"Wuhan · power"``: the zone's name and, in Chinese, the
     industries'); unknown names unchanged."""
-    from sim.world.networks import OTHER_INDUSTRIES, POOL_SEPARATOR
+    from sim.scenario.industries import OTHER_INDUSTRIES
+    from sim.world.networks import POOL_SEPARATOR
 
     if POOL_SEPARATOR in zone:
         place, group = zone.split(POOL_SEPARATOR, 1)
@@ -315,7 +317,7 @@ def zone_name(zone: str, lang: str = "en") -> str:
 @cache
 def _industry_names(lang: str) -> dict[str, str]:
     """Industry ids to display names: ids in English (short), names in Chinese."""
-    from sim.world.population.hubei import load_industry_table
+    from sim.scenario.industries import load_industry_table
 
     table = load_industry_table()
     names = table["industry"] if check_lang(lang) == "en" else table["name_zh"]

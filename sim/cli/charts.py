@@ -13,29 +13,12 @@ from typing import Annotated
 
 import typer
 
+from sim.cli.common import ForceOpt, check_lang, check_run_dirs, input_errors, refuse_overwrite
 from sim.errors import InputError
 
-ForceOpt = Annotated[bool, typer.Option(
-    "--force", help="Replace output files that already exist (default: refuse).")]
 RunDirsArg = Annotated[list[Path], typer.Argument(
     help="Run folders written by etsim run.", show_default=False)]
 LangOpt = Annotated[str, typer.Option(help="Language of labels and text: en or zh.")]
-
-
-def check_run_dirs(run_dirs: list[Path]) -> None:
-    """Refuse missing folders and folders that are not run folders (InputError)."""
-    for run_dir in run_dirs:
-        if not run_dir.exists():
-            raise InputError(str(run_dir), "", "no such folder", "a folder written by etsim run")
-        if not (run_dir / "summary.json").is_file():
-            raise InputError(str(run_dir), "", "not a run folder (no summary.json)",
-                             "a folder written by etsim run")
-
-
-def check_lang(lang: str) -> None:
-    """Refuse a language other than en or zh (InputError)."""
-    if lang not in ("en", "zh"):
-        raise InputError("argument", "--lang", f"{lang!r} is not a language", "en, zh")
 
 
 def compare(
@@ -46,9 +29,8 @@ def compare(
     force: ForceOpt = False,
 ) -> None:
     """Compare runs: small-multiple charts, headline figures and differing settings."""
-    from sim.cli.main import _input_errors, refuse_overwrite
 
-    with _input_errors():
+    with input_errors():
         check_lang(lang)
         if fmt not in ("png", "svg", "pdf"):
             raise InputError("argument", "--format", f"{fmt!r} is not a format", "png, svg, pdf")
@@ -78,9 +60,8 @@ def report(
     force: ForceOpt = False,
 ) -> None:
     """Write a briefing PDF of one or more runs: text, headline table, settings, charts."""
-    from sim.cli.main import _input_errors, refuse_overwrite
 
-    with _input_errors():
+    with input_errors():
         check_lang(lang)
         check_run_dirs(run_dirs)
         if out.suffix.lower() != ".pdf":

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from sim.cli.common import ForceOpt, err, input_errors, refuse_overwrite
 from sim.errors import InputError
 
 app = typer.Typer(
@@ -26,44 +24,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)  # progress bars only; messages go through typer.echo
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file.")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override a scenario key: dotted.key=value (repeatable).")]
-
-
-ForceOpt = Annotated[bool, typer.Option(
-    "--force", help="Replace output files that already exist (default: refuse).")]
-
-
-def refuse_overwrite(paths: list[Path], force: bool, option: str = "--out") -> None:
-    """Refuse to write over existing files unless ``--force`` was given; never over a
-    folder.
-
-    Raises:
-        InputError: Naming the files that exist.
-    """
-    folders = [p for p in paths if p.is_dir()]
-    if folders:
-        raise InputError("argument", option, f"{folders[0]} is a folder, not a file",
-                         "a file name")
-    existing = [str(p) for p in paths if p.exists() or p.is_symlink()]
-    if existing and not force:
-        raise InputError("argument", option, f"{', '.join(existing)} already "
-                         f"exist{'s' if len(existing) == 1 else ''}; refusing to overwrite",
-                         "another file name or folder, or --force to replace "
-                         + ("it" if len(existing) == 1 else "them"))
-
-
-@contextmanager
-def _input_errors() -> Iterator[None]:
-    """Turn bad input into its one-line message and exit code 2."""
-    try:
-        yield
-    except InputError as exc:
-        typer.echo(exc.message, err=True)
-        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -71,7 +35,7 @@ def validate(scenario: ScenarioArg, sets: SetOpt = None) -> None:
     """Check a scenario file; exit 0 when valid, 2 with the problems named otherwise."""
     from sim.scenario import load_scenario
 
-    with _input_errors():
+    with input_errors():
         loaded = load_scenario(scenario, sets or [])
         if loaded.scenario.population.source == "registry":
             from sim.world.population.sources import build_population
@@ -95,7 +59,7 @@ def schema(
     if output is None:
         sys.stdout.write(text + "\n")
         return
-    with _input_errors():
+    with input_errors():
         refuse_overwrite([output], force)
     output.write_text(text + "\n", encoding="utf-8")
     typer.echo(f"wrote {output}")
@@ -111,10 +75,11 @@ def run(
     charts: Annotated[bool, typer.Option(help="Draw the default charts.")] = True,
 ) -> None:
     """Run a scenario and write its run folder: tables, summary, manifest and charts."""
-    from sim.run.results import check_run_target, run_scenario, save_run
+    from sim.run.folder import check_run_target
+    from sim.run.results import run_scenario, save_run
     from sim.scenario import load_scenario
 
-    with _input_errors():
+    with input_errors():
         if seed is not None and seed < 0:
             raise InputError("argument", "--seed", f"{seed} is negative", "a whole number >= 0")
         loaded = load_scenario(scenario, sets or [])
@@ -129,7 +94,10 @@ def run(
                                      total=horizon.years * horizon.periods_per_year)
             result = run_scenario(loaded, seed=seed, on_session=lambda done, total:
                                   progress.update(task, completed=done))
-        save_run(result, target, charts=charts)
+        draw = None
+        if charts:  # matplotlib only when drawing
+            from sim.charts import render_default_charts as draw
+        save_run(result, target, draw)
     summary = result.summary
     ratio = summary["efficiency_ratio"]
     typer.echo(f"{loaded.scenario.name}: {summary['enterprises']} enterprises, "
@@ -158,15 +126,11 @@ def equilibrium(
     sets: SetOpt = None,
 ) -> None:
     """Least-cost benchmark alone: shadow prices per zone and year, costs, abatement."""
-    from sim.run.results import (
-        EQUILIBRIUM_FOLDER,
-        check_run_target,
-        save_equilibrium,
-        solve_equilibrium,
-    )
+    from sim.run.folder import EQUILIBRIUM_FOLDER, check_run_target
+    from sim.run.results import save_equilibrium, solve_equilibrium
     from sim.scenario import load_scenario
 
-    with _input_errors():
+    with input_errors():
         loaded = load_scenario(scenario, sets or [])
         target = out_dir or Path("runs") / f"{loaded.scenario.name}-equilibrium"
         check_run_target(target, EQUILIBRIUM_FOLDER)
@@ -184,7 +148,7 @@ def charts_command(
     fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf.")] = "png",
 ) -> None:
     """Draw a run folder's full chart set into RUN_DIR/charts."""
-    with _input_errors():
+    with input_errors():
         if lang not in ("en", "zh"):
             raise InputError("argument", "--lang", f"{lang!r} is not a language", "en, zh")
         if fmt not in ("png", "svg", "pdf"):

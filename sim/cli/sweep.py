@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from sim.cli.common import check_lang, err, input_errors, refuse_overwrite
 from sim.errors import InputError
 
 EXIT_INTERRUPTED = 130
@@ -43,7 +44,6 @@ def sweep(
         TimeRemainingColumn,
     )
 
-    from sim.cli.main import _input_errors, err
     from sim.sweep.execute import RunOutcome, run_sweep
     from sim.sweep.spec import load_sweep
 
@@ -53,7 +53,7 @@ def sweep(
                         console=err, disable=not err.is_terminal)
     state = {"task": None, "failed": 0}
 
-    with _input_errors():
+    with input_errors():
         if retry_failed and not resume:
             raise InputError("argument", "--retry-failed", "only applies with --resume",
                              "--resume --retry-failed")
@@ -106,14 +106,13 @@ def query(
     """Query a sweep folder with one read-only SELECT (dotted names need "double quotes")."""
     import pandas as pd
 
-    from sim.cli.main import _input_errors, refuse_overwrite
     from sim.sweep.query import check_csv_target, run_query
 
     def show(rows: pd.DataFrame, first: bool) -> None:
         with pd.option_context("display.width", 200, "display.max_columns", 50):
             typer.echo(rows.to_string(index=False, header=first))
 
-    with _input_errors():
+    with input_errors():
         if max_rows < 0:
             raise InputError("argument", "--max-rows", f"{max_rows} is below 0",
                              "a whole number >= 0; 0 prints all rows")
@@ -143,11 +142,9 @@ def sensitivity(
     """Sobol or Morris sensitivity indices of one outcome, as a table, CSV and bar chart."""
     import pandas as pd
 
-    from sim.cli.charts import check_lang
-    from sim.cli.main import _input_errors
     from sim.sweep.sensitivity import write_sensitivity
 
-    with _input_errors():
+    with input_errors():
         check_lang(lang)
         table, csv_path, png_path = write_sensitivity(sweep_dir, outcome, out_dir, lang, force)
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):

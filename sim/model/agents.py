@@ -1,4 +1,4 @@
-"""Mesa agents: handles onto the model's arrays.
+"""Mesa agents: handles onto rows of the model's world and state.
 
 The per-session rules run vectorised over arrays the model owns (``sim.enterprise.behavior``,
 ``sim.policy.allocation``); these objects exist so that a notebook can look at
@@ -7,12 +7,7 @@ The per-session rules run vectorised over arrays the model owns (``sim.enterpris
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import mesa
-
-if TYPE_CHECKING:
-    from sim.model import EmissionsTradingModel
 
 
 class Enterprise(mesa.Agent):
@@ -22,7 +17,7 @@ class Enterprise(mesa.Agent):
         row: Index into the model's enterprise arrays.
     """
 
-    def __init__(self, model: EmissionsTradingModel, row: int):
+    def __init__(self, model: mesa.Model, row: int):
         super().__init__(model)
         self.row = row
 
@@ -70,7 +65,7 @@ class CityRegulator(mesa.Agent):
         city_index: Index into the model's city arrays.
     """
 
-    def __init__(self, model: EmissionsTradingModel, city_index: int):
+    def __init__(self, model: mesa.Model, city_index: int):
         super().__init__(model)
         self.city_index = city_index
         self.city = model.world.population.cities[city_index]

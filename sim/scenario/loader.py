@@ -21,8 +21,8 @@ from pydantic import BaseModel, ValidationError
 from sim import INSTRUMENTS
 from sim.errors import InputError, InputErrors
 from sim.scenario import messages
+from sim.scenario.checks import check_regional_levers
 from sim.scenario.geography import Geography, hubei_geography
-from sim.scenario.regional import check_regional_levers
 from sim.scenario.schema import ANY_CITY, Scenario
 
 Path_ = tuple[str, ...]
@@ -422,8 +422,7 @@ def _check_market_levers(scenario: Scenario, geo: Geography, prov: dict[Path_, s
 def _check_industry_groups(scenario: Scenario, prov: dict[Path_, str], main: str) -> None:
     """separate_industries names known industries (the built-in population's here; a
     registry's when the model is built) and is not combined with offsets."""
-    from sim.world.networks import industry_groups
-    from sim.world.population.hubei import load_industry_table
+    from sim.scenario.industries import industry_groups, load_industry_table
 
     for inst_id, inst in scenario.instruments.items():
         if not inst.trading.separate_industries:

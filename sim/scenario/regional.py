@@ -13,14 +13,9 @@ Every default number names its source (DOMAIN.md) or says "estimate". The rules 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-if TYPE_CHECKING:
-    from sim.scenario.geography import Geography
-    from sim.scenario.schema import Scenario
 
 Grade = Literal["A", "B", "C", "D"]
 PollutantId = Literal["so2", "nox", "cod", "nh3n"]
@@ -294,44 +289,3 @@ class EcoCompensationConfig(_Section):
     )
 
 
-def check_regional_levers(scenario: Scenario, geography: Geography,
-                          fail: Callable[[tuple[str, ...], str, str], None]) -> None:
-    """Names the regional levers use must exist, and what they measure must be simulated.
-
-    Args:
-        scenario: The validated scenario.
-        geography: Its cities.
-        fail: Raises the input error for (key path, reason, accepted).
-    """
-    cities = ", ".join(geography.cities)
-    named = [(("new_projects", "city_multipliers"), scenario.new_projects.city_multipliers),
-             (("alerts", "days_per_year"), scenario.alerts.days_per_year),
-             (("adjustment", "protected_cities"), scenario.adjustment.protected_cities or [])]
-    for loc, names in named:
-        for name in names:
-            if geography.resolve(name) is None:
-                fail((*loc, name), f"unknown city {name!r}", cities)
-    if any(m < 0 for m in scenario.new_projects.city_multipliers.values()):
-        fail(("new_projects", "city_multipliers"), "multipliers must be >= 0", "numbers >= 0")
-    declared = scenario.instrument_ids
-    substituted = scenario.new_projects.instruments
-    if "instruments" in scenario.new_projects.model_fields_set:
-        missing = [i for i in substituted if i not in declared]
-        if missing or len(set(substituted)) != len(substituted):
-            fail(("new_projects", "instruments"),
-                 f"{missing} not simulated" if missing else "instruments listed twice",
-                 ", ".join(declared))
-    water, air = scenario.eco_compensation.water, scenario.eco_compensation.air
-    if water is not None:
-        if water.instrument not in declared:
-            fail(("eco_compensation", "water", "instrument"),
-                 f"{water.instrument!r} is not simulated", ", ".join(declared))
-        if scenario.regions.clusters is not None:
-            fail(("eco_compensation", "water"), "needs the Han River order of Hubei's cities "
-                 "(sim/data/cities.csv han_order); a custom [regions] geography has none",
-                 "the built-in Hubei geography, or no water compensation")
-    if air is not None:
-        missing = [i for i in air.instruments if i not in declared]
-        if missing or not air.instruments:
-            fail(("eco_compensation", "air", "instruments"),
-                 f"{missing or 'none'} not simulated", ", ".join(declared))

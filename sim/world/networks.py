@@ -10,17 +10,14 @@ market) is split by industry group: each group is a market of its own, named
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sim.errors import InputError
 from sim.scenario.geography import Geography
+from sim.scenario.industries import industry_groups
 from sim.scenario.schema import ANY_CITY, TradingConfig
 
-OTHER_INDUSTRIES = "others"
-"""Name of the group of industries not listed in ``separate_industries``."""
 POOL_SEPARATOR = " · "
 """Between a zone's name and its industry group's in a pool name: ``"Wuhan · power"``."""
 
@@ -85,48 +82,6 @@ def link_rules(trading: TradingConfig, instrument: str, geography: Geography,
         no_imports = np.array([c not in attaining for c in cities])
     return LinkRules(np.array([pools.index(zone_of[c]) for c in cities]),
                      trading.interzone_ratio, blocked, no_imports)
-
-
-def industry_groups(trading: TradingConfig, industries: tuple[str, ...], source: str,
-                    field: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The industry group of each industry under ``trading.separate_industries``.
-
-    Args:
-        trading: The instrument's trading rules.
-        industries: The population's industry names.
-        source: The scenario file, for input errors.
-        field: Dotted path of the key, for input errors.
-
-    Returns:
-        Group index per industry, (industries,), and the group names: each listed group
-        (its industries joined by "+"), then ``"others"`` for the unlisted industries if
-        any. One group named "" when the key is unused.
-
-    Raises:
-        InputError: An unknown industry (with a did-you-mean hint), or one listed twice.
-    """
-    if not trading.separate_industries:
-        return np.zeros(len(industries), dtype=int), ("",)
-    group = np.full(len(industries), -1)
-    for g, members in enumerate(trading.separate_industries):
-        if not members:
-            raise InputError(source, f"{field}[{g}]", "an empty group",
-                             "a list of industries, e.g. [\"power\"]")
-        for i, name in enumerate(members):
-            where = f"{field}[{g}][{i}]"
-            if name not in industries:
-                close = difflib.get_close_matches(name, industries, n=1, cutoff=0.6)
-                raise InputError(source, where, f"unknown industry {name!r}" + (
-                    f"; did you mean {close[0]!r}?" if close else ""), ", ".join(industries))
-            if group[industries.index(name)] >= 0:
-                raise InputError(source, where, f"industry {name!r} is in more than one group",
-                                 "each industry in one group at most")
-            group[industries.index(name)] = g
-    names = ["+".join(members) for members in trading.separate_industries]
-    if (group < 0).any():
-        group[group < 0] = len(names)
-        names.append(OTHER_INDUSTRIES)
-    return group, tuple(names)
 
 
 @dataclass(frozen=True)

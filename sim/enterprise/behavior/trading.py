@@ -168,7 +168,7 @@ def state_owned_shares(industries: tuple[str, ...], share: float | None) -> np.n
     its mean)."""
     if share is not None:
         return np.full(len(industries), float(share))
-    from sim.world.population.hubei import load_industry_table
+    from sim.scenario.industries import load_industry_table
 
     table = load_industry_table().set_index("industry")["soe_share"]
     return table.reindex(list(industries)).fillna(table.mean()).to_numpy(float)

@@ -36,6 +36,7 @@ import pandas as pd
 
 from sim import INSTRUMENTS
 from sim.scenario.geography import Geography, load_city_table
+from sim.scenario.industries import load_industry_table
 from sim.world.networks import MEDIUM
 from sim.world.population import Population
 
@@ -62,20 +63,6 @@ _MAC_COLUMNS: tuple[str, ...] = (
 def _read_csv(name: str) -> pd.DataFrame:
     with (files("sim") / "data" / name).open(encoding="utf-8") as fh:
         return pd.read_csv(fh)
-
-
-@cache
-def load_industry_table() -> pd.DataFrame:
-    """Industries in canonical order, validated (``sim/data/industries.csv``)."""
-    table = _read_csv("industries.csv")
-    shares = table[["grade_a_share", "grade_b_share", "grade_c_share"]].to_numpy(float)
-    if (shares < 0).any() or (shares.sum(axis=1) > 1 + 1e-9).any():
-        raise ValueError("industries.csv: grade shares must be >= 0 and sum to at most 1")
-    if (table["firms_per_100bn_cny_gdp"] < 0).any() or (table["size_sigma"] < 0).any():
-        raise ValueError("industries.csv: firm densities and size_sigma must be >= 0")
-    if table["industry"].duplicated().any():
-        raise ValueError("industries.csv: duplicate industry ids")
-    return table
 
 
 @cache

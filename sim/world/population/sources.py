@@ -8,8 +8,8 @@ import numpy as np
 
 from sim.errors import InputError
 from sim.scenario.geography import Geography
+from sim.scenario.industries import industry_groups
 from sim.scenario.loader import LoadedScenario
-from sim.world.networks import industry_groups
 from sim.world.population import Population
 from sim.world.population.registry import load_registry
 
