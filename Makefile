@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: baseline test setup bench clean
+.PHONY: baseline test setup browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,12 +13,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) browser
+
+# The what-if page's browser test drives Debian's chromium with Playwright; browsers are
+# never downloaded (no `playwright install`). Quiet, and nothing to do, when it is there.
+SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null && echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (apt-get) for the browser test"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "no apt-get: install chromium yourself, or tests/test_app_browser.py is skipped"; \
+	  fi; }
 
 baseline: $(STAMP)
 	$(BIN)/etsim run scenarios/baseline.toml --out runs/baseline
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/python -m pytest -q -n 2
 

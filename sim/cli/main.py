@@ -183,6 +183,16 @@ def _register_chart_commands() -> None:
 _register_chart_commands()
 
 
+def _register_app_command() -> None:
+    """app (the what-if page) lives with the app package; Solara loads only when it runs."""
+    from sim.app.command import register
+
+    register(app)
+
+
+_register_app_command()
+
+
 def main() -> None:
     """Console entry point."""
     app()
