@@ -30,7 +30,7 @@ from sim.app.scenario_file import save_scenario
 from sim.errors import InputError
 from sim.scenario import load_scenario
 
-_MUTED = ('color: #555; font-size: 12px; font-family: monospace, "etsim-cjk"; '
+_MUTED = ('color: #555; font-size: 12px; font-family: "etsim-cjk", monospace; '
           "line-height: 1.35;")
 _CSS = """
 .etsim-lever { margin: 4px 0 12px 0; }
@@ -216,8 +216,10 @@ def WhatIf(scenario: str | None = None, scenarios_dir: str | None = None,
             solara.Columns([1, 2], classes=["etsim-what-if"]):
         with solara.Column(classes=["etsim-controls"]):
             solara.HTML(tag="h2", unsafe_innerHTML=html.escape(text("title", lang_)))
-            solara.ToggleButtonsSingle(value=lang_, values=["en", "zh"], on_value=set_lang,
-                                       classes=["etsim-lang"])
+            with solara.ToggleButtonsSingle(value=lang_, on_value=set_lang,
+                                            classes=["etsim-lang"]):
+                solara.Button("English", value="en")
+                solara.Button("中文", value="zh")  # also loads the Chinese font at once
             solara.Select(text("scenario", lang_), values=choices, value=base_path
                           if base_path in choices else None, on_value=choose_base)
             with solara.Row():
@@ -306,7 +308,9 @@ def _font_css() -> str:
     if not font:
         return ""
     return ('@font-face { font-family: "etsim-cjk"; src: url("static/assets/' + font + '"); '
+            "font-display: block; "
             "unicode-range: U+2E80-9FFF, U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF; }\n"
+
             '.v-application, .v-application .text-h1, .v-application .text-body-1 { '
             'font-family: Roboto, "etsim-cjk", sans-serif !important; }\n')
 
