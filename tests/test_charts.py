@@ -449,15 +449,57 @@ def test_many_zones_keep_the_price_panels_wide(make_run_dir: Callable[..., Path]
     canvas.draw()
     renderer = canvas.get_renderer()
     panels = [ax for ax in fig.subfigs[0].axes if ax.get_title(loc="left")]
-    assert len(panels) == 5
+    assert len(panels) == 3 + 2 * 3  # co2, so2, cod; nox and nh3n by cluster
     for ax in panels:
-        assert ax.get_window_extent(renderer).width / fig.dpi > 2.0  # inches, not squeezed
+        assert ax.get_window_extent(renderer).width / fig.dpi > 1.2  # inches, not squeezed
         boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels(minor=True)
                  if t.get_visible() and t.get_text()]
         assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
     tight = fig.get_tightbbox(renderer)
     width, height = fig.get_size_inches()
     assert tight.x0 >= -0.01 and tight.x1 <= width + 0.01 and tight.y0 >= -0.01
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_city_prices_are_grouped_by_cluster_with_the_penalty(
+        make_run_dir: Callable[..., Path], lang: str) -> None:
+    """17 city zones: one panel per cluster (mean, range, the extreme cities named), the
+    penalty drawn where a session reached it, every mark in the legend."""
+    table = load_city_table()
+    cities = tuple(table["name_en"])
+    run = make_run_dir("clusters", instruments=("co2", "so2"), cities=cities,
+                       years=(2026, 2027, 2028), periods=12)
+    prices = pd.read_parquet(run / "prices.parquet")
+    spike = (prices["zone"] == "Xianning") & (prices["period"] == 12)
+    prices.loc[spike, "price_cny_per_t"] = 12_000.0
+    prices.to_parquet(run / "prices.parquet")
+    manifest = {"scenario": "synthetic", "seed": 7, "resolved_scenario": {
+        "name": "synthetic", "instruments": {
+            "co2": {"penalty": {"per_tonne_cny": 150.0}},
+            "so2": {"penalty": {"per_tonne_cny": 12_000.0}}}}}
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    fig = _render(price_paths, run, lang)
+    axes = [ax for ax in fig.subfigs[0].axes if ax.get_title(loc="left")]
+    clusters = list(dict.fromkeys(table["cluster"]))
+    assert [ax.get_title(loc="left") for ax in axes] == [
+        st.instrument_name("co2", lang), *(st.zone_name(c, lang) for c in clusters)]
+    wuhan = axes[1 + clusters.index("wuhan_circle")]
+    assert wuhan.get_ylim()[1] >= 12_000  # the penalty in view where prices reach it
+    penalty = [line for line in wuhan.lines if set(line.get_ydata()) == {12_000.0}]
+    assert penalty  # the penalty line and the crosses on it
+    crosses = [line for line in penalty if line.get_marker() == "x"]
+    assert len(crosses) == 1 and len(crosses[0].get_xdata()) == 3  # one a year
+    named = {t.get_text() for t in wuhan.texts}
+    assert st.zone_name("Xianning", lang) in named and len(named) == 2
+    legend = {t.get_text() for t in fig.subfigs[0].legends[0].get_texts()}
+    for key in ("cluster_mean", "cluster_range", "extreme_city", "penalty_line", "at_penalty",
+                "session_marker"):
+        assert st.label(key, lang) in legend
+    texts = "\n".join(_texts(fig))
+    # CO2's penalty, far above its prices, is named in the note rather than drawn
+    assert st.label("penalty_item", lang, inst=st.instrument_name("co2", lang),
+                    value="150") in texts
+    assert not [line for line in axes[0].lines if set(line.get_ydata()) == {150.0}]
 
 
 def test_obligations_met_axis_stops_at_100_percent(ledger_run: Path) -> None:

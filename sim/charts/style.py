@@ -108,6 +108,25 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "close; price takers: where bids and offers cross, or the best quote).",
                     "每场自身的出清价格：空白处为该交易区本场无申报；无成交时为指示价格"
                     "（现实行为：前一收盘价；价格接受者：买卖申报的交点或最优报价）。"),
+    "prices_note_clusters": (
+        "More than {n} cities: one panel per cluster, its cities' volume-weighted mean price "
+        "(bold), the range from the lowest to the highest city's price in each session "
+        "(band) and the cities with the highest and lowest mean price (thin, named).",
+        "城市多于{n}个时按城市群分图：粗线为群内各市成交量加权均价，\n"
+        "色带为每场最低至最高的城市价格，细线为全期均价最高与最低的城市（已标注）。"),
+    "cluster_mean": ("Cluster: cities' mean price", "城市群：各市均价"),
+    "cluster_range": ("Cluster: range of its cities", "城市群：各市价格区间"),
+    "extreme_city": ("Highest- and lowest-priced city", "均价最高与最低的城市"),
+    "penalty_line": ("Penalty per tonne short (no bid above it)",
+                     "超排罚款标准（申报价不高于此）"),
+    "at_penalty": ("Session priced at the penalty", "价格达到罚款标准的场次"),
+    "penalty_off_scale": ("Penalties far above the prices, not drawn: {items} CNY/t.",
+                          "罚款标准远高于价格，未绘出：\n{items}（元/吨）。"),
+    "penalty_item": ("{inst} {value}", "{inst}{value}"),
+    "price_axis_of": ("{inst} (CNY/t)", "{inst}（元/吨）"),
+    "isolated_marker": ("Dot: a lone price (no orders before or after)",
+                        "圆点：前后场均无申报的单场价格"),
+    "session_marker": ("Dot: one trading session", "圆点：一个交易场次"),
     "cost_gap_note": ("Market above least cost by {gap} M CNY: between zones and years "
                       "{between}, non-trading firms {idle}, traders' frictions {traders}, "
                       "uneven timing in the year {timing}, offsets {offsets}; paid on top: "

@@ -75,6 +75,21 @@ class RunTables:
 
         return price("floor_cny_per_t"), price("ceiling_cny_per_t")
 
+    def penalty_price(self, instrument: str) -> float | None:
+        """The fine per unit short (``penalty.per_tonne_cny``, or ``per_<unit>_cny`` for
+        instruments in other units), CNY; ``None`` where the scenario sets none.
+
+        Enterprises never bid above it, so a session priced there means buyers were
+        short of rights (a price-linked fine, ``multiple_of_mean_price``, can lift the
+        fine above this level)."""
+        penalty = self.instrument_settings(instrument).get("penalty") or {}
+        for key, value in penalty.items():
+            if (key.startswith("per_") and key.endswith("_cny")
+                    and isinstance(value, int | float) and not isinstance(value, bool)
+                    and value > 0):
+                return float(value)
+        return None
+
 
 def _empty(name: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[name]})
