@@ -7,11 +7,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: baseline test setup browser bench clean
 
+# Setting up says what it is doing: pip prints a line per package it collects (about a
+# minute on a fresh machine), not one progress bar that logs and pipes never show.
 $(STAMP): pyproject.toml
+	@echo "setup: creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "setup: upgrading pip"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@echo "setup: installing etsim and its dependencies from PyPI (a line per package)"
+	$(BIN)/python -m pip install --progress-bar off -e ".[dev]"
 	touch $(STAMP)
+	@echo "setup: done ($(VENV) is ready)"
 
 setup: $(STAMP) browser
 
@@ -28,6 +34,7 @@ browser:
 	  fi; }
 
 baseline: $(STAMP)
+	@echo "baseline: running scenarios/baseline.toml (about 20 s; a line per simulated year)"
 	$(BIN)/etsim run scenarios/baseline.toml --out runs/baseline
 
 test: $(STAMP) browser

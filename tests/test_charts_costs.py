@@ -73,7 +73,8 @@ def test_cost_bars_show_the_efficiency_ratio(tech_run: Path, lang: str) -> None:
     for ax, ratio in zip(axes, expected, strict=True):
         market, least, uniform = _bar_heights(ax)[:3]
         assert least / market == pytest.approx(ratio)
-        assert f"{ratio:.2f}" in ax.get_xlabel()
+        slash = " / " if lang == "en" else "/"  # the ratio beside the two bars it is of
+        assert f"{ratio:.3f}\n= {least:,.1f}{slash}{market:,.1f}" in ax.get_xlabel()
     hatched = [p for p in axes[1].patches if p.get_hatch()]
     assert [p.get_height() for p in hatched] == pytest.approx([3.0] * 3)  # 3 million CNY
     assert not [p for p in axes[2].patches if p.get_hatch()]  # SO2 adopted none
@@ -84,12 +85,17 @@ def test_cost_bars_show_the_efficiency_ratio(tech_run: Path, lang: str) -> None:
 def test_headlines_and_text_compare_like_with_like(tech_run: Path) -> None:
     t = load_run(tech_run)
     row = headline_table([t]).iloc[0]
-    assert row["least_cost_incl_technology_mcny"] / row["abatement_cost_mcny"] == pytest.approx(
-        t.summary["efficiency_ratio"])
+    market = row["market_cost_with_technology_mcny"]  # rounded to 0.1 M CNY
+    assert row["least_cost_with_technology_mcny"] / market == pytest.approx(
+        t.summary["efficiency_ratio"], abs=0.1 / market + 5e-4)
+    assert row["efficiency_ratio"] == round(t.summary["efficiency_ratio"], 3)
     assert row["technology_cost_mcny"] == pytest.approx(3.0)
+    for cost in ("market_cost", "least_cost", "uniform_standard_cost"):
+        assert row[f"{cost}_with_technology_mcny"] - row[
+            f"{cost}_excluding_technology_mcny"] == pytest.approx(3.0, abs=0.11)
     text = " ".join(run_text(t, "en"))
     assert f"efficiency ratio {t.summary['efficiency_ratio']:.3f}" in text
-    assert "3.00 million CNY that the enterprises' adopted technologies cost" in text
+    assert "3.0 million CNY that the enterprises' adopted technologies cost" in text
     assert "技术的成本" in "".join(run_text(t, "zh"))
     compare = compare_costs([t, load_run(build_run_dir(tech_run.parent / "plain", seed=2))])
     assert any(p.get_hatch() for ax in compare.subfigs[0].axes for p in ax.patches)

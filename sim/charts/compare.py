@@ -24,6 +24,7 @@ from sim.charts import style as st
 from sim.charts.costs import CostFigures, instrument_costs, run_costs
 from sim.charts.run_charts import cost_bars, technology_handle
 from sim.charts.tables import RunTables, as_tables
+from sim.run import headline
 
 RunLike = str | os.PathLike[str] | RunTables
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -98,32 +99,55 @@ def _num(value: Any) -> float:
     return number
 
 
+HEADLINE_COSTS: tuple[str, ...] = tuple(
+    f"{cost}_{'with' if w else 'excluding'}_technology_mcny"
+    for w in (True, False) for cost in headline.COSTS)
+"""The headline table's six cost columns (summary.json's keys, in million CNY): the three
+with technology (the efficiency ratio follows them), then the three excluding it."""
+
+
+def headline_precision(column: str) -> int:
+    """Decimals a headline column is rounded to (:mod:`sim.run.headline`)."""
+    if column.endswith("_mcny"):
+        return headline.COST_DECIMALS
+    if column == "efficiency_ratio":
+        return headline.RATIO_DECIMALS
+    if "price" in column:
+        return headline.PRICE_DECIMALS
+    if column.endswith("_pct") or "_pct_" in column:
+        return headline.SHARE_DECIMALS
+    return headline.QUANTITY_DECIMALS
+
+
 def headline_table(runs: Sequence[RunTables]) -> pd.DataFrame:
-    """Headline figures of each run from its summary.json.
+    """Headline figures of each run from its summary.json, in the headline vocabulary
+    (:mod:`sim.run.headline`) and rounded to its precision: costs to 0.1 M CNY, prices to
+    0.01 CNY/t, percentages to 0.1, the ratio to 0.001, quantities to whole units.
 
     Returns:
-        One row per run (indexed by run label): ``abatement_cost_mcny`` (continuous
-        abatement + offsets' supply cost + technologies), ``technology_cost_mcny`` (the
-        technologies' part), ``least_cost_incl_technology_mcny`` and
-        ``uniform_standard_cost_incl_technology_mcny`` (each benchmark plus the same
-        technology cost, so least / abatement = ``efficiency_ratio``; see
-        :mod:`sim.charts.costs`), all million CNY, penalties (million CNY), and per
-        instrument the
-        mean and final price (CNY/t), ``emissions_pct_of_cap_last_year`` (the last
-        year's emissions as a percentage of that year's cap: 100 = at the cap, 104 = 4%
-        above it, 93 = 7% below), traded volume (t) and inter-city trade (t).
+        One row per run (indexed by run label): ``market_cost_``, ``least_cost_`` and
+        ``uniform_standard_cost_with_technology_mcny`` and ``..._excluding_technology_mcny``
+        (million CNY; the two differ by ``technology_cost_mcny``), ``efficiency_ratio``
+        (least cost / market cost, both with technology), ``penalties_mcny``, and per
+        instrument the mean and final price (CNY/t), ``emissions_pct_of_cap_last_year``
+        (the last year's emissions as a percentage of that year's cap: 100 = at the cap,
+        104 = 4% above it, 93 = 7% below), traded volume (t), inter-city trade (t),
+        ``compliance_rate_pct`` (enterprise-years without shortfall) and
+        ``obligations_met_pct`` (tonnes owed that were surrendered).
     """
     rows = []
     for t in runs:
         s = t.summary
-        costs = run_costs(s)
-        row = {"abatement_cost_mcny": costs.market_cny / 1e6,
-               "technology_cost_mcny": costs.technology_cny / 1e6,
-               "least_cost_incl_technology_mcny": costs.least_cny / 1e6,
-               "uniform_standard_cost_incl_technology_mcny": costs.uniform_cny / 1e6,
-               "efficiency_ratio": costs.efficiency_ratio,
-               "penalties_mcny": sum(_num(i.get("penalties_cny")) for i in
-                                     s.get("instruments", {}).values()) / 1e6}
+        costs = headline.costs_of(s, run_wide=True)
+        row = {column: costs[column.removesuffix("_mcny") + "_cny"] / 1e6
+               for column in HEADLINE_COSTS}
+        ratio = _num(s.get("efficiency_ratio"))
+        row = {**dict(list(row.items())[:3]),  # the ratio beside the costs it is made of
+               "efficiency_ratio": ratio if math.isfinite(ratio) else
+               run_costs(s).efficiency_ratio, **dict(list(row.items())[3:]),
+               "technology_cost_mcny": costs["technology_cost_cny"] / 1e6}
+        row["penalties_mcny"] = sum(_num(i.get("penalties_cny")) for i in
+                                    s.get("instruments", {}).values()) / 1e6
         flows = t.flows[t.flows["from_city"].astype(str) != t.flows["to_city"].astype(str)]
         for inst in t.instruments:
             info = s.get("instruments", {}).get(inst, {})
@@ -133,8 +157,11 @@ def headline_table(runs: Sequence[RunTables]) -> pd.DataFrame:
             row[f"{inst}.traded_volume_t"] = _num(info.get("traded_volume_t"))
             row[f"{inst}.intercity_t"] = float(
                 flows.loc[flows["instrument"] == inst, "quantity_t"].astype(float).sum())
+            row[f"{inst}.compliance_rate_pct"] = 100 * _num(info.get("compliance_rate"))
+            row[f"{inst}.obligations_met_pct"] = 100 * _num(info.get("obligations_met_share"))
         rows.append(row)
-    return pd.DataFrame(rows, index=pd.Index(run_labels(runs), name="run"))
+    table = pd.DataFrame(rows, index=pd.Index(run_labels(runs), name="run"))
+    return table.round({c: headline_precision(c.split(".")[-1]) for c in table.columns})
 
 
 def cap_use(info: dict[str, Any]) -> dict[int, float]:

@@ -41,6 +41,7 @@ from sim.charts.chart_set import FULL_CHARTS
 from sim.charts.compare import (
     COMPARE_CHARTS,
     flatten,
+    headline_precision,
     headline_table,
     is_replicate_set,
     last_cap_use,
@@ -53,6 +54,7 @@ from sim.charts.flow_map import flow_map, flow_map_instruments, net_flows
 from sim.charts.replicates import price_bands
 from sim.charts.run_charts import price_paths
 from sim.charts.tables import RunTables
+from sim.run.headline import format_mcny, format_ratio
 
 A4_IN = (8.27, 11.69)
 """Page size (portrait), inches."""
@@ -114,9 +116,10 @@ def _tonnes(value: float, lang: str) -> str:
 
 
 def _money(value_cny: float, lang: str) -> str:
+    """A cost at the headline precision (0.1 million CNY, as every output states it)."""
     if not math.isfinite(value_cny):
         return "–"
-    text = st.format_numbers([value_cny / 1e6])[0]
+    text = format_mcny(value_cny)
     return f"{text} million CNY" if lang == "en" else f"{text}百万元"
 
 
@@ -147,12 +150,15 @@ def run_text(t: RunTables, lang: str) -> list[str]:
     if caps and years:
         sentences.append(st.label("text_caps", lang, year=years[-1], items=sep.join(caps)))
     costs = run_costs(s)
-    ratio = costs.efficiency_ratio
+    ratio = _float(s.get("efficiency_ratio"))
+    ratio = ratio if math.isfinite(ratio) else costs.efficiency_ratio
+    market_x, least_x, uniform_x = costs.excluding_technology
     sentences.append(st.label(
         "text_costs_technology" if costs.technology_cny > 0 else "text_costs", lang,
         cost=_money(costs.market_cny, lang), least=_money(costs.least_cny, lang),
         uniform=_money(costs.uniform_cny, lang), technology=_money(costs.technology_cny, lang),
-        ratio=f"{ratio:.3f}" if math.isfinite(ratio) else "–"))
+        cost_x=_money(market_x, lang), least_x=_money(least_x, lang),
+        uniform_x=_money(uniform_x, lang), ratio=format_ratio(ratio)))
     sentences.append(_flows_text(t, lang, sep))
     penalties = sum(_float(i.get("penalties_cny")) for i in info.values())
     sentences.append(st.label("text_penalties", lang, value=_money(penalties, lang))
@@ -296,24 +302,37 @@ def _put(fig: Figure, text: str, y_in: float, size: float = 10, **kwargs: Any) -
 
 
 _HEADLINE_ROWS: tuple[tuple[str, str], ...] = (
-    ("abatement_cost_mcny", "row_cost"), ("technology_cost_mcny", "row_technology"),
-    ("least_cost_incl_technology_mcny", "row_least"),
-    ("uniform_standard_cost_incl_technology_mcny", "row_uniform"),
-    ("efficiency_ratio", "row_ratio"), ("penalties_mcny", "row_penalties"))
+    ("market_cost_with_technology_mcny", "row_market_with"),
+    ("least_cost_with_technology_mcny", "row_least_with"),
+    ("uniform_standard_cost_with_technology_mcny", "row_uniform_with"),
+    ("efficiency_ratio", "row_ratio"),
+    ("market_cost_excluding_technology_mcny", "row_market_excluding"),
+    ("least_cost_excluding_technology_mcny", "row_least_excluding"),
+    ("uniform_standard_cost_excluding_technology_mcny", "row_uniform_excluding"),
+    ("technology_cost_mcny", "row_technology"), ("penalties_mcny", "row_penalties"))
 _INSTRUMENT_ROWS: tuple[tuple[str, str], ...] = (
     ("mean_price_cny_per_t", "row_mean_price"), ("final_price_cny_per_t", "row_final_price"),
     ("emissions_pct_of_cap_last_year", "row_cap"), ("traded_volume_t", "row_traded"),
-    ("intercity_t", "row_intercity"))
+    ("intercity_t", "row_intercity"), ("compliance_rate_pct", "row_compliance"),
+    ("obligations_met_pct", "row_met"))
 
 
-def headline_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[str]]]:
-    """Row labels (with units, in ``lang``) and formatted cells of the headline table."""
+def _cells(values: np.ndarray, decimals: int) -> list[str]:
+    return [f"{v:,.{decimals}f}" if math.isfinite(v) else "–" for v in values]
+
+
+def headline_rows(table: pd.DataFrame, lang: str, scale_quantities: bool = True
+                  ) -> tuple[list[str], list[list[str]]]:
+    """Row labels (with units, in ``lang``) and formatted cells of the headline table, at
+    the headline precision (the numbers of headlines.csv and ``etsim run``); with
+    ``scale_quantities`` traded tonnes in kt or Mt where large (a page is narrow), else in
+    tonnes as in headlines.csv."""
     labels, cells = [], []
     for column, key in _HEADLINE_ROWS:
+        if column not in table:
+            continue
         labels.append(st.label(key, lang))
-        values = table[column].to_numpy(dtype=float)
-        cells.append([f"{v:.3f}" if math.isfinite(v) else "–" for v in values]
-                     if column == "efficiency_ratio" else st.format_numbers(values))
+        cells.append(_cells(table[column].to_numpy(dtype=float), headline_precision(column)))
     instruments = list(dict.fromkeys(c.split(".")[0] for c in table.columns if "." in c))
     for inst in instruments:
         for metric, key in _INSTRUMENT_ROWS:
@@ -321,12 +340,19 @@ def headline_rows(table: pd.DataFrame, lang: str) -> tuple[list[str], list[list[
             if column not in table:
                 continue
             values = table[column].to_numpy(dtype=float)
-            unit_divisor, unit = 1.0, ""
-            if metric in ("traded_volume_t", "intercity_t"):
+            unit_divisor, unit, decimals = 1.0, "", headline_precision(metric)
+            if not scale_quantities and metric in ("traded_volume_t", "intercity_t"):
+                unit = st.quantity_unit(0.0, lang)[1]  # tonnes, as in headlines.csv
+            elif metric in ("traded_volume_t", "intercity_t"):
                 unit_divisor, unit = st.quantity_unit(float(np.nanmax(np.abs(values),
                                                                       initial=0.0)), lang)
+                if unit_divisor > 1:
+                    cells.append(st.format_numbers(values / unit_divisor))
+                    labels.append(st.label(key, lang, inst=st.instrument_name(inst, lang),
+                                           unit=unit))
+                    continue
             labels.append(st.label(key, lang, inst=st.instrument_name(inst, lang), unit=unit))
-            cells.append(st.format_numbers(values / unit_divisor))
+            cells.append(_cells(values / unit_divisor, decimals))
     return labels, cells
 
 

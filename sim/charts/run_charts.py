@@ -35,6 +35,7 @@ from sim.charts.tables import (
     ordered_cities,
 )
 from sim.run.folder import DEFAULT_CHARTS
+from sim.run.headline import format_mcny, format_ratio
 
 CHART_FILES = DEFAULT_CHARTS
 """File stems of the default chart set, in drawing order (the run folder's contract)."""
@@ -631,28 +632,33 @@ def costs_vs_benchmarks(run: str | os.PathLike[str] | RunTables, lang: str = "en
     t = as_tables(run)
     st.check_lang(lang)
     s = t.summary
-    panels: list[tuple[str, CostFigures]] = []
+    panels: list[tuple[str, CostFigures, float]] = []  # name, costs, efficiency ratio
     for inst in t.instruments:
-        costs = instrument_costs(s.get("instruments", {}).get(inst, {}))
+        info = s.get("instruments", {}).get(inst, {})
+        costs = instrument_costs(info)
         if np.isfinite(costs.values).any():
-            panels.append((st.instrument_name(inst, lang), costs))
+            panels.append((st.instrument_name(inst, lang), costs,
+                           _summary_ratio(info, costs)))
     if len(panels) > 1:
-        panels.insert(0, (st.label("all_instruments", lang), run_costs(s)))
+        costs = run_costs(s)
+        panels.insert(0, (st.label("all_instruments", lang), costs, _summary_ratio(s, costs)))
     title = st.label("costs_title", lang)
     if not panels:
         return st.message_figure(st.label("no_data", lang), title, s, lang)
     ncols = min(len(panels), 3)
     nrows = math.ceil(len(panels) / ncols)
-    with_technology = any(c.technology_cny > 0 for _, c in panels)
-    note = cost_gap_note(s, lang)
+    with_technology = any(c.technology_cny > 0 for _, c, _ in panels)
+    notes = [n for n in (excluding_technology_note(panels[0][1], lang), cost_gap_note(s, lang))
+             if n is not None]
+    note = "\n".join(notes) if notes else None
     with st.chart_style(lang):
-        fig, main = st.new_figure(0.45 + 2.15 * nrows + 0.3 + 0.3, notes=int(note is not None))
+        fig, main = st.new_figure(0.45 + 2.3 * nrows + 0.3 + 0.3, notes=2 * len(notes))
         axes = main.subplots(nrows, ncols, squeeze=False).ravel()
-        for ax, (name, costs) in zip(axes, panels, strict=False):
+        for ax, (name, costs, ratio) in zip(axes, panels, strict=False):
             millions = costs.values / 1e6
             bars = cost_bars(ax, range(3), millions, costs.technology_cny / 1e6, 0.7,
                              [c for _, c in _BENCHMARKS])
-            ax.bar_label(bars, labels=st.format_numbers(millions), padding=2)
+            ax.bar_label(bars, labels=[format_mcny(v) for v in costs.values], padding=2)
             top = np.nanmax(np.abs(millions), initial=0.0)
             ax.set_ylim(0, top * 1.18 if top > 0 else 1.0)
             ax.set_xticks([])
@@ -660,9 +666,9 @@ def costs_vs_benchmarks(run: str | os.PathLike[str] | RunTables, lang: str = "en
             ax.set_title(name, loc="left")
             ax.set_ylabel(st.label("cost_axis", lang))
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
-            ratio = costs.efficiency_ratio
-            value = f"{ratio:.2f}" if math.isfinite(ratio) else "–"
-            ax.set_xlabel(st.label("efficiency", lang, value=value))
+            ax.set_xlabel(st.label("efficiency", lang, value=format_ratio(ratio),
+                                   least=format_mcny(costs.least_cny),
+                                   market=format_mcny(costs.market_cny)))
         for ax in axes[len(panels):]:
             main.delaxes(ax)
         handles = [Patch(color=c, label=st.label(k, lang)) for k, c in _BENCHMARKS]
@@ -670,6 +676,27 @@ def costs_vs_benchmarks(run: str | os.PathLike[str] | RunTables, lang: str = "en
             handles.append(technology_handle(lang))
         _legend_below(main, handles, 2 if with_technology else 3)
         return st.finish_figure(fig, title, s, lang, note=note)
+
+
+def _summary_ratio(figures: dict[str, Any], costs: CostFigures) -> float:
+    """The summary's ``efficiency_ratio`` (the number every output prints), else the
+    ratio of the costs."""
+    try:
+        ratio = float(figures.get("efficiency_ratio"))
+    except (TypeError, ValueError):
+        return costs.efficiency_ratio
+    return ratio if math.isfinite(ratio) else costs.efficiency_ratio
+
+
+def excluding_technology_note(costs: CostFigures, lang: str) -> str | None:
+    """The three costs excluding technology (the bars less their hatched part), as a
+    note; None for runs without technology costs."""
+    if not costs.technology_cny > 0:
+        return None
+    market, least, uniform = costs.excluding_technology
+    return st.label("costs_excluding_note", lang, technology=format_mcny(costs.technology_cny),
+                    market=format_mcny(market), least=format_mcny(least),
+                    uniform=format_mcny(uniform))
 
 
 def cost_gap_note(summary: dict[str, Any], lang: str) -> str | None:
@@ -680,7 +707,7 @@ def cost_gap_note(summary: dict[str, Any], lang: str) -> str | None:
         return None
 
     def m(value: float) -> str:
-        return f"{value / 1e6:,.1f}"
+        return format_mcny(value)
 
     return st.label("cost_gap_note", lang, gap=m(sum(gap.values())),
                     between=m(gap["between_zones_and_years_cny"]),

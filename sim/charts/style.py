@@ -148,12 +148,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cap_use_axis": ("Emissions / cap (%)", "排放量/总量上限（%）"),
     "cap": ("Cap", "总量上限"),
     "cap_less_reserve": ("{inst}: cap less reserve", "{inst}：总量上限减储备"),
-    "costs_title": ("Abatement cost: market vs benchmarks", "减排成本：市场结果与基准对比"),
+    "costs_title": ("Abatement cost: market, least and uniform-standard cost",
+                    "减排成本：市场成本、最低成本与统一标准成本"),
+    "costs_excluding_note": (
+        "Excluding technology ({technology} M CNY, hatched, in every bar): market cost "
+        "{market}, least cost {least}, uniform-standard cost {uniform} M CNY.",
+        "不含技术成本（{technology}百万元，各柱斜线部分）：市场成本{market}，最低成本{least}，"
+        "统一标准成本{uniform}（百万元）。"),
     "cost_axis": ("Cost (million CNY)", "成本（百万元）"),
-    "market": ("Market outcome", "市场交易结果"),
-    "least_cost": ("Least-cost benchmark", "最低成本基准"),
-    "uniform": ("Uniform standard", "统一削减标准"),
-    "efficiency": ("Efficiency ratio {value}", "效率比 {value}"),
+    "market": ("Market cost", "市场成本"),
+    "least_cost": ("Least cost", "最低成本"),
+    "uniform": ("Uniform-standard cost", "统一标准成本"),
+    "efficiency": ("Efficiency ratio {value}\n= {least} / {market}",
+                   "效率比 {value}\n= {least}/{market}"),
     "technology_part": ("of which technologies (the same in all three)",
                         "其中技术改造成本（三者相同）"),
     "all_instruments": ("All instruments", "全部品种"),
@@ -233,15 +240,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "text_caps": ("Emissions as share of the cap in {year}: {items}.",
                   "{year}年排放量占总量上限比例：{items}。"),
     "text_cap_item": ("{inst} {pct}%", "{inst} {pct}%"),
-    "text_costs": ("Abatement cost {cost} against a least cost of {least} (efficiency ratio "
-                   "{ratio}) and {uniform} under a uniform standard.",
-                   "减排成本{cost}，最低成本基准{least}（效率比{ratio}），统一削减标准下为{uniform}。"),
+    "text_costs": ("Market cost {cost} against a least cost of {least} (efficiency ratio "
+                   "{ratio} = least cost / market cost) and a uniform-standard cost of "
+                   "{uniform}.",
+                   "市场成本{cost}，最低成本{least}（效率比{ratio}=最低成本/市场成本），"
+                   "统一标准成本{uniform}。"),
     "text_costs_technology": (
-        "Abatement cost {cost} against a least cost of {least} (efficiency ratio {ratio}) "
-        "and {uniform} under a uniform standard, each including the {technology} that the "
-        "enterprises' adopted technologies cost.",
-        "减排成本{cost}，最低成本基准{least}（效率比{ratio}），统一削减标准下为{uniform}；"
-        "三者均含企业所采用技术的成本{technology}。"),
+        "Market cost {cost} against a least cost of {least} (efficiency ratio {ratio} = "
+        "least cost / market cost) and a uniform-standard cost of {uniform}, each with the "
+        "{technology} that the enterprises' adopted technologies cost; excluding technology "
+        "{cost_x}, {least_x} and {uniform_x}.",
+        "市场成本{cost}，最低成本{least}（效率比{ratio}=最低成本/市场成本），统一标准成本"
+        "{uniform}，三者均含企业所采用技术的成本{technology}；不含技术成本时分别为{cost_x}、"
+        "{least_x}和{uniform_x}。"),
     "text_flows": ("Inter-city trades: {items}.", "跨市交易：{items}。"),
     "text_flow_item": ("{inst} {total} ({share}% of all traded), largest net flow {origin} → "
                        "{to} ({top})",
@@ -250,18 +261,28 @@ STRINGS: dict[str, tuple[str, str]] = {
     "text_penalties": ("Penalties: {value} in total.", "罚款合计{value}。"),
     "text_no_penalties": ("No penalties were due.", "无罚款。"),
     "headlines_title": ("Headline figures", "主要指标"),
-    "row_cost": ("Abatement cost (million CNY)", "减排成本（百万元）"),
-    "row_technology": ("of which technologies (million CNY)", "其中技术成本（百万元）"),
-    "row_least": ("Least cost + technologies (million CNY)", "最低成本+技术成本（百万元）"),
-    "row_uniform": ("Uniform standard + technologies (million CNY)",
-                    "统一标准+技术成本（百万元）"),
-    "row_ratio": ("Efficiency ratio (least / market)", "效率比（最低成本/市场）"),
+    "row_market_with": ("Market cost, with technology (million CNY)",
+                        "市场成本，含技术（百万元）"),
+    "row_least_with": ("Least cost, with technology (million CNY)", "最低成本，含技术（百万元）"),
+    "row_uniform_with": ("Uniform-standard cost, with technology (million CNY)",
+                         "统一标准成本，含技术（百万元）"),
+    "row_ratio": ("Efficiency ratio (least / market cost, with technology)",
+                  "效率比（最低成本/市场成本，含技术）"),
+    "row_market_excluding": ("Market cost, excluding technology (million CNY)",
+                             "市场成本，不含技术（百万元）"),
+    "row_least_excluding": ("Least cost, excluding technology (million CNY)",
+                            "最低成本，不含技术（百万元）"),
+    "row_uniform_excluding": ("Uniform-standard cost, excluding technology (million CNY)",
+                              "统一标准成本，不含技术（百万元）"),
+    "row_technology": ("Technology cost (million CNY)", "技术成本（百万元）"),
     "row_penalties": ("Penalties (million CNY)", "罚款（百万元）"),
     "row_mean_price": ("{inst} mean price (CNY/t)", "{inst}均价（元/吨）"),
     "row_final_price": ("{inst} final price (CNY/t)", "{inst}末场价格（元/吨）"),
     "row_cap": ("{inst} emissions as % of cap, last year", "{inst}末年排放量占总量上限（%）"),
     "row_traded": ("{inst} traded ({unit})", "{inst}成交量（{unit}）"),
     "row_intercity": ("{inst} inter-city trades ({unit})", "{inst}跨市交易量（{unit}）"),
+    "row_compliance": ("{inst} enterprise-years compliant (%)", "{inst}履约企业年占比（%）"),
+    "row_met": ("{inst} tonnes owed surrendered (%)", "{inst}应清缴量完成率（%）"),
     "settings_title": ("Scenario settings", "情景设置"),
     "value": ("Value", "取值"),
     "settings_diff_title": ("Scenario settings that differ between runs",

@@ -49,8 +49,22 @@ def compare(
                          + [out_dir / "headlines.csv", out_dir / "settings_diff.csv"], force)
 
         paths = write_comparison(run_dirs, out_dir, lang=lang, fmt=fmt)
+    print_headlines(out_dir / "headlines.csv")
     for path in paths:
         typer.echo(str(path))
+
+
+def print_headlines(csv: Path) -> None:
+    """The headline table on the terminal: the numbers of headlines.csv, as the report's
+    headline page lists them (English labels; the CSV's columns are the runs)."""
+    import pandas as pd
+
+    from sim.charts.report import headline_rows
+    from sim.cli.closing import comparison_table, console
+
+    table = pd.read_csv(csv, index_col=0)
+    labels, cells = headline_rows(table, "en", scale_quantities=False)
+    console().print(comparison_table(labels, cells, [str(r) for r in table.index]))
 
 
 def report(

@@ -15,6 +15,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sim.cli.common import ForceOpt, err, input_errors, refuse_overwrite
+from sim.cli.progress import PlainProgress, say
 from sim.errors import InputError
 
 app = typer.Typer(
@@ -86,35 +87,39 @@ def run(
         target = out_dir or Path("runs") / loaded.scenario.name
         check_run_target(target)
         horizon = loaded.scenario.time
+        name, per_year = loaded.scenario.name, horizon.periods_per_year
+        sessions = horizon.years * per_year
+        # Outside a terminal (make, pipes, CI logs) a plain line per simulated year.
+        plain = None if err.is_terminal else PlainProgress(
+            sessions, lambda done: f"{name}: year {horizon.start_year + done // per_year - 1} "
+            f"done ({done // per_year}/{horizon.years} years, {done}/{sessions} sessions)",
+            every=per_year, min_interval_s=0.0)
+        if plain is not None:
+            say(f"{name}: building the world and its enterprises, then {horizon.years} years "
+                f"x {per_year} sessions")
+
+        def on_session(done: int, total: int) -> None:
+            progress.update(task, completed=done)
+            if plain is not None:
+                plain.update(done)
+                if done == total:
+                    say(f"{name}: solving the least-cost and uniform-standard benchmarks")
+
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       TextColumn("{task.completed}/{task.total} sessions"),
                       TimeRemainingColumn(), console=err, transient=True,
                       disable=not err.is_terminal) as progress:
-            task = progress.add_task(loaded.scenario.name,
-                                     total=horizon.years * horizon.periods_per_year)
-            result = run_scenario(loaded, seed=seed, on_session=lambda done, total:
-                                  progress.update(task, completed=done))
+            task = progress.add_task(name, total=sessions)
+            result = run_scenario(loaded, seed=seed, on_session=on_session)
         draw = None
         if charts:  # matplotlib only when drawing
             from sim.charts import render_default_charts as draw
+        if plain is not None:
+            say(f"{name}: writing {target}" + (" and drawing its charts" if charts else ""))
         save_run(result, target, draw)
-    summary = result.summary
-    ratio = summary["efficiency_ratio"]
-    typer.echo(f"{loaded.scenario.name}: {summary['enterprises']} enterprises, "
-              f"abatement cost {summary['total_abatement_cost_cny'] / 1e6:,.1f} M CNY "
-              f"(least cost {summary['least_cost_cny'] / 1e6:,.1f} M CNY, efficiency "
-              f"{'n/a' if ratio is None else f'{ratio:.3f}'})")
-    for inst, figures in summary["instruments"].items():
-        price = figures["mean_price_cny_per_t"]
-        typer.echo(f"  {inst:5s} mean price {'n/a' if price is None else f'{price:,.1f}'} CNY/t, "
-                  f"traded {figures['traded_volume_t']:,.0f} t, firm-years compliant "
-                  f"{figures['compliance_rate']:.1%}, tonnes owed surrendered "
-                  f"{_share(figures.get('obligations_met_share'))}")
-    typer.echo(f"results in {target}")
+    from sim.cli.closing import print_run
 
-
-def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
+    print_run(result.summary, name, target)
 
 
 @app.command()

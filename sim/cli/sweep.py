@@ -51,7 +51,7 @@ def sweep(
                         MofNCompleteColumn(), TextColumn("runs, {task.fields[failed]} failed"),
                         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                         console=err, disable=not err.is_terminal)
-    state = {"task": None, "failed": 0}
+    state = {"task": None, "failed": 0, "done": 0, "plain": None}
 
     with input_errors():
         if retry_failed and not resume:
@@ -65,11 +65,19 @@ def sweep(
                        f"run) on {backend}", err=True)
             progress.start()
             state["task"] = progress.add_task(loaded.name, total=todo, failed=0)
+            if not err.is_terminal:  # make, pipes, CI logs: a plain line per finished run
+                from sim.cli.progress import PlainProgress
+
+                state["plain"] = PlainProgress(todo, lambda n: (
+                    f"{loaded.name}: run {n}/{todo} done ({state['failed']} failed)"))
 
         def on_result(outcome: RunOutcome) -> None:
             if outcome.status != "ok":
                 state["failed"] += 1
+            state["done"] += 1
             progress.update(state["task"], advance=1, failed=state["failed"])
+            if state["plain"] is not None:
+                state["plain"].update(state["done"])
 
         try:
             report = run_sweep(loaded, target, workers=workers, scheduler=scheduler,

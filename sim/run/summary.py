@@ -21,6 +21,7 @@ import pandas as pd
 
 from sim.market.price_stats import weighted_mean
 from sim.run import cost_gap
+from sim.run.headline import with_headline_costs
 from sim.run.least_cost import least_cost_basis, solve_benchmarks
 from sim.run.metrics import obligations_met
 
@@ -38,7 +39,11 @@ COST_BASIS = (
     "(per instrument with its abatement_cost_cny + technology_cost_cny + offsets_cost_cny): "
     "it judges how abatement was shared given the technologies, not the technology choices "
     "themselves. Offsets count at their supply cost (offsets_cost_cny, the area under the "
-    "origins' supply curves) in the market and in least_cost_cny alike")
+    "origins' supply curves) in the market and in least_cost_cny alike. The headline keys "
+    "state each cost both ways: market_cost_, least_cost_ and uniform_standard_cost_"
+    "with_technology_cny and ..._excluding_technology_cny (market = continuous abatement + "
+    "offsets_cost_cny, + technology_cost_cny with technology), and efficiency_ratio = "
+    "least_cost_with_technology_cny / market_cost_with_technology_cny")
 """How summary.json's cost figures relate (the ``cost_basis`` key)."""
 
 
@@ -204,7 +209,7 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
     continuous = sum(v["abatement_cost_cny"] for v in instruments.values())
     technology = sum(v["technology_cost_cny"] for v in instruments.values())
     least = sum(v["least_cost_cny"] for v in instruments.values())
-    return {
+    return with_headline_costs({  # market, least and uniform cost with/without technology
         "scenario": model.world.scenario.name,
         "seed": model.world.run_seed,
         "total_abatement_cost_cny": continuous + technology,
@@ -227,4 +232,4 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
         **model.decisions.summary(),  # enterprises whose investment finance limited
         **model.regional.summary(tables),  # new projects, 调剂, alerts, pledge, compensation
         "instruments": instruments,
-    }
+    })
