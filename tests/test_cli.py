@@ -302,3 +302,15 @@ def test_compare_and_report_never_overwrite_a_file_without_force(make_run_dir, t
     assert runner.invoke(app, ["compare", *runs, "--out", str(out), "--force"]).exit_code == 0
     assert runner.invoke(app, ["report", runs[0], "--out", str(pdf), "--force"]).exit_code == 0
     assert written == [out, pdf]
+
+
+def test_help_shows_no_type_label_on_flags_and_names_arguments_in_capitals():
+    """typer labels every option with its type; flags (--help, --force, --charts) have
+    none worth showing (issue 23: "--help <bool>")."""
+    top = runner.invoke(app, ["--help"])
+    assert top.exit_code == 0 and "--help" in top.output and "<bool>" not in top.output
+    for command in ("run", "validate", "compare", "report", "sweep", "query", "charts"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "<bool>" not in result.output and "--help" in result.output, command
+    assert "{SCENARIO}" in runner.invoke(app, ["run", "--help"]).output

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from sim.errors import InputError
 
@@ -67,3 +68,36 @@ def check_lang(lang: str) -> None:
     """Refuse a language other than en or zh (InputError)."""
     if lang not in ("en", "zh"):
         raise InputError("argument", "--lang", f"{lang!r} is not a language", "en, zh")
+
+
+def _plain_params(params: list) -> list:
+    """Help without type labels on flags (typer shows ``--help <bool>`` and ``--force
+    <bool>``) and arguments named as the usage line names them (``SCENARIO``, not
+    ``{scenario}``)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+        elif isinstance(param, TyperArgument) and param.metavar is None:
+            param.metavar = param.name.upper()
+    return params
+
+
+class Command(TyperCommand):
+    """An ``etsim`` subcommand: :func:`_plain_params` in its help."""
+
+    def get_params(self, ctx: typer.Context) -> list:  # noqa: D102 - click's
+        return _plain_params(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    """The ``etsim`` command group: :func:`_plain_params` in its help."""
+
+    def get_params(self, ctx: typer.Context) -> list:  # noqa: D102 - click's
+        return _plain_params(super().get_params(ctx))
+
+
+def plain_help(app: typer.Typer) -> None:
+    """Give every command registered on ``app`` so far the :class:`Command` class."""
+    for info in app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = Command

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from sim.cli.common import ForceOpt, err, input_errors, refuse_overwrite
+from sim.cli.common import ForceOpt, Group, err, input_errors, plain_help, refuse_overwrite
 from sim.cli.progress import PlainProgress, say
 from sim.errors import InputError
 
@@ -24,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file.")]
@@ -196,6 +197,9 @@ def _register_app_command() -> None:
 
 
 _register_app_command()
+
+
+plain_help(app)  # no "--help <bool>"; arguments as SCENARIO, RUN_DIR...
 
 
 def main() -> None:
