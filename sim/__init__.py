@@ -1,10 +1,10 @@
 """etsim: agent-based simulator of emissions-rights trading across Hubei's city clusters.
 
-The package is organised as the design describes: ``sim.scenario`` loads and validates
-scenario files, ``sim.world.population`` builds enterprise populations, ``sim.market`` clears
-order books (pure numpy), ``sim.model`` is the Mesa model, ``sim.benchmark.equilibrium`` the
-independent least-cost benchmark, ``sim.run.results`` writes run folders and ``sim.charts``
-draws from saved tables only.
+Layers, bottom to top, each a folder importing only those below it (docs/architecture.md):
+``scenario`` (files, validation) -> ``world`` (population, pools, caps: built before the
+model) -> ``market`` (pure clearing) -> ``policy`` (regulator levers) -> ``benchmark``
+(least cost) -> ``enterprise`` (decisions, trading) -> ``model`` (the Mesa model) ->
+``run`` (run folders, summary) -> ``charts``, ``sweep``, ``app``, ``cli``.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -1,2 +1,1 @@
-"""A run from scenario to run folder: the run's benchmarks, summary, metrics and files.
-"""
+"""A run from scenario to run folder: tables, the run's benchmarks, summary, files."""
