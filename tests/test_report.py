@@ -192,15 +192,16 @@ def test_summary_covers_every_run_with_no_number_broken(runs: dict[str, Path], l
     tables = load_runs([runs["base"], runs["base_seed2"], runs["cluster"]] * 3)[:8]
     layout = summary_layout(tables, lang)
     assert len(layout) >= 2
-    assert sum(len(blocks) for blocks in layout) == 8
+    assert sum(len(blocks) for blocks in layout) == 8 + 1  # and the effects across instruments
+    assert layout[-1][-1][0][0] == st.label("effects_title", lang)
     expected = [[line for sentence in run_text(t, lang) for line in wrap(sentence, 6.27, 10)]
                 for t in tables]
     pages = report_contents(tables, lang)
     assert pages[:len(layout)] == ["summary", *(f"summary_{k}" for k in range(2, len(layout) + 1))]
     assert pages[len(layout)] == "headlines"
-    shown = [[text for text, *_ in block[1:]] for blocks in layout for block in blocks]
+    shown = [[text for text, *_ in block[1:]] for blocks in layout for block in blocks][:-1]
     assert shown == expected  # every run, every line, in order
-    assert [block[0][0] for blocks in layout for block in blocks] == run_labels(tables)
+    assert [block[0][0] for blocks in layout for block in blocks][:-1] == run_labels(tables)
     figures = dict(report_figures(tables, lang))
     texts = [t.get_text() for key, fig in figures.items() if key.startswith("summary")
              for t in fig.texts]
@@ -254,7 +255,11 @@ def test_compare_command_writes_charts_and_tables(runs: dict[str, Path], tmp_pat
                                  "--out", str(out), "--lang", "zh"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{stem}_zh.png" for stem in COMPARE_CHARTS] + ["headlines.csv", "settings_diff.csv"])
+        [f"{stem}_zh.png" for stem in COMPARE_CHARTS]
+        + ["headlines.csv", "settings_diff.csv", "effects.csv"])
+    effects = pd.read_csv(out / "effects.csv")
+    cod = effects.set_index("instrument").loc["cod"]
+    assert cod["own_settings_changed"] and not cod["noise_checked"]
     diff = pd.read_csv(out / "settings_diff.csv", index_col=0)
     assert list(diff.index) == ["instruments.cod.trading.scope"]
     headlines = pd.read_csv(out / "headlines.csv", index_col=0)

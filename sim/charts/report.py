@@ -224,6 +224,17 @@ def _summary_blocks(runs: Sequence[RunTables], lang: str) -> list[list[Line]]:
             block += [(line, 10, {}, 0.0) for line in lines[:-1]]
             block.append((lines[-1], 10, {}, 0.08))
         blocks.append(block)
+    if len(runs) > 1:  # which instruments moved, beyond seed noise or not, and how
+        from sim.charts.effects import cross_effects, effect_lines
+
+        sentences = effect_lines(cross_effects(runs, lang), lang)
+        if sentences:
+            block = [(st.label("effects_title", lang), 11, {"weight": _bold(lang)}, 0.03)]
+            for sentence in sentences:
+                lines = wrap(sentence, SUMMARY_TEXT_IN, 10)
+                block += [(line, 10, {}, 0.0) for line in lines[:-1]]
+                block.append((lines[-1], 10, {}, 0.08))
+            blocks.append(block)
     return blocks
 
 

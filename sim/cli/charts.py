@@ -27,8 +27,12 @@ def compare(
     lang: LangOpt = "en",
     fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf.")] = "png",
     force: ForceOpt = False,
+    replicates: Annotated[int, typer.Option(
+        help="Seeds per scenario for the seed-noise check of the effects across instruments: "
+             "missing seeds are run into OUT/replicates (0: the runs given only).")] = 0,
 ) -> None:
-    """Compare runs: small-multiple charts, headline figures and differing settings."""
+    """Compare runs: small-multiple charts, headline figures, differing settings and the
+    effects across instruments."""
 
     with input_errors():
         check_lang(lang)
@@ -37,6 +41,9 @@ def compare(
         check_run_dirs(run_dirs)
         if len(run_dirs) < 2:
             raise InputError("argument", "RUN_DIR", "one run given", "two or more run folders")
+        if replicates == 1 or replicates < 0:
+            raise InputError("argument", "--replicates", f"{replicates} seeds cannot show "
+                             "seed noise", "0 (off) or a whole number >= 2")
         if out_dir.exists() and not out_dir.is_dir():
             raise InputError("argument", "--out", f"{out_dir} is a file, not a folder",
                              "a folder (new, or one to add the comparison to)")
@@ -46,11 +53,24 @@ def compare(
         suffix = "_zh" if lang == "zh" else ""
         refuse_overwrite([out_dir / f"{stem}{suffix}.{fmt}"
                           for stem in (*COMPARE_CHARTS, "price_bands")]
-                         + [out_dir / "headlines.csv", out_dir / "settings_diff.csv"], force)
+                         + [out_dir / name for name in ("headlines.csv", "settings_diff.csv",
+                                                        "effects.csv")], force)
 
         paths = write_comparison(run_dirs, out_dir, lang=lang, fmt=fmt)
+        runs = list(run_dirs)
+        if replicates:
+            from sim.cli.replicates import ensure_replicates
+
+            runs = ensure_replicates(run_dirs, replicates, out_dir)
+        from sim.charts.compare import write_effects
+
+        lines, effects_csv = write_effects(runs, out_dir, lang)
     print_headlines(out_dir / "headlines.csv")
-    for path in paths:
+    if lines:
+        typer.echo("Effects across instruments")
+        for line in lines:
+            typer.echo(("  " if line[:1] != " " and not line.endswith(":") else "") + line)
+    for path in [*paths, *([effects_csv] if effects_csv else [])]:
         typer.echo(str(path))
 
 

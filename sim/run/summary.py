@@ -21,6 +21,7 @@ import pandas as pd
 
 from sim.market.price_stats import weighted_mean
 from sim.run import cost_gap
+from sim.run.channels import with_coupling_notes
 from sim.run.headline import with_headline_costs
 from sim.run.least_cost import least_cost_basis, solve_benchmarks
 from sim.run.metrics import obligations_met
@@ -209,7 +210,8 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
     continuous = sum(v["abatement_cost_cny"] for v in instruments.values())
     technology = sum(v["technology_cost_cny"] for v in instruments.values())
     least = sum(v["least_cost_cny"] for v in instruments.values())
-    return with_headline_costs({  # market, least and uniform cost with/without technology
+    # market, least and uniform cost with/without technology; notes on coupling channels
+    return with_coupling_notes(with_headline_costs({
         "scenario": model.world.scenario.name,
         "seed": model.world.run_seed,
         "total_abatement_cost_cny": continuous + technology,
@@ -232,4 +234,4 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
         **model.decisions.summary(),  # enterprises whose investment finance limited
         **model.regional.summary(tables),  # new projects, 调剂, alerts, pledge, compensation
         "instruments": instruments,
-    })
+    }), tables["enterprises"])

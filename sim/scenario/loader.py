@@ -480,3 +480,23 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     _check_industry_groups(scenario, prov, main)
     _check_regional_levers(scenario, geography, prov, main)
     return LoadedScenario(scenario, path, prov, geography)
+
+
+def load_resolved(resolved: dict[str, Any], source: str | Path) -> LoadedScenario:
+    """A run's resolved scenario (``manifest.json``'s ``resolved_scenario``: every default
+    filled) loaded again, e.g. to repeat the run with other seeds; its hash equals the
+    manifest's ``scenario_hash``.
+
+    Args:
+        resolved: The resolved scenario as the manifest stores it.
+        source: Where it came from, for messages (the manifest file).
+
+    Raises:
+        InputError: It no longer validates (a manifest of an older package version).
+    """
+    main = str(source)
+    try:
+        scenario = Scenario.model_validate(resolved)
+    except ValidationError as exc:
+        raise _translate(exc, {}, main) from None
+    return LoadedScenario(scenario, Path(source), {}, _geography_for(scenario, main))
