@@ -395,19 +395,3 @@ def write_comparison(runs: Sequence[str | os.PathLike[str]], out_dir: str | os.P
     written.append(_write_csv(settings_diff(tables), out / "settings_diff.csv"))
     return written
 
-
-def write_effects(runs: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
-                  lang: str = "en") -> tuple[list[str], Path | None]:
-    """The effects across instruments of the runs (:mod:`sim.charts.effects`): their
-    sentences, and ``effects.csv`` in ``out_dir`` (none when the runs are one scenario).
-
-    Returns:
-        The sentences and the CSV written (or ``None``).
-    """
-    from sim.charts.effects import cross_effects, effect_lines, effects_table
-
-    effects = cross_effects(load_runs(runs), lang)
-    if not effects:
-        return [], None
-    return effect_lines(effects, lang), _write_csv(effects_table(effects).set_index("run"),
-                                                   Path(out_dir) / "effects.csv")

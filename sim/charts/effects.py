@@ -26,6 +26,7 @@ reference), from the saved run folders only:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sim.charts import style as st
-from sim.charts.compare import flatten, run_labels
+from sim.charts.compare import _write_csv, flatten, load_runs, run_labels
 from sim.charts.tables import RunTables
 from sim.run import headline
 
@@ -427,3 +428,18 @@ def effects_table(effects: list[GroupEffects]) -> pd.DataFrame:
         if c.endswith("_cny_change") or c.endswith("_cny_change_se"):
             decimals[c] = 0
     return table.round(decimals)
+
+
+def write_effects(runs: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
+                  lang: str = "en") -> tuple[list[str], Path | None]:
+    """The effects across instruments of the runs: their sentences, and ``effects.csv``
+    in ``out_dir`` (none when the runs are one scenario).
+
+    Returns:
+        The sentences and the CSV written (or ``None``).
+    """
+    effects = cross_effects(load_runs(runs), lang)
+    if not effects:
+        return [], None
+    return effect_lines(effects, lang), _write_csv(effects_table(effects).set_index("run"),
+                                                   Path(out_dir) / "effects.csv")

@@ -62,7 +62,7 @@ def compare(
             from sim.cli.replicates import ensure_replicates
 
             runs = ensure_replicates(run_dirs, replicates, out_dir)
-        from sim.charts.compare import write_effects
+        from sim.charts.effects import write_effects
 
         lines, effects_csv = write_effects(runs, out_dir, lang)
     print_headlines(out_dir / "headlines.csv")
