@@ -154,7 +154,8 @@ def clearing_one_pool(orders: int = 100_000) -> dict:
 def clearing_linked(orders: int = 10_000, cities: int = 17, ratio: float = 1.1) -> dict:
     """One clearing of 17 cities linked by a trading ratio, random orders."""
     from sim.market import BUY, SELL, OrderBook
-    from sim.market.linked import Network, clear_linked
+    from sim.market.city_network import Network
+    from sim.market.linked import clear_linked
 
     rng = np.random.default_rng(0)
     lo = rng.uniform(0, 100, orders)

@@ -48,7 +48,7 @@ import numpy as np
 INSTRUMENTS = ("co2", "so2", "nox", "cod", "nh3n")
 PENALTY_CNY_PER_T = {"co2": 150.0, "so2": 12_000.0, "nox": 12_000.0, "cod": 26_000.0,
                      "nh3n": 42_000.0}
-"""etsim's default fines (sim/scenario/schema.py): the highest price anyone pays."""
+"""etsim's default fines (sim/scenario/instruments.py): the highest price anyone pays."""
 CAP_SHARE, CAP_DECLINE = 0.9, 0.02
 
 
