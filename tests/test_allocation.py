@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.policy.allocation import city_budgets_t, paid_use_fees_cny, true_up_t
-from sim.scenario.schema import AllocationConfig
+from sim.scenario.instruments import AllocationConfig
 from sim.world.caps import differentiated_weights
 
 

@@ -19,7 +19,7 @@ from sim.app.runner import BackgroundRun, RunJob, plan_runs, remember, zip_run
 from sim.app.scenario_file import save_scenario
 from sim.errors import InputError
 from sim.scenario import load_scenario
-from sim.scenario.schema import Scope
+from sim.scenario.instruments import Scope
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sim.benchmark.equilibrium
+import sim.benchmark.price_path
 from sim.market import clear_call_auction
 from sim.market.orders import BUY, SELL, OrderBook
 from sim.model import EmissionsTradingModel
@@ -102,7 +102,7 @@ def test_no_reservation_value_leaves_orders_alone():
 
 
 def test_hand_given_foresight_reproduces_the_hotelling_path(two_firm_scenario, monkeypatch):
-    monkeypatch.setattr(sim.benchmark.equilibrium, "least_cost_price_path", hand_path,
+    monkeypatch.setattr(sim.benchmark.price_path, "least_cost_price_path", hand_path,
                         raising=False)
     model = three_year_model(two_firm_scenario, "perfect_foresight")
     run_model(model)
@@ -116,7 +116,7 @@ def test_hand_given_foresight_reproduces_the_hotelling_path(two_firm_scenario, m
     assert growth == pytest.approx([RATE, RATE], rel=1e-6)  # Hotelling while the bank is positive
 
 
-@pytest.mark.skipif(not hasattr(sim.benchmark.equilibrium, "least_cost_price_path"),
+@pytest.mark.skipif(not hasattr(sim.benchmark.price_path, "least_cost_price_path"),
                     reason="needs the intertemporal least-cost path (issue 6)")
 def test_least_cost_path_foresight_reproduces_the_closed_form_path(two_firm_scenario):
     model = three_year_model(two_firm_scenario, "perfect_foresight")

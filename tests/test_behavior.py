@@ -20,7 +20,7 @@ from sim.market.orders import BUY, SELL
 from sim.model import EmissionsTradingModel
 from sim.run.results import run_model, run_scenario
 from sim.scenario import load_scenario
-from sim.scenario.schema import TradingBehaviorConfig
+from sim.scenario.behavior import TradingBehaviorConfig
 
 FRICTIONLESS = {"participation_probability": 1, "participation_dispersion": 0,
                 "deadline_activity_share": 0.25, "precautionary_buffer_share": 0,

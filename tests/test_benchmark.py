@@ -129,7 +129,7 @@ def test_equilibrium_reports_the_offsets_of_the_least_cost_plan():
     # Offsets are cheaper than the abatement they replace.
     assert co2["least_cost_cny"] < without["instruments"]["co2"]["least_cost_cny"]
     # Perfect foresight expects the lower path too (the scenario's own inputs).
-    from sim.benchmark.equilibrium import least_cost_price_path
+    from sim.benchmark.price_path import least_cost_price_path
 
     def path(name):
         table = least_cost_price_path(load_scenario(SCENARIOS / f"{name}.toml", SMALL))

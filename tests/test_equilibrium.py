@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from sim.benchmark.equilibrium import InstrumentInputs, least_cost_pool, solve_instrument
-from sim.benchmark.equilibrium_solver import Curve, Links, solve_network
+from sim.benchmark.equilibrium_solver import solve_network
+from sim.benchmark.network_problem import Curve, Links
 
 INF = np.inf
 
@@ -204,10 +205,10 @@ def test_summed_curve_equals_the_sum_of_its_curves(parts):
 @given(curves())
 def test_one_curve_fast_path_finds_the_searched_level(curve):
     # A second node with no supply sends the same balance through the general search.
-    from sim.benchmark.equilibrium_solver import _component_level
+    from sim.benchmark.balance import component_level
 
-    one = _component_level([curve], np.ones(1), np.zeros(1), np.zeros(1))
-    two = _component_level([curve, Curve.constant()], np.ones(2), np.zeros(2), np.zeros(2))
+    one = component_level([curve], np.ones(1), np.zeros(1), np.zeros(1))
+    two = component_level([curve, Curve.constant()], np.ones(2), np.zeros(2), np.zeros(2))
     assert one[0] == two[0]
     assert one[1] == two[1]
     assert one[2] == pytest.approx(two[2][:1])

@@ -144,7 +144,7 @@ def test_the_foreseen_path_is_the_least_cost_path_of_the_emissions_it_leads_to()
     # and output at the path leave gives the path back. Discrete technology choices in
     # small city zones keep it from being exact there (the reported gap); carbon, one
     # provincial pool of many enterprises, within the tolerance (2%).
-    from sim.benchmark.equilibrium import least_cost_price_path
+    from sim.benchmark.price_path import least_cost_price_path
     from sim.enterprise.expectations import FORESIGHT_TOLERANCE, _path_from_table
 
     loaded = foresight_scenario("time.years=5")

@@ -18,7 +18,7 @@ from sim.model import EmissionsTradingModel
 from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 from sim.scenario.industries import industry_groups
-from sim.scenario.schema import TradingConfig
+from sim.scenario.instruments import TradingConfig
 from sim.world.population.sources import build_population
 
 HEADER = ("id,city,industry,so2_baseline_t,so2_mac_intercept_cny,so2_mac_slope_cny,"

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.market import BUY, SELL, OrderBook, clear_call_auction
-from sim.market.linked import Network, clear_linked
+from sim.market.city_network import Network
+from sim.market.linked import clear_linked
 from sim.market.orders import effective_hi
 from sim.run.results import run_scenario
 from sim.scenario import load_scenario

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.market.linked import Network
+from sim.market.city_network import Network
 from sim.scenario.geography import hubei_geography
-from sim.scenario.schema import TradingConfig
+from sim.scenario.instruments import TradingConfig
 from sim.world.networks import is_linked, link_rules, market_pools
 
 

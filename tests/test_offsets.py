@@ -11,7 +11,7 @@ from sim.policy.offsets import build_supply, offers, truncate_at, zone_split
 from sim.run.results import run_scenario
 from sim.scenario import load_scenario
 from sim.scenario.geography import hubei_geography
-from sim.scenario.schema import OffsetsConfig
+from sim.scenario.instruments import OffsetsConfig
 
 CO2_FIRMS = (
     "id,city,industry,co2_baseline_t,co2_mac_intercept_cny,co2_mac_slope_cny,"

@@ -327,8 +327,8 @@ def _leaf_keys(model, prefix: str = ""):
     """Every scenario key that takes a value (instruments via [instruments.so2])."""
     from typing import get_origin
 
+    from sim.scenario.instruments import InstrumentConfig
     from sim.scenario.messages import _is_model, _unwrap
-    from sim.scenario.schema import InstrumentConfig
 
     for name, field in model.model_fields.items():
         dotted, annotation = f"{prefix}{field.alias or name}", _unwrap(field.annotation)

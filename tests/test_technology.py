@@ -15,7 +15,7 @@ from sim.enterprise.technology import (
 from sim.model import EmissionsTradingModel
 from sim.run.results import run_model
 from sim.scenario import load_scenario
-from sim.scenario.schema import InvestmentConfig
+from sim.scenario.behavior import InvestmentConfig
 
 HURDLE = 0.10
 INDUSTRIES = ("power", "steel", "cement", "paper")

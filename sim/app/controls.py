@@ -23,8 +23,9 @@ from pydantic import BaseModel
 from sim.app.labels import LABELS, LANGS, UNITS
 from sim.errors import InputError
 from sim.scenario import load_scenario
+from sim.scenario.instruments import CapTrajectory
 from sim.scenario.loader import LoadedScenario, parse_override
-from sim.scenario.schema import CapTrajectory, Scenario
+from sim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)

@@ -23,215 +23,22 @@ link has ``P_b <= ratio * P_a + cost``; a full one ``>=``. The solver finds them
    holds (``exact = True``), otherwise with the LP's approximate answer and ``exact =
    False``.
 
-Pure numpy/scipy; it shares no code with the exchange (``sim.market``), so agreement of
-the two is evidence.
+The nodes, links and solution are in ``sim.benchmark.network_problem``, the exact level of
+one tied component in ``sim.benchmark.balance``. Pure numpy/scipy; it shares no code with
+the exchange (``sim.market``), so agreement of the two is evidence.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, hstack, vstack
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
+from sim.benchmark.balance import component_level, node_supplies
+from sim.benchmark.network_problem import Curve, Links, Solution
+
 _GRID = 96  # price points per node in the structure LP (curves with more are sampled)
-
-
-@dataclass(frozen=True)
-class Curve:
-    """A node's net supply: piecewise linear between breakpoints, with steps at them.
-
-    Attributes:
-        x: Breakpoint prices, sorted, (K,).
-        left: Supply just below each breakpoint, t, (K,).
-        right: Supply just above each breakpoint, t, (K,).
-        lo: Lowest price: below it nothing clears, at it the node absorbs any surplus
-            (disposal at zero, or a reserve floor). ``-inf`` for none.
-        hi: Highest price: at it the node supplies any shortfall (the penalty). ``inf``
-            for none.
-    """
-
-    x: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    lo: float = 0.0
-    hi: float = np.inf
-
-    @classmethod
-    def build(cls, constant_t: float, ramp_lo: np.ndarray, ramp_hi: np.ndarray,
-              ramp_t: np.ndarray, step_price: np.ndarray, step_t: np.ndarray,
-              lo: float = 0.0, hi: float = np.inf) -> Curve:
-        """Curve of a constant, ramps and steps.
-
-        Args:
-            constant_t: Supply at every price (rights held less emissions), t.
-            ramp_lo, ramp_hi, ramp_t: Ramps rising by ``ramp_t`` from ``ramp_lo`` to
-                ``ramp_hi`` (an enterprise's abatement on its linear MAC), (m,).
-            step_price, step_t: Steps of ``step_t`` at ``step_price`` (sellers > 0,
-                buyers < 0), (s,).
-            lo, hi: Price domain (see the class).
-        """
-        keep = ramp_t > 0
-        ramp_lo, ramp_hi, ramp_t = ramp_lo[keep], ramp_hi[keep], ramp_t[keep]
-        flat = ramp_hi <= ramp_lo
-        step_price = np.concatenate([step_price, ramp_lo[flat]])
-        step_t = np.concatenate([step_t, ramp_t[flat]])
-        ramp_lo, ramp_hi, ramp_t = ramp_lo[~flat], ramp_hi[~flat], ramp_t[~flat]
-        rate = ramp_t / (ramp_hi - ramp_lo)
-        x, where = np.unique(np.concatenate([ramp_lo, ramp_hi, step_price]),
-                             return_inverse=True)
-        m = len(ramp_lo)
-        slope_change = np.bincount(where[:2 * m], weights=np.concatenate([rate, -rate]),
-                                   minlength=len(x))
-        jump = np.bincount(where[2 * m:], weights=step_t, minlength=len(x))
-        slope = np.cumsum(slope_change)  # slope just above each breakpoint
-        rise = np.concatenate([[0.0], slope[:-1] * np.diff(x)])
-        # Supply just above breakpoint j: the constant plus all rises and jumps up to j.
-        right = constant_t + np.cumsum(rise + jump)
-        left = right - jump
-        return cls(x, left, right, float(lo), float(hi))
-
-    @classmethod
-    def constant(cls, supply_t: float = 0.0, lo: float = -np.inf, hi: float = np.inf
-                 ) -> Curve:
-        """A node with a fixed supply at every price (a gate, or a reserve's stock)."""
-        return cls(np.zeros(0), np.zeros(0), np.zeros(0), lo, hi) if supply_t == 0 else \
-            cls(np.array([lo if np.isfinite(lo) else 0.0]), np.array([supply_t]),
-                np.array([supply_t]), lo, hi)
-
-    @classmethod
-    def total(cls, curves: list[Curve]) -> Curve:
-        """The sum of curves on the intersection of their domains (a bank's pooled years).
-
-        Built from each curve's jumps and slope changes at its breakpoints (flat below the
-        first and above the last), so it costs a sort of all breakpoints, not an
-        evaluation of every curve at every one.
-        """
-        lo, hi = max(c.lo for c in curves), min(c.hi for c in curves)
-        parts = [c for c in curves if len(c.x)]
-        if not parts:
-            return cls(np.zeros(0), np.zeros(0), np.zeros(0), lo, hi)
-        slope_after = [np.concatenate([(c.left[1:] - c.right[:-1]) / np.diff(c.x), [0.0]])
-                       for c in parts]
-        change = np.concatenate([np.diff(s, prepend=0.0) for s in slope_after])
-        # A stable sort merges the already sorted runs in linear time.
-        order = np.argsort(np.concatenate([c.x for c in parts]), kind="stable")
-        points = np.concatenate([c.x for c in parts])[order]
-        distinct = np.concatenate([[True], points[1:] != points[:-1]])
-        where, x = np.cumsum(distinct) - 1, points[distinct]
-        jump = np.bincount(where, weights=np.concatenate([c.right - c.left for c in parts])[
-            order], minlength=len(x))
-        slope = np.cumsum(np.bincount(where, weights=change[order], minlength=len(x)))
-        rise = np.concatenate([[0.0], slope[:-1] * np.diff(x)])
-        right = sum(float(c.left[0]) for c in parts) + np.cumsum(rise + jump)
-        return cls(x, right - jump, right, lo, hi)
-
-    def limits(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Supply just below and just above each price (equal off the breakpoints)."""
-        prices = np.asarray(prices, dtype=float)
-        if len(self.x) == 0:
-            zero = np.zeros_like(prices)
-            return zero, zero.copy()
-        x = self.x
-        j = np.searchsorted(x, prices, side="left")  # first breakpoint >= price
-        k = np.clip(j, 0, len(x) - 1)
-        near = np.abs(x[k] - prices) <= 1e-12 * np.maximum(1.0, np.abs(prices))
-        prev = np.clip(j - 1, 0, len(x) - 1)
-        alt = np.abs(x[prev] - prices) <= 1e-12 * np.maximum(1.0, np.abs(prices))
-        at = np.where(near, k, np.where(alt, prev, -1))
-        # Interior value between breakpoints prev (= j - 1) and j.
-        span = np.where(j < len(x), x[k] - x[prev], 1.0)
-        frac = np.where((j > 0) & (j < len(x)) & (span > 0),
-                        (prices - x[prev]) / np.where(span > 0, span, 1.0), 0.0)
-        inside = self.right[prev] + frac * (self.left[k] - self.right[prev])
-        inside = np.where(j == 0, self.left[0], np.where(j >= len(x), self.right[-1], inside))
-        below = np.where(at >= 0, self.left[np.maximum(at, 0)], inside)
-        above = np.where(at >= 0, self.right[np.maximum(at, 0)], inside)
-        return below, above
-
-    def limits_at(self, price: float) -> tuple[float, float]:
-        """``limits`` of one price, without array overhead (the same arithmetic)."""
-        x, n = self.x, len(self.x)
-        if n == 0:
-            return 0.0, 0.0
-        j = int(np.searchsorted(x, price, side="left"))
-        k, prev = min(j, n - 1), min(max(j - 1, 0), n - 1)
-        tol = 1e-12 * max(1.0, abs(price))
-        at = k if abs(x[k] - price) <= tol else prev if abs(x[prev] - price) <= tol else -1
-        if at >= 0:
-            return float(self.left[at]), float(self.right[at])
-        if j == 0:
-            return float(self.left[0]), float(self.left[0])
-        if j >= n:
-            return float(self.right[-1]), float(self.right[-1])
-        span = x[k] - x[prev]
-        frac = (price - x[prev]) / span if span > 0 else 0.0
-        inside = float(self.right[prev] + frac * (self.left[k] - self.right[prev]))
-        return inside, inside
-
-    def value(self, price: float) -> float:
-        """Supply at a price (midway up a step that sits exactly on it)."""
-        below, above = self.limits_at(price)
-        return 0.5 * (below + above)
-
-
-@dataclass(frozen=True)
-class Links:
-    """Directed links between nodes.
-
-    Attributes:
-        start, end: Node indices, (L,).
-        ratio: Tonnes leaving ``start`` per tonne arriving at ``end`` (> 0), (L,).
-        cost: Cost per arriving tonne, in the nodes' price units, (L,).
-        capacity_t: Largest flow, tonnes leaving ``start`` (inf: none), (L,).
-    """
-
-    start: np.ndarray
-    end: np.ndarray
-    ratio: np.ndarray
-    cost: np.ndarray
-    capacity_t: np.ndarray
-
-    @classmethod
-    def of(cls, rows: list[tuple[int, int, float, float, float]]) -> Links:
-        """Links from (start, end, ratio, cost, capacity_t) rows."""
-        if not rows:
-            empty = np.zeros(0)
-            return cls(empty.astype(int), empty.astype(int), empty, empty, empty)
-        a = np.array(rows, dtype=float)
-        return cls(a[:, 0].astype(int), a[:, 1].astype(int), a[:, 2], a[:, 3], a[:, 4])
-
-    def __len__(self) -> int:
-        return len(self.start)
-
-    def take(self, mask: np.ndarray) -> Links:
-        """The links where ``mask`` holds."""
-        return Links(self.start[mask], self.end[mask], self.ratio[mask], self.cost[mask],
-                     self.capacity_t[mask])
-
-
-@dataclass(frozen=True)
-class Solution:
-    """Least-cost prices and trades of a network.
-
-    Attributes:
-        price: Each node's price, (N,).
-        export_t: Each node's net supply at the optimum (its curve's value, plus what a
-            bound absorbs), (N,).
-        flow_t: Each link's flow, tonnes leaving its start, (L,).
-        shortfall_t: Supply taken at a node's ``hi`` beyond its curve (penalised), (N,).
-        disposed_t: Surplus a node absorbs at its ``lo`` (retired, or bought by a floor), (N,).
-        exact: True when every optimality condition was verified at the exact prices.
-    """
-
-    price: np.ndarray
-    export_t: np.ndarray
-    flow_t: np.ndarray
-    shortfall_t: np.ndarray
-    disposed_t: np.ndarray
-    exact: bool
 
 
 def solve_network(curves: list[Curve], links: Links) -> Solution:
@@ -275,8 +82,8 @@ def _combine(n: int, parts, links: Links, flow_parts) -> Solution:
 
 
 def _solve_alone(curve: Curve) -> Solution:
-    level, _, export, short, disposed = _component_level([curve], np.ones(1), np.zeros(1),
-                                                      np.zeros(1))
+    level, _, export, short, disposed = component_level([curve], np.ones(1), np.zeros(1),
+                                                     np.zeros(1))
     return Solution(np.array([level]), export, np.zeros(0), short, disposed, True)
 
 
@@ -305,7 +112,7 @@ def _solve_chain(curves: list[Curve], links: Links) -> Solution | None:
     one, zero = np.ones(1), np.zeros(1)
 
     def level_of(curve: Curve) -> float:
-        return _component_level([curve], one, zero, zero)[0]
+        return component_level([curve], one, zero, zero)[0]
 
     # Usually the bank carries rights through every year: try all years as one pool
     # first (one summed curve); pool adjacent violators when that fails its check or
@@ -337,8 +144,8 @@ def _chain_solution(curves: list[Curve], links: Links, line: list[int],
         nodes = [line[j] for j in range(start, end + 1)]
         k = len(nodes)
         # Reversed so that a bound is taken up by the latest year of the pool.
-        s, sh, d = _node_supplies([curves[j] for j in nodes][::-1], np.ones(k), np.zeros(k),
-                                  np.zeros(k), level)
+        s, sh, d = node_supplies([curves[j] for j in nodes][::-1], np.ones(k), np.zeros(k),
+                                 np.zeros(k), level)
         price[nodes], supply[nodes] = level, s[::-1]
         short[nodes], disposed[nodes] = sh[::-1], d[::-1]
     carried = np.cumsum(supply[line])[:-1]
@@ -356,146 +163,8 @@ def _chain_solution(curves: list[Curve], links: Links, line: list[int],
         if ok else None
 
 
+
 # ---- the exact stage -------------------------------------------------------------------
-
-
-def _component_level(curves: list[Curve], w: np.ndarray, v: np.ndarray, fixed: np.ndarray
-                     ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Level L with ``sum w_n (S_n(w_n L + v_n) - fixed_n) = 0`` on the nodes' domains.
-
-    The balance H(L) is nondecreasing and piecewise linear between the nodes' breakpoints
-    (mapped to levels), so the root is exact: at a breakpoint where H steps over zero, or
-    by linear interpolation between two. A flat stretch at zero is priced at its midpoint
-    (the exchange's convention). At the lowest level a node absorbs any surplus, at the
-    highest one supplies any shortfall.
-
-    Returns:
-        (L, the interval of levels that balance too (a flat stretch at zero), each node's
-        net supply, shortfall taken at ``hi``, surplus absorbed at ``lo``).
-    """
-    lo = max((c.lo - vv) / ww for c, ww, vv in zip(curves, w, v, strict=True))
-    hi = min((c.hi - vv) / ww for c, ww, vv in zip(curves, w, v, strict=True))
-    hi = max(hi, lo)  # an impossible tie: the caller's certificate rejects it
-    table = None
-    if len(curves) == 1 and w[0] == 1.0 and v[0] == 0.0:  # most calls: read, not search
-        levels, table = _levels_of_one(curves[0], lo, hi, fixed[0])
-    else:
-        points = np.concatenate([[lo, hi]] + [(c.x - vv) / ww for c, ww, vv in
-                                              zip(curves, w, v, strict=True)])
-        levels = np.unique(points[np.isfinite(points) & (points >= lo) & (points <= hi)])
-        if not len(levels):
-            levels = np.array([0.0])
-
-    def balance(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """H just below and above the levels with these indices (bounds absorb)."""
-        if table is not None:
-            below, above = table[0][at], table[1][at]
-        else:
-            below, above = np.zeros(len(at)), np.zeros(len(at))
-            for c, ww, vv, f in zip(curves, w, v, fixed, strict=True):
-                b, a = c.limits(ww * levels[at] + vv)
-                below += ww * (b - f)
-                above += ww * (a - f)
-        if np.isfinite(lo):
-            below[at == 0] = -np.inf  # a node absorbs any surplus at the lowest price
-        if np.isfinite(hi) and levels[-1] == hi:
-            above[at == len(levels) - 1] = np.inf  # and supplies any shortfall at the top
-        return below, above
-
-    def first(test, side: int) -> int:
-        """Smallest index whose H side passes ``test`` (H is nondecreasing); len if none.
-        A search with 64 probes a round: few calls, each vectorised over the curves."""
-        if table is not None:  # every value is at hand: no search
-            passed = test(balance(np.arange(len(levels)))[side])
-            return int(np.argmax(passed)) if passed.any() else len(levels)
-        a, b = 0, len(levels)
-        while a < b:
-            probes = np.unique(np.linspace(a, b - 1, min(64, b - a)).astype(int))
-            passed = test(balance(probes)[side])
-            if passed.any():
-                k = int(np.argmax(passed))
-                a, b = (probes[k - 1] + 1 if k > 0 else a), probes[k]
-            else:
-                a = probes[-1] + 1
-        return a
-
-    ends = balance(np.array([0, len(levels) - 1]))
-    finite = np.concatenate(ends)
-    tol = 1e-11 * max(1.0, float(np.max(np.abs(finite[np.isfinite(finite)]), initial=1.0)))
-    span = None
-    j = first(lambda value: value >= -tol, 1)
-    if j == len(levels):
-        level = levels[-1]
-    else:
-        below_j, above_j = (x[0] for x in balance(np.array([j])))
-        if below_j > tol:
-            level = levels[0] if j == 0 else levels[j - 1] + (levels[j] - levels[j - 1]) * (
-                -balance(np.array([j - 1]))[1][0]) / (below_j - balance(np.array([j - 1]))[1][0])
-        else:
-            end = j
-            if above_j <= tol:  # H is zero from here: price the flat stretch at its middle
-                end = first(lambda value: value > tol, 0) - 1
-                if end == len(levels) - 1 and balance(np.array([end]))[1][0] <= tol:
-                    span = (levels[j], hi)
-                    end = j  # zero all the way up: the lowest clearing price
-                else:
-                    span = (levels[j], levels[end])
-            level = 0.5 * (levels[j] + levels[end])
-    span = span or (level, level)
-    return (float(level), span) + _node_supplies(curves, w, v, fixed, float(level))
-
-
-def _levels_of_one(curve: Curve, lo: float, hi: float, fixed: float
-                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """The levels of one curve at unit scale and its supply less ``fixed`` just below and
-    above each: its breakpoints in [lo, hi] and the domain's finite ends (or 0 when there
-    are none), sorted and distinct. The breakpoints' values are read off the curve; only
-    the ends are evaluated (with ``limits``), so the numbers are those a search would get.
-    """
-    x = curve.x
-    first = int(np.searchsorted(x, lo, side="left")) if np.isfinite(lo) else 0
-    last = int(np.searchsorted(x, hi, side="right")) if np.isfinite(hi) else len(x)
-    inner = slice(first, max(first, last))
-    head = [lo] if np.isfinite(lo) and (first >= last or x[first] != lo) else []
-    tail = [hi] if np.isfinite(hi) and (first >= last or x[last - 1] != hi) \
-        and hi not in head else []
-    if not head and not tail and first >= last:
-        head = [0.0]
-    ends = np.array(head + tail, dtype=float)
-    end_below, end_above = np.array([curve.limits_at(float(e)) for e in ends]
-                                    ).reshape(-1, 2).T
-    k = len(head)
-    levels = np.concatenate([ends[:k], x[inner], ends[k:]])
-    below = np.concatenate([end_below[:k], curve.left[inner], end_below[k:]])
-    above = np.concatenate([end_above[:k], curve.right[inner], end_above[k:]])
-    return levels, (below - fixed, above - fixed)
-
-
-def _node_supplies(curves, w, v, fixed, level: float):
-    """Each node's supply at the level, with steps and bounds filled to balance."""
-    n = len(curves)
-    below, above = np.zeros(n), np.zeros(n)
-    for i, c in enumerate(curves):
-        below[i], above[i] = c.limits_at(float(w[i] * level + v[i]))
-    gap = float(np.dot(w, above - below))
-    need = -float(np.dot(w, below - fixed))
-    theta = float(np.clip(need / gap, 0.0, 1.0)) if gap > 0 else 0.0
-    supply = below + theta * (above - below)
-    residual = need - theta * gap  # > 0: still short; < 0: surplus left
-    short, disposed = np.zeros(n), np.zeros(n)
-    price = w * level + v
-    scale = max(1.0, float(np.max(np.abs(np.concatenate([below, above, fixed])))))
-    if residual > 1e-12 * scale:
-        at_hi = [i for i, c in enumerate(curves)
-                 if np.isfinite(c.hi) and abs(price[i] - c.hi) <= 1e-9 * max(1.0, abs(c.hi))]
-        if at_hi:
-            short[at_hi[0]] = residual / w[at_hi[0]]
-    elif residual < -1e-12 * scale:
-        at_lo = [i for i, c in enumerate(curves)
-                 if np.isfinite(c.lo) and abs(price[i] - c.lo) <= 1e-9 * max(1.0, abs(c.lo))]
-        if at_lo:
-            disposed[at_lo[0]] = -residual / w[at_lo[0]]
-    return supply + short - disposed, short, disposed
 
 
 def _solve_connected(curves: list[Curve], links: Links) -> Solution:
@@ -615,8 +284,8 @@ def _exact(curves, links: Links, tied: np.ndarray, full: np.ndarray, tol: float)
         spans = np.zeros((n_comp, 3))  # chosen level and the interval that balances
         for comp in range(n_comp):
             nodes = np.nonzero(label == comp)[0]
-            level, span, s, sh, d = _component_level([curves[i] for i in nodes],
-                                                     w_all[nodes], v_all[nodes], fixed[nodes])
+            level, span, s, sh, d = component_level([curves[i] for i in nodes],
+                                                    w_all[nodes], v_all[nodes], fixed[nodes])
             spans[comp] = level, *span
             price[nodes] = w_all[nodes] * level + v_all[nodes]
             supply[nodes], short[nodes], disposed[nodes] = s, sh, d

@@ -22,7 +22,7 @@ when the year opens (``behavior.expectations``):
   ``L / (1 + r)`` and, while the market is long, sets the price there, so the level
   drifts down by ``w r / (1 + r)`` a year while the bank grows (issue 4).
 * ``perfect_foresight``: the least-cost intertemporal price path with banking at the
-  discount rate, ``sim.benchmark.equilibrium.least_cost_price_path``. Where enterprises invest or
+  discount rate, ``sim.benchmark.price_path.least_cost_price_path``. Where enterprises invest or
   set their output, the path is solved from the emissions left after the technologies
   they adopt and the output they choose at that path (``foresight_path``: a fixed point,
   path -> technologies and output -> path), so the path they foresee is the one their
@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.benchmark import equilibrium
+from sim.benchmark import price_path
 from sim.benchmark.equilibrium import least_cost_pool
 from sim.policy import allocation
 
@@ -244,7 +244,7 @@ def foresight_path(world: World, loaded: LoadedScenario,
                    ) -> tuple[list[np.ndarray], str]:
     """The least-cost price path, consistent with the decisions it leads to.
 
-    Without ``adopt`` this is ``sim.benchmark.equilibrium.least_cost_price_path`` of the population
+    Without ``adopt`` this is ``sim.benchmark.price_path.least_cost_price_path`` of the population
     as it is. With it (enterprises invest or set output), a fixed point by averaging: the
     path of round ``i`` is given to ``adopt``, which returns the share of baseline
     emissions the technologies and output the enterprises would choose at those prices
@@ -261,11 +261,11 @@ def foresight_path(world: World, loaded: LoadedScenario,
         where it came from (rounds and the gap), for the record.
     """
     # Looked up at call time, so tests can hand the model a path of their own.
-    solve = equilibrium.least_cost_price_path
+    solve = price_path.least_cost_price_path
     entry = world.entry_year_index  # projects emit from their planned year
     path = [np.nan_to_num(p) for p in _path_from_table(
         world, solve(loaded, world.population, entry_year_index=entry))]
-    source = "sim.benchmark.equilibrium.least_cost_price_path (intertemporal, with banking)"
+    source = "sim.benchmark.price_path.least_cost_price_path (intertemporal, with banking)"
     if adopt is None:
         return path, source
     best, best_gap, rounds = path, np.inf, 0

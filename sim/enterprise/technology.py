@@ -56,7 +56,7 @@ from sim import INSTRUMENTS
 from sim.policy.alerts import GRADES, grade_index
 
 if TYPE_CHECKING:
-    from sim.scenario.schema import InvestmentConfig
+    from sim.scenario.behavior import InvestmentConfig
 
 COST_STREAM: int = 4_102
 """Stream id mixed with the population seed for the site cost factors (any fixed number)."""

@@ -15,7 +15,8 @@ from sim.enterprise import behavior
 from sim.enterprise.decisions import EnterpriseDecisions
 from sim.enterprise.orders import EnterpriseTrading
 from sim.market import MECHANISMS, ClearingResult, OrderBook, city_flows
-from sim.market.linked import Network, clear_linked
+from sim.market.city_network import Network
+from sim.market.linked import clear_linked
 from sim.model.agents import CityRegulator, Enterprise
 from sim.model.recorder import Recorder
 from sim.policy import allocation, penalties

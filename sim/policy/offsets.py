@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.market.orders import SELL, OrderBook
 from sim.scenario.geography import Geography
-from sim.scenario.schema import OffsetsConfig
+from sim.scenario.instruments import OffsetsConfig
 
 OUTSIDE = "outside"
 """Origin name of offsets from projects outside the province."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario.schema import PenaltyConfig
+from sim.scenario.instruments import PenaltyConfig
 
 
 def per_tonne_cny(penalty: PenaltyConfig, mean_price_cny_per_t: float) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.scenario.schema import TradingConfig
+from sim.scenario.instruments import TradingConfig
 
 OTHER_INDUSTRIES = "others"
 """Name of the group of industries not listed in ``separate_industries``."""

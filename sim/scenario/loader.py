@@ -23,7 +23,8 @@ from sim.errors import InputError, InputErrors
 from sim.scenario import messages
 from sim.scenario.checks import check_regional_levers
 from sim.scenario.geography import Geography, hubei_geography
-from sim.scenario.schema import ANY_CITY, Scenario
+from sim.scenario.instruments import ANY_CITY
+from sim.scenario.schema import Scenario
 
 Path_ = tuple[str, ...]
 SET_SOURCE = "--set"

@@ -15,17 +15,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from sim.scenario.section import Section
 
 Grade = Literal["A", "B", "C", "D"]
 PollutantId = Literal["so2", "nox", "cod", "nh3n"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-class NewProjectsConfig(_Section):
+class NewProjectsConfig(Section):
     """New projects entering over the horizon, and the rights they must secure first."""
 
     entry_rate_per_year: float = Field(
@@ -101,7 +99,7 @@ class NewProjectsConfig(_Section):
     )
 
 
-class AdjustmentConfig(_Section):
+class AdjustmentConfig(Section):
     """Inter-city adjustment (调剂) of key projects' total-quantity indicators in a cluster."""
 
     mode: Literal["none", "pool", "priced"] = Field(
@@ -142,7 +140,7 @@ class AdjustmentConfig(_Section):
     )
 
 
-class AlertsConfig(_Section):
+class AlertsConfig(Section):
     """Heavy-pollution-weather alerts: production cuts by performance grade on alert days."""
 
     enabled: bool = Field(False, description="Apply alert-day production cuts. Default false.")
@@ -201,7 +199,7 @@ class AlertsConfig(_Section):
         return self
 
 
-class PledgeConfig(_Section):
+class PledgeConfig(Section):
     """Allowances and discharge rights as loan collateral for abatement investment."""
 
     enabled: bool = Field(False, description="Enterprises may pledge rights. Default false.")
@@ -236,7 +234,7 @@ class PledgeConfig(_Section):
         return self
 
 
-class WaterCompensationConfig(_Section):
+class WaterCompensationConfig(Section):
     """Han River upstream-downstream compensation (Xin'an River style)."""
 
     instrument: PollutantId = Field(
@@ -260,7 +258,7 @@ class WaterCompensationConfig(_Section):
     )
 
 
-class AirCompensationConfig(_Section):
+class AirCompensationConfig(Section):
     """Air-quality compensation through the provincial fund."""
 
     instruments: list[PollutantId] = Field(
@@ -278,7 +276,7 @@ class AirCompensationConfig(_Section):
     )
 
 
-class EcoCompensationConfig(_Section):
+class EcoCompensationConfig(Section):
     """Eco-compensation between cities, as money flows (compensation.parquet)."""
 
     water: WaterCompensationConfig | None = Field(

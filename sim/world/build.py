@@ -15,8 +15,9 @@ import numpy as np
 from sim import INSTRUMENTS
 from sim.errors import InputError
 from sim.scenario.geography import Geography
+from sim.scenario.instruments import InstrumentConfig
 from sim.scenario.loader import LoadedScenario
-from sim.scenario.schema import InstrumentConfig, Scenario
+from sim.scenario.schema import Scenario
 from sim.world import caps
 from sim.world.entrants import NewProjects, allocation_shares, grow_population
 from sim.world.networks import LinkRules, MarketPools, market_pools

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario.schema import AllocationConfig, CapTrajectory, InstrumentConfig
+from sim.scenario.instruments import AllocationConfig, CapTrajectory, InstrumentConfig
 
 
 def uses_registry_cap(config: InstrumentConfig) -> bool:

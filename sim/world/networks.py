@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.scenario.geography import Geography
 from sim.scenario.industries import industry_groups
-from sim.scenario.schema import ANY_CITY, TradingConfig
+from sim.scenario.instruments import ANY_CITY, TradingConfig
 
 POOL_SEPARATOR = " · "
 """Between a zone's name and its industry group's in a pool name: ``"Wuhan · power"``."""

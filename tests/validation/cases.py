@@ -278,7 +278,7 @@ def banking_benchmark() -> list[Check]:
                         '[behavior]\nprofile = "price_taker"\noutput_shock_sd = 0\n'
                         'discount_rate = 0.05\n', encoding="utf-8")
         loaded = load_scenario(path)
-        from sim.benchmark.equilibrium import least_cost_price_path
+        from sim.benchmark.price_path import least_cost_price_path
         from sim.run.least_cost import solve_benchmarks
 
         path_table = least_cost_price_path(loaded)

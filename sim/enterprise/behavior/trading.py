@@ -45,7 +45,7 @@ from sim.enterprise.behavior.price_taker import (
     schedule_book,
 )
 from sim.market.orders import BUY, OrderBook
-from sim.scenario.schema import TradingBehaviorConfig
+from sim.scenario.behavior import TradingBehaviorConfig
 
 _TRAITS_STREAM = 0x7472616465  # "trade": the traits' own stream, apart from model.rng
 _STATE_OWNED_STREAM = 0x736F65  # "soe": drawn from the population seed
