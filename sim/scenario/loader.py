@@ -1,7 +1,8 @@
-"""Load a scenario: read TOML, follow ``extends``, apply ``--set`` overrides, validate.
+"""Load a scenario: layer its files and overrides (``sim.scenario.layers``), validate.
 
-Every value remembers the file (or ``--set``) it came from, so a validation error names
-the file the user must edit, not just the one they ran.
+Validation failures become ``file: field: reason (accepted: ...)`` messages naming the
+file (or ``--set``) that set the value, then the checks the schema alone cannot make
+(cities, horizon, attainment, market and regional levers, industry groups) run.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,19 @@ from sim.scenario import messages
 from sim.scenario.checks import check_regional_levers
 from sim.scenario.geography import Geography, hubei_geography
 from sim.scenario.instruments import ANY_CITY
+from sim.scenario.layers import (
+    SET_SOURCE,
+    Path_,
+    apply_override,
+    check_finite,
+    load_chain,
+    parse_override,
+    source_of,
+)
 from sim.scenario.schema import Scenario
 
-Path_ = tuple[str, ...]
-SET_SOURCE = "--set"
+__all__ = ["SET_SOURCE", "LoadedScenario", "load_resolved", "load_scenario",
+           "parse_override", "scenario_hash"]
 
 
 @dataclass(frozen=True)
@@ -56,151 +64,6 @@ def scenario_hash(scenario: Scenario) -> str:
     """SHA-256 of the canonical JSON of a resolved scenario."""
     canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _read_toml(path: Path, referrer: str | None) -> dict[str, Any]:
-    if not path.is_file():
-        where = referrer or str(path)
-        field = "extends" if referrer else ""
-        raise InputError(where, field, f"scenario file not found: {path}",
-                         "a path to an existing .toml file, relative to the file naming it")
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(path), "", f"not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise InputError(str(path), "", "not UTF-8 text", "a UTF-8 encoded TOML file") from None
-
-
-def _replaced_alternatives(prefix: Path_, key: str, value: Any, layer: dict) -> tuple[str, ...]:
-    """Inherited keys that a later layer's ``key = value`` at ``prefix`` replaces.
-
-    A value given in one of two alternative forms takes the form of the last layer (a
-    file extending another, then each ``--set``) that sets it: a fixed ``cap_t`` replaces
-    an inherited ``cap`` trajectory and vice versa; ``population.registry`` replaces an
-    inherited ``population.source`` (a registry implies ``source = "registry"``) and
-    ``population.source = "hubei"`` an inherited registry. Keys the layer sets itself
-    are kept, so one file giving both forms is still refused by the schema.
-    """
-    if len(prefix) == 2 and prefix[0] == "instruments":
-        dropped = {"cap_t": ("cap",), "cap": ("cap_t",)}.get(key, ())
-    elif prefix == ("population",) and key == "registry":
-        dropped = ("source",)
-    elif prefix == ("population",) and key == "source" and value == "hubei":
-        dropped = ("registry",)
-    else:
-        return ()
-    return tuple(other for other in dropped if other not in layer)
-
-
-def _merge(base: dict, top: dict, prov: dict[Path_, str], source: str, prefix: Path_ = ()):
-    """Deep-merge ``top`` into ``base`` in place; tables merge, everything else replaces.
-
-    Where ``top`` sets one form of a value whose alternative ``base`` inherited (a fixed
-    ``cap_t`` over a ``cap`` trajectory, a registry over a population source), the
-    inherited alternative is removed: the later layer decides (``_replaced_alternatives``).
-    """
-    for key, value in top.items():
-        for other in _replaced_alternatives(prefix, key, value, top):
-            if other in base:
-                del base[other]
-                for stale in [p for p in prov if p[: len(prefix) + 1] == (*prefix, other)]:
-                    del prov[stale]
-        path = (*prefix, key)
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value, prov, source, path)
-        else:
-            base[key] = value
-            for stale in [p for p in prov if p[: len(path)] == path]:
-                del prov[stale]
-            _record(value, prov, source, path)
-
-
-def _record(value: Any, prov: dict[Path_, str], source: str, path: Path_) -> None:
-    prov[path] = source
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            _record(sub, prov, source, (*path, key))
-
-
-def _load_chain(path: Path, stack: tuple[Path, ...], referrer: str | None):
-    path = path.resolve()
-    if path in stack:
-        cycle = " -> ".join(str(p) for p in (*stack, path))
-        raise InputError(str(stack[-1]), "extends", f"extends cycle: {cycle}",
-                         "a chain of files that ends in one without extends")
-    data = _read_toml(path, referrer)
-    parent = data.pop("extends", None)
-    merged: dict[str, Any] = {}
-    prov: dict[Path_, str] = {}
-    if parent is not None:
-        if not isinstance(parent, str):
-            raise InputError(str(path), "extends", "must be a file name", 'extends = "base.toml"')
-        merged, prov = _load_chain(path.parent / parent, (*stack, path), str(path))
-    _resolve_registry_path(data, path)
-    _merge(merged, data, prov, str(path))
-    return merged, prov
-
-
-def _resolve_registry_path(data: dict[str, Any], path: Path) -> None:
-    population = data.get("population")
-    if isinstance(population, dict) and isinstance(population.get("registry"), str):
-        population["registry"] = str((path.parent / population["registry"]).resolve())
-
-
-def parse_override(text: str) -> tuple[Path_, Any]:
-    """Split ``dotted.key=value`` into a key path and a TOML-typed value.
-
-    The value is read as TOML (``0.9``, ``true``, ``[1, 2]``, ``"x"``); a bare word that is
-    not TOML is taken as a string, so ``--set trading.scope=city`` works unquoted.
-    """
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key or any(not part for part in key.split(".")):
-        raise InputError(SET_SOURCE, text if text.isprintable() else repr(text),
-                         "expected dotted.key=value",
-                         "e.g. --set instruments.so2.trading.scope=city")
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
-    return tuple(p.strip().strip('"') for p in key.split(".")), value
-
-
-def _apply_override(data: dict[str, Any], prov: dict[Path_, str], text: str) -> None:
-    path, value = parse_override(text)
-    if path == ("population", "registry") and isinstance(value, str):
-        value = str(Path(value).resolve())
-    node = data
-    for depth, part in enumerate(path[:-1]):
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise InputError(SET_SOURCE, ".".join(path),
-                             f"{'.'.join(path[: depth + 1])} is a value, not a table",
-                             f"--set {'.'.join(path[: depth + 1])}=value, or a key that "
-                             "is a table")
-        node = child
-    top: dict[str, Any] = {}
-    cursor = top
-    for part in path[:-1]:
-        cursor = cursor.setdefault(part, {})
-    cursor[path[-1]] = value
-    _merge(data, top, prov, SET_SOURCE)
-
-
-def _check_finite(data: Any, prov: dict[Path_, str], main: str, path: Path_ = ()
-                  ) -> list[InputError]:
-    """nan and inf are valid TOML but no scenario quantity can take them."""
-    if isinstance(data, dict):
-        return [e for key, value in data.items()
-                for e in _check_finite(value, prov, main, (*path, str(key)))]
-    if isinstance(data, list):
-        return [e for value in data for e in _check_finite(value, prov, main, path)]
-    if isinstance(data, float) and not math.isfinite(data):
-        return [InputError(_source_of(path, prov, main), ".".join(path),
-                           f"{data} is not a finite number", "a finite number")]
-    return []
 
 
 def _fields_at(loc: tuple) -> dict[str, Any] | None:
@@ -234,18 +97,6 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def _source_of(loc: Path_, prov: dict[Path_, str], main: str) -> str:
-    """The file (or --set) that set the value at ``loc``: its own entry, else the one
-    source of everything below it (a table made by ``--set a.b.c=1``), else its table's."""
-    below = {source for key, source in prov.items() if key[: len(loc)] == loc}
-    if loc not in prov and len(below) == 1:
-        return below.pop()
-    for end in range(len(loc), 0, -1):
-        if loc[:end] in prov:
-            return prov[loc[:end]]
-    return main
-
-
 def _translate(exc: ValidationError, prov: dict[Path_, str], main: str) -> InputErrors:
     """Pydantic's errors as ``file: field: reason (accepted: ...)``; the branches of a
     union field (``cap_t``: a number or a list) give one error, or only the branch the
@@ -272,7 +123,7 @@ def _translate(exc: ValidationError, prov: dict[Path_, str], main: str) -> Input
         else:
             err, located = branches[0]
             reason, accepted = messages.union_reason_and_accepted(err.get("input"), located)
-            errors.append(InputError(_source_of(keys, prov, main), located.dotted, reason,
+            errors.append(InputError(source_of(keys, prov, main), located.dotted, reason,
                                      accepted))
     return InputErrors(errors)
 
@@ -309,7 +160,7 @@ def _one_error(err: dict, located: messages.Located, prov: dict[Path_, str],
         plain = messages.reason_and_accepted(err, located)
         if plain is not None:
             reason, accepted = plain
-    return InputError(_source_of(loc, prov, main), field, reason, accepted)
+    return InputError(source_of(loc, prov, main), field, reason, accepted)
 
 
 def _named_key(loc: Path_, reason: str, table: Any) -> Path_:
@@ -360,13 +211,13 @@ def _check_cities(scenario: Scenario, geo: Geography, prov: dict[Path_, str], ma
         for city in inst.city_caps_t or {}:
             if geo.resolve(city) is None:
                 loc = ("instruments", inst_id, "city_caps_t", city)
-                raise InputError(_source_of(loc, prov, main), ".".join(loc),
+                raise InputError(source_of(loc, prov, main), ".".join(loc),
                                  _unknown_city(city, geo), accepted)
         for n, pair in enumerate(inst.trading.blocked):
             for end, city in (("from", pair.from_), ("to", pair.to)):
                 if city != ANY_CITY and geo.resolve(city) is None:
                     loc = ("instruments", inst_id, "trading", "blocked")
-                    raise InputError(_source_of(loc, prov, main),
+                    raise InputError(source_of(loc, prov, main),
                                      f"{'.'.join(loc)}[{n}].{end}",
                                      _unknown_city(city, geo), f"'*' (any city), {accepted}")
 
@@ -375,7 +226,7 @@ def _check_horizon(scenario: Scenario, prov: dict[Path_, str], main: str) -> Non
     for inst_id, inst in scenario.instruments.items():
         if isinstance(inst.cap_t, list) and len(inst.cap_t) != scenario.time.years:
             loc = ("instruments", inst_id, "cap_t")
-            raise InputError(_source_of(loc, prov, main), ".".join(loc),
+            raise InputError(source_of(loc, prov, main), ".".join(loc),
                              f"has {len(inst.cap_t)} values for {scenario.time.years} years",
                              "one number, or a list with one value per year")
     if not scenario.instruments:
@@ -389,7 +240,7 @@ def _check_attainment(scenario: Scenario, geo: Geography, prov: dict[Path_, str]
     for inst_id, inst in scenario.instruments.items():
         if inst.trading.block_import_if_nonattainment and not geo.attainment:
             loc = ("instruments", inst_id, "trading", "block_import_if_nonattainment")
-            raise InputError(_source_of(loc, prov, main), ".".join(loc),
+            raise InputError(source_of(loc, prov, main), ".".join(loc),
                              "a custom [regions] geography has no attainment data",
                              "false, or the built-in Hubei geography")
 
@@ -399,7 +250,7 @@ def _check_market_levers(scenario: Scenario, geo: Geography, prov: dict[Path_, s
     """Cluster caps name clusters; offsets are carbon-only and name cities; interventions
     need the price band they count hits of."""
     def fail(loc: Path_, reason: str, accepted: str) -> None:
-        raise InputError(_source_of(loc, prov, main), ".".join(loc), reason, accepted)
+        raise InputError(source_of(loc, prov, main), ".".join(loc), reason, accepted)
 
     for inst_id, inst in scenario.instruments.items():
         base = ("instruments", inst_id)
@@ -430,19 +281,19 @@ def _check_industry_groups(scenario: Scenario, prov: dict[Path_, str], main: str
             continue
         loc = ("instruments", inst_id, "trading", "separate_industries")
         if inst.offsets is not None:
-            raise InputError(_source_of(loc, prov, main), ".".join(loc),
+            raise InputError(source_of(loc, prov, main), ".".join(loc),
                              "offsets are sold into their origin city's market, which "
                              "industry groups split", "no offsets, or no industry groups")
         if scenario.population.source == "hubei":
             industry_groups(inst.trading, tuple(load_industry_table()["industry"]),
-                            _source_of(loc, prov, main), ".".join(loc))
+                            source_of(loc, prov, main), ".".join(loc))
 
 
 def _check_regional_levers(scenario: Scenario, geo: Geography, prov: dict[Path_, str],
                            main: str) -> None:
     """City names, instruments and geography the regional levers need (H5b)."""
     def fail(loc: Path_, reason: str, accepted: str) -> None:
-        raise InputError(_source_of(loc, prov, main), ".".join(loc), reason, accepted)
+        raise InputError(source_of(loc, prov, main), ".".join(loc), reason, accepted)
 
     check_regional_levers(scenario, geo, fail)
 
@@ -462,11 +313,11 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     """
     path = Path(path)
     main = str(path)
-    data, prov = _load_chain(path, (), None)
+    data, prov = load_chain(path, (), None)
     prov = {k: (main if v == str(path.resolve()) else v) for k, v in prov.items()}
     for text in overrides:
-        _apply_override(data, prov, text)
-    not_finite = _check_finite(data, prov, main)
+        apply_override(data, prov, text)
+    not_finite = check_finite(data, prov, main)
     if not_finite:
         raise InputErrors(not_finite[:20])
     try:  # strict: true is not 1, 10.0 is not a whole number, "10" is not a number
