@@ -21,6 +21,7 @@ from sim.model.agents import CityRegulator, Enterprise
 from sim.model.recorder import Recorder
 from sim.policy import allocation, penalties
 from sim.policy.market_levers import MarketLevers
+from sim.policy.primary_market import PrimaryMarket
 from sim.policy.regional_levers import RegionalLevers
 from sim.scenario.loader import LoadedScenario
 from sim.world.build import build_world
@@ -60,6 +61,7 @@ class EmissionsTradingModel(mesa.Model):
         self.decisions = EnterpriseDecisions(world, self.state, loaded)  # invest, produce, bank
         self.traders = EnterpriseTrading(world, self.state, traits)
         self.regional = RegionalLevers(world, self.state, self.rng)  # projects, 调剂, alerts...
+        self.primary = PrimaryMarket(world, self.state)  # paid use: rights for a term
         self.recorder = Recorder(world, self.state)
 
         Enterprise.create_agents(self, world.size, row=list(range(world.size)))
@@ -124,6 +126,7 @@ class EmissionsTradingModel(mesa.Model):
         s.reserve_stock_t[k] += cfg.reserve.share * w.pool_totals_t(k, budget)
         firm_budget = self.regional.budget_for_existing_t(  # net of substitution
             k, (1.0 - cfg.reserve.share) * budget)
+        firm_budget = self.primary.budget_for_existing_t(k, firm_budget)  # withheld for sale
         if cfg.allocation.method == "auction":
             s.auction_pool_t[k] = w.pool_totals_t(k, firm_budget)
             full = np.zeros(w.size)
@@ -131,6 +134,7 @@ class EmissionsTradingModel(mesa.Model):
             full = allocation.allocate_t(firm_budget, w.population.city,
                                          w.weights[:, k] * s.operating)
         full = full + self.regional.entitlement_t[:, k]  # approved new projects
+        full = full + self.primary.entitlement_t(k)  # rights bought for a term
         pending = self.levers.expected_true_up_t(k, full)
         alloc = np.maximum(cfg.allocation.pre_allocation_share * full
                            - s.deduction_next_t[:, k], 0.0)
@@ -291,8 +295,11 @@ class EmissionsTradingModel(mesa.Model):
         self.levers.close_year(year_index)
         self.regional.close_year(year_index)  # eco-compensation; next year's approvals
         instruments = range(len(w.instruments))
-        self.decisions.close_year([self.recorder.year_zone_mean_prices(k) for k in instruments],
+        zone_prices = [self.recorder.year_zone_mean_prices(k) for k in instruments]
+        self.decisions.close_year(zone_prices,
                                   [self.recorder.year_zone_volume_t(k) for k in instruments])
+        if self.primary.enabled:  # expiry, buy-back, supply, sale for next year
+            self.primary.close_year(year_index, zone_prices, self.regional.approved_year)
         self.recorder.close_year(year_index, penalty_cny, shortfall_t)
         for array in (s.emissions_ytd_t, s.abatement_ytd_t, s.abatement_cost_ytd_cny,
                       s.traded_ytd):

@@ -78,6 +78,10 @@ class RegionalLevers:
         rows = new_projects.rows
         self.ratio = projects.substitution_ratios(pop.city[rows], pop.cities, world.instruments,
                                                   geo, sc.new_projects)
+        if sc.primary_market.enabled:  # bought in the primary market instead
+            sold = [k for k, i in enumerate(world.instruments)
+                    if i in sc.primary_market.instruments]
+            self.ratio[:, sold] = 0.0
         self.required_t = self.ratio * world.baseline_t[rows]
         self.substituted = self.ratio > 0  # (p, K): instruments secured by substitution
         self.reserved_t = np.zeros_like(self.required_t)  # 预留 held by waiting projects

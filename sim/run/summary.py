@@ -233,5 +233,6 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
         "enterprises": model.world.population.size,
         **model.decisions.summary(),  # enterprises whose investment finance limited
         **model.regional.summary(tables),  # new projects, 调剂, alerts, pledge, compensation
+        **model.primary.summary(),  # paid use and the primary market, when on
         "instruments": instruments,
     }), tables["enterprises"])

@@ -166,7 +166,8 @@ def run_tables(model: EmissionsTradingModel) -> dict[str, pd.DataFrame]:
             "projects": model.regional.projects_table(),
             "adjustments": model.regional.adjustments_table(),
             "alerts": model.regional.alerts_table(), "pledge": model.regional.pledge_table(),
-            "compensation": model.regional.compensation_table()}
+            "compensation": model.regional.compensation_table(),
+            **model.primary.tables()}  # primary_market, when on
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -40,6 +40,17 @@ def check_regional_levers(scenario: Scenario, geography: Geography,
             fail(("new_projects", "instruments"),
                  f"{missing} not simulated" if missing else "instruments listed twice",
                  ", ".join(declared))
+    primary = scenario.primary_market
+    if primary.enabled:
+        missing = [i for i in primary.instruments if i not in declared]
+        free = [i for i in primary.instruments if i not in substituted]
+        if missing:
+            fail(("primary_market", "instruments"), f"{missing} not simulated",
+                 ", ".join(declared))
+        if free:
+            fail(("primary_market", "instruments"), f"{free} not in new_projects.instruments, "
+                 "so new projects would also share their city's budget of them for free",
+                 ", ".join(substituted))
     water, air = scenario.eco_compensation.water, scenario.eco_compensation.air
     if water is not None:
         if water.instrument not in declared:

@@ -29,6 +29,7 @@ from sim.scenario.instruments import (
     with_band,
     with_defaults,
 )
+from sim.scenario.primary_market import PrimaryMarketConfig
 from sim.scenario.regional import (
     AdjustmentConfig,
     AlertsConfig,
@@ -143,6 +144,8 @@ class Scenario(Section):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     pledge: PledgeConfig = Field(default_factory=PledgeConfig)
     eco_compensation: EcoCompensationConfig = Field(default_factory=EcoCompensationConfig)
+    # Paid use and the primary market (sim/scenario/primary_market.py), off by default.
+    primary_market: PrimaryMarketConfig = Field(default_factory=PrimaryMarketConfig)
 
     @field_validator("name")
     @classmethod
