@@ -84,8 +84,10 @@ def test_undersubscribed_with_binding_reserve():
 
 
 def test_no_valid_bid_sells_nothing():
-    r = uniform_price(Bids.of([0], [10], [5]), 50, 10)
-    assert np.isnan(r.price_cny_per_t) and (r.sold_t, r.unsold_t) == (0, 50)
+    for sale in (uniform_price, pay_as_bid):
+        r = sale(Bids.of([0], [10], [5]), 50, 10)
+        assert np.isnan(r.price_cny_per_t) and (r.sold_t, r.unsold_t) == (0, 50)
+        assert (r.paid_cny == 0).all()  # nothing paid, not NaN
 
 
 def test_fixed_price_rations_pro_rata():

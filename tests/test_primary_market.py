@@ -129,3 +129,20 @@ def test_off_by_default_and_bad_input(tmp_path):
     with pytest.raises(InputError, match="price_cny_per_t has no price"):
         load_scenario(SCENARIOS / "paid_use_auction.toml",
                       ["primary_market.price_cny_per_t={so2 = 100}"])
+
+
+def test_clock_and_uniform_auctions_sell_alike_in_a_run():
+    """Bidders bid their values, so the clock ends at the uniform price in every sale
+    (module sim.market.primary_auction); revenue is finite even where nobody bid."""
+    small = ["population.scale=0.2", "time.years=5"]
+    tables = {}
+    for method in ("uniform", "clock"):
+        model = EmissionsTradingModel(load_scenario(SCENARIOS / "paid_use_auction.toml",
+                                                    [*small, f"primary_market.method={method}"]))
+        result = run_model(model)
+        assert np.isfinite(result.summary["primary_market"]["revenue_cny"])
+        tables[method] = result.tables["primary_market"]
+    uniform, clock = tables["uniform"], tables["clock"]
+    assert uniform["sold_t"].sum() > 0 and (clock["rounds"] > 0).any()
+    np.testing.assert_allclose(clock["price_cny_per_t"], uniform["price_cny_per_t"])
+    np.testing.assert_allclose(clock["sold_t"], uniform["sold_t"])

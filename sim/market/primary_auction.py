@@ -97,7 +97,8 @@ class SaleResult:
 def _result(bids: Bids, awarded_t: np.ndarray, unit_price: np.ndarray | float,
             price: float, supply_t: float, rounds: int = 0) -> SaleResult:
     sold = float(awarded_t.sum())
-    return SaleResult(price, awarded_t, awarded_t * unit_price, supply_t, sold,
+    paid = np.where(awarded_t > 0, awarded_t * unit_price, 0.0)  # no NaN price when unsold
+    return SaleResult(price, awarded_t, paid, supply_t, sold,
                       max(supply_t - sold, 0.0), rounds)
 
 
