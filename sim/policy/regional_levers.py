@@ -14,7 +14,8 @@ and vectorised over enterprises):
 - year closes: eco-compensation for the year's emissions; approvals of the projects due
   next year, with inter-city adjustment for waiting key projects.
 
-Run-folder tables: ``projects``, ``adjustments``, ``alerts``, ``pledge``, ``compensation``.
+Run-folder tables: ``projects``, ``adjustments``, ``alerts``, ``pledge``, ``compensation``
+and, with water-quality compensation on, ``water_quality`` (``sim.policy.water_quality``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ import pandas as pd
 
 from sim import INSTRUMENTS
 from sim.policy import adjustment, alerts, compensation, pledge, projects
+from sim.policy.water_quality import QUALITY_COLUMNS, RiverCompensation
 from sim.scenario.geography import load_city_table
+from sim.scenario.regional import WaterQualityCompensationConfig
+from sim.world.river import POLLUTANTS, han_river
 
 if TYPE_CHECKING:
     from sim.world.build import World
@@ -108,6 +112,21 @@ class RegionalLevers:
         self.alert_rows: list[pd.DataFrame] = []
         self.pledge_rows: list[pd.DataFrame] = []
         self.compensation_rows: list[tuple] = []
+        self.quality_rows: list[pd.DataFrame] = []
+        self.river = self._river(sc.eco_compensation.water_quality)
+
+    def _river(self, cfg: WaterQualityCompensationConfig | None
+               ) -> RiverCompensation | None:
+        """The Han River model when water-quality compensation is on, calibrated to the
+        existing enterprises' baseline discharges by city."""
+        if cfg is None:
+            return None
+        w = self.world
+        totals = self._city_totals_t(w.baseline_t * self.new.existing[:, None])
+        baseline = {p: totals[w.instruments.index(p)] for p in POLLUTANTS
+                    if p in w.instruments}
+        return RiverCompensation(han_river(), w.population.cities, baseline, cfg.amount_cny,
+                                 cfg.rule, cfg.cap_multiple, cfg.season)
 
     def _protected(self, cities: list[str] | None, instruments: list[str]) -> np.ndarray:
         """(K, C): instrument and city pairs no adjustment may touch."""
@@ -264,6 +283,11 @@ class RegionalLevers:
                     cities, emitted[ks].sum(axis=0), reference, cfg.air.rate_cny_per_t):
                 self.compensation_rows.append((year, payer, payee,
                                                "air:" + "+".join(cfg.air.instruments), amount))
+        if self.river is not None:
+            quality, payments = self.river.year(
+                year, {p: emitted[k] for k, p in enumerate(w.instruments) if p in POLLUTANTS})
+            self.quality_rows.append(quality)
+            self.compensation_rows += [(year, *payment) for payment in payments]
 
     def _approve(self, entry_year_index: int) -> None:
         """Decide which projects due by ``entry_year_index`` may operate from it."""
@@ -419,6 +443,18 @@ class RegionalLevers:
         """Eco-compensation payments per year between cities (or the provincial fund)."""
         return typed(pd.DataFrame(self.compensation_rows, columns=COMPENSATION_COLUMNS))
 
+    def water_quality_table(self) -> pd.DataFrame | None:
+        """Concentrations and index P per year, section and flow season; None when
+        water-quality compensation is off (the run folder then has no such table)."""
+        if self.river is None:
+            return None
+        frame = (pd.concat(self.quality_rows, ignore_index=True) if self.quality_rows
+                 else pd.DataFrame(columns=QUALITY_COLUMNS))
+        return frame.astype({"year": "int64", "section_id": "string", "city": "string",
+                             "kind": "string", "season": "string", "cod_mg_l": "float64",
+                             "nh3n_mg_l": "float64", "p_index": "float64",
+                             "meets_class_ii": bool})
+
     def summary(self, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         """Headline figures of the regional levers (summary.json keys)."""
         p = tables["projects"]
@@ -444,4 +480,6 @@ class RegionalLevers:
                     "output_loss_cny"].sum()),
             "pledge_credit_cny": float(tables["pledge"]["credit_cny"].sum()),
             "compensation_paid_cny": float(tables["compensation"]["amount_cny"].sum()),
+            **({} if self.river is None else self.river.summary(
+                tables["water_quality"], tables["compensation"])),
         }

@@ -32,6 +32,10 @@ instrument, ``flow_map_<id>``)."""
 TABLES = ("prices", "emissions", "flows", "enterprises", "accounts", "reserve_operations",
           "offsets", "projects", "adjustments", "alerts", "pledge", "compensation")
 """Tables of a run folder, each ``<name>.parquet``."""
+OPTIONAL_TABLES = ("water_quality", "primary_market")
+"""Tables a run folder holds only when their feature is on (``water_quality``: the Han
+River's concentrations under water-quality compensation; ``primary_market``: the
+government's sales of rights, ``sim.policy.primary_market``)."""
 
 
 def write_json(path: Path, content: dict[str, Any]) -> None:
@@ -73,7 +77,8 @@ CONTRACT_TABLES = ("prices", "emissions", "flows", "enterprises")
 RUN_FOLDER = FolderKind(
     "a run folder", "etsim run",
     ("manifest.json", "summary.json", *(f"{name}.parquet" for name in CONTRACT_TABLES)),
-    frozenset({"manifest.json", "summary.json", *(f"{name}.parquet" for name in TABLES)}),
+    frozenset({"manifest.json", "summary.json",
+               *(f"{name}.parquet" for name in TABLES + OPTIONAL_TABLES)}),
     "manifest.json", (), charts=True)
 
 

@@ -23,7 +23,13 @@ from threadpoolctl import threadpool_limits
 
 import sim
 from sim.model import EmissionsTradingModel
-from sim.run.folder import EQUILIBRIUM_FOLDER, TABLES, write_folder_atomically, write_json
+from sim.run.folder import (
+    EQUILIBRIUM_FOLDER,
+    OPTIONAL_TABLES,
+    TABLES,
+    write_folder_atomically,
+    write_json,
+)
 from sim.run.least_cost import least_cost_basis, solve_benchmarks
 from sim.run.summary import build_summary
 from sim.run.tables import run_tables
@@ -125,7 +131,7 @@ def save_run(result: RunResult, out_dir: str | Path,
     """
 
     def fill(staging: Path) -> None:
-        for name in TABLES:
+        for name in (*TABLES, *(n for n in OPTIONAL_TABLES if n in result.tables)):
             result.tables[name].to_parquet(staging / f"{name}.parquet", index=False)
         write_json(staging / "manifest.json", result.manifest)
         write_json(staging / "summary.json", result.summary)

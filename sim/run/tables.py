@@ -152,10 +152,12 @@ def run_tables(model: EmissionsTradingModel) -> dict[str, pd.DataFrame]:
     Beside the recorder's tables: the reserve's operations (year, period, instrument,
     zone, operation, quantity_t, price_cny_per_t; see ``sim.policy.market_levers``),
     offsets used by origin, and the regional levers' tables (``projects``,
-    ``adjustments``, ``alerts``, ``pledge``, ``compensation``; see
-    ``sim.policy.regional_levers``).
+    ``adjustments``, ``alerts``, ``pledge``, ``compensation`` and, with water-quality
+    compensation on, ``water_quality``; see ``sim.policy.regional_levers``).
     """
     world, recorder = model.world, model.recorder
+    quality = model.regional.water_quality_table()
+    optional = {} if quality is None else {"water_quality": quality}
     return {"prices": prices_table(world, recorder),
             "emissions": emissions_table(world, recorder),
             "flows": flows_table(world, recorder),
@@ -167,7 +169,8 @@ def run_tables(model: EmissionsTradingModel) -> dict[str, pd.DataFrame]:
             "adjustments": model.regional.adjustments_table(),
             "alerts": model.regional.alerts_table(), "pledge": model.regional.pledge_table(),
             "compensation": model.regional.compensation_table(),
-            **model.primary.tables()}  # primary_market, when on
+            **model.primary.tables(),  # primary_market, when on
+            **optional}
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

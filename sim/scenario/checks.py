@@ -60,6 +60,15 @@ def check_regional_levers(scenario: Scenario, geography: Geography,
             fail(("eco_compensation", "water"), "needs the Han River order of Hubei's cities "
                  "(sim/data/cities.csv han_order); a custom [regions] geography has none",
                  "the built-in Hubei geography, or no water compensation")
+    quality = scenario.eco_compensation.water_quality
+    if quality is not None:
+        if not {"cod", "nh3n"} & set(declared):
+            fail(("eco_compensation", "water_quality"), "needs cod or nh3n simulated, whose "
+                 "discharges load the Han River", "an [instruments.cod] or [instruments.nh3n]")
+        if scenario.regions.clusters is not None:
+            fail(("eco_compensation", "water_quality"), "needs the Han River sections of "
+                 "Hubei's cities (sim/data/han_river_sections.csv); a custom [regions] "
+                 "geography has none", "the built-in Hubei geography, or no water_quality")
     if air is not None:
         missing = [i for i in air.instruments if i not in declared]
         if missing or not air.instruments:

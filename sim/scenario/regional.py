@@ -258,6 +258,37 @@ class WaterCompensationConfig(Section):
     )
 
 
+class WaterQualityCompensationConfig(Section):
+    """Han River compensation tied to measured water quality at the cross-sections
+    between cities (Xin'an River model; ``sim.policy.water_quality``)."""
+
+    amount_cny: float = Field(
+        5.0e6, ge=0,
+        description="Agreed amount per cross-section (city pair) and year, CNY: paid by "
+        "the downstream city when the section's index P <= 1, by the upstream city when "
+        "P > 1. Default 5 M CNY: the middle of Hubei's inter-city payments, 3-6.4 M CNY "
+        "(sim/data/han_river.md, S42, S46; estimate for the Han, no amounts published).",
+    )
+    rule: Literal["fixed", "scaled"] = Field(
+        "fixed",
+        description="fixed: the agreed amount either way (the Xin'an River rule, "
+        "han_river.md S39); scaled: the amount times |1 - P| / |1 - P at baseline "
+        "discharges|, at most cap_multiple times it (han_river.md option, estimate). "
+        "Default fixed.",
+    )
+    cap_multiple: float = Field(
+        2.0, gt=0,
+        description="Cap of the scaled amount, in multiples of amount_cny. Default 2 "
+        "(sim/data/han_river.md, estimate).",
+    )
+    season: Literal["mean", "low"] = Field(
+        "mean",
+        description="Flow season whose index decides: mean (annual mean flow; the Xin'an "
+        "rule scores the year's mean concentration, han_river.md S39) or low (the "
+        "Nov-Feb dry season, the critical case). Default mean.",
+    )
+
+
 class AirCompensationConfig(Section):
     """Air-quality compensation through the provincial fund."""
 
@@ -284,6 +315,11 @@ class EcoCompensationConfig(Section):
     )
     air: AirCompensationConfig | None = Field(
         None, description="Air-quality compensation via the province. Default none."
+    )
+    water_quality: WaterQualityCompensationConfig | None = Field(
+        None, description="Han River compensation by the water quality at the "
+        "cross-sections between cities (COD and NH3-N against GB 3838 Class II). "
+        "Default none.",
     )
 
 
