@@ -9,7 +9,7 @@ import pytest
 
 from sim.errors import InputError
 from sim.model.model import EmissionsTradingModel
-from sim.policy.primary_market import bid_prices_cny_per_t, buy_back_t
+from sim.policy.primary_market import bid_prices_cny_per_t, buy_back_t, shaded_bids_cny_per_t
 from sim.run.results import run_model
 from sim.scenario.loader import load_scenario
 from sim.scenario.primary_market import HUBEI_LISTING_PRICES_CNY_PER_T, PrimaryMarketConfig
@@ -29,6 +29,16 @@ def test_bid_prices_follow_min_of_secondary_price_and_mac():
     np.testing.assert_allclose(bids, [[1500, 1500, 875, 625]])
     no_price = bid_prices_cny_per_t(4 * one, 100 * one, 50 * one, 10 * one, np.nan * one, 5)
     np.testing.assert_allclose(no_price, [[1375, 1125, 875, 625]])
+
+
+def test_pay_as_bid_bids_shade_to_the_expected_price():
+    """Expected 4,000, markup 5%: bid at most 4,200, never below the reserve 3,990 and
+    never above the value; a value under the reserve stays an invalid bid."""
+    values = np.array([[5000.0, 4100.0, 3995.0, 3000.0]])
+    np.testing.assert_allclose(shaded_bids_cny_per_t(values, 4000, 3990, 0.05),
+                               [[4200, 4100, 3995, 3000]])
+    np.testing.assert_allclose(shaded_bids_cny_per_t(values, 3000, 3990, 0.05),
+                               [[3990, 3990, 3990, 3000]])
 
 
 def test_buy_back_when_the_offer_beats_the_secondary_value():

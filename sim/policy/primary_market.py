@@ -84,6 +84,21 @@ def bid_prices_cny_per_t(need_t: np.ndarray, mac_intercept_cny: np.ndarray,
     return np.maximum(value, 0.0) * term_years
 
 
+def shaded_bids_cny_per_t(value_cny_per_t: np.ndarray, expected_cny_per_t: float,
+                          reserve_cny_per_t: float, markup_share: float) -> np.ndarray:
+    """Pay-as-bid bids: no higher than the price a bidder expects to need, (p, TRANCHES).
+
+    In a discriminatory auction a winner pays its bid, so bidding its value hands the
+    surplus to the seller; a bidder instead bids what it expects the marginal winning
+    bid to be, ``expected x (1 + markup)`` (the seller's last clearing price, or the
+    reserve after a sale that did not sell out), never above its value nor below the
+    reserve. Values below the reserve stay as they are (invalid bids).
+    """
+    ceiling = expected_cny_per_t * (1.0 + markup_share)
+    shaded = np.maximum(np.minimum(value_cny_per_t, ceiling), reserve_cny_per_t)
+    return np.where(value_cny_per_t >= reserve_cny_per_t, shaded, value_cny_per_t)
+
+
 def buy_back_t(held_t: np.ndarray, emitted_t: np.ndarray, unit_price_cny_per_t: np.ndarray,
                remaining_years: np.ndarray, secondary_cny_per_t: np.ndarray,
                config: PrimaryMarketConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +143,8 @@ class PrimaryMarket:
         self.last_year = np.full((n, k_count), -1)  # last year index of its term
         self.unit_price_cny_per_t = np.zeros((n, k_count))  # paid per t/yr, whole term
         self.stock_t = np.zeros((k_count, len(self.sellers)))  # government's unsold rights
+        # What pay-as-bid bidders expect to need: last clearing price if sold out, CNY/t.
+        self.expected_cny_per_t = np.full((k_count, len(self.sellers)), np.nan)
         self.withheld_t = np.zeros((k_count, c_count))  # taken from existing enterprises
         self.rows: list[dict[str, Any]] = []
         if self.columns:
@@ -232,7 +249,12 @@ class PrimaryMarket:
         for z, seller in enumerate(self.sellers):
             mine = seller_of_row[bidders] == z
             who = np.repeat(bidders[mine], TRANCHES)
-            bids = Bids(who, np.repeat(need[mine] / TRANCHES, TRANCHES), values[mine].ravel())
+            offer = values[mine]
+            if cfg.method == "pay_as_bid":
+                expected = self.expected_cny_per_t[k, z]
+                offer = shaded_bids_cny_per_t(offer, reserve if np.isnan(expected) else expected,
+                                              reserve, cfg.pay_as_bid_markup_share)
+            bids = Bids(who, np.repeat(need[mine] / TRANCHES, TRANCHES), offer.ravel())
             supply = float(self.stock_t[k, z])
             if cfg.method == "fixed_price":
                 result = sale(bids, supply, base)
@@ -249,6 +271,8 @@ class PrimaryMarket:
             self.last_year[winners, k] = year_index + cfg.term_years
             self.unit_price_cny_per_t[winners, k] = cost[won > 1e-12] / won[won > 1e-12]
             self.stock_t[k, z] -= result.sold_t
+            sold_out = result.unsold_t <= 1e-9 * max(supply, 1.0) and result.sold_t > 0
+            self.expected_cny_per_t[k, z] = result.price_cny_per_t if sold_out else reserve
             revenue = float(result.paid_cny.sum()) if cfg.payment == "one_off" else 0.0
             for name, value in (("primary_offered_t", supply), ("primary_sold_t", result.sold_t),
                                 ("primary_unsold_t", result.unsold_t),

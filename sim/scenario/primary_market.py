@@ -60,6 +60,14 @@ class PrimaryMarketConfig(Section):
         description="Auction reserve price as a share of price_cny_per_t. Default 1: "
         "Hubei's sessions start at the listing base price (han_river.md S20-S21).",
     )
+    pay_as_bid_markup_share: float = Field(
+        0.05, ge=0, le=10,
+        description="pay_as_bid: bidders bid no more than the price they expect to need, "
+        "the seller's last clearing price (or the reserve price after a sale that did not "
+        "sell out) times 1 + this share, and never above their value. Default 0.05 "
+        "(estimate; Jingzhou's pay-as-bid averages sat 3-19% above the listing price, "
+        "han_river.md S21).",
+    )
     clock_step_share: float = Field(
         0.02, gt=0, le=1,
         description="Price rise per clock round, share of the reserve price. Default 0.02 "
