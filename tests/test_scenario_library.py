@@ -148,6 +148,7 @@ LEVERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "pledge_financing": ("pledge_financing_off", ("pledge.enabled",)),
     "pledge_financing_off": (BASELINE, ("behavior.investment.finance_share_of_output",)),
     "eco_compensation_han": (BASELINE, ("eco_compensation.water", "eco_compensation.air")),
+    "han_class_ii_compensation": (BASELINE, ("eco_compensation.water_quality",)),
 }
 """What each library scenario's question claims it changes, and against which scenario."""
 
