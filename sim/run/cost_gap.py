@@ -40,7 +40,11 @@ def zone_efficient_abatement_t(total_t: np.ndarray, zone: np.ndarray,
     """Each enterprise's abatement when its zone abates ``total_t[zone]`` at least cost.
 
     Every enterprise abates up to where its marginal cost ``c + s a`` reaches the zone's
-    price p, within [0, max]; p is found by bisection for all zones at once.
+    price p, within [0, max]; p is found by bisection for all zones at once, over the
+    enterprises in a zone only (the others add exact zeros), and stops as soon as an
+    iteration leaves every bracket unchanged: from then on each would repeat it, so the
+    result is the one of all 100 iterations (a bracket meets floating-point resolution in
+    about 60).
 
     Args:
         total_t: Abatement per zone, t/yr, (Z,); more than the zone can abate is capped.
@@ -58,13 +62,16 @@ def zone_efficient_abatement_t(total_t: np.ndarray, zone: np.ndarray,
     top = intercept_cny + slope * cap
     low = np.full(n_zones, float(np.min(intercept_cny, initial=0.0)) - 1.0)
     high = np.full(n_zones, float(np.max(top, initial=0.0)) + 1.0)
+    z_in, c_in, s_in, cap_in = z[inside], intercept_cny[inside], slope[inside], cap[inside]
     for _ in range(100):
         mid = 0.5 * (low + high)
-        done = np.bincount(z, weights=np.clip((mid[z] - intercept_cny) / slope, 0, cap),
+        done = np.bincount(z_in, weights=np.clip((mid[z_in] - c_in) / s_in, 0, cap_in),
                            minlength=n_zones)
         short = done < total_t
-        low = np.where(short, mid, low)
-        high = np.where(short, high, mid)
+        new_low, new_high = np.where(short, mid, low), np.where(short, high, mid)
+        if np.array_equal(new_low, low) and np.array_equal(new_high, high):
+            break
+        low, high = new_low, new_high
     return np.clip((high[z] - intercept_cny) / slope, 0, cap)
 
 
