@@ -124,3 +124,28 @@ def test_worker_watchdog_ends_the_worker_when_the_sweep_is_gone(pidfd: bool) -> 
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.mark.parametrize(("runs", "workers"), [(20, 2), (200, 2), (100, 3), (7, 2), (1, 4),
+                                               (0, 2), (16, 1)])
+def test_automatic_batches_keep_the_workers_equally_busy(runs: int, workers: int) -> None:
+    """Batches cover the runs in order, differ in size by at most one, and, handed out
+    to whichever worker is free (equal run times), leave no worker more than one run
+    behind the even share: 20 runs on 2 workers are 10 each (fixed batches of 3 were
+    12 and 8, issue 21)."""
+    tasks = list(range(runs))
+    chunks = execute._chunks(tasks, workers, None)
+    assert [t for chunk in chunks for t in chunk] == tasks
+    sizes = [len(chunk) for chunk in chunks]
+    assert not sizes or (max(sizes) - min(sizes) <= 1 and min(sizes) >= 1)
+    assert sizes == sorted(sizes, reverse=True)
+    load = [0] * workers
+    for size in sizes:
+        load[load.index(min(load))] += size
+    assert max(load) <= -(-runs // workers) + 1
+    if (runs, workers) == (20, 2):
+        assert load == [10, 10]
+
+
+def test_a_requested_batch_size_is_kept() -> None:
+    assert [len(c) for c in execute._chunks(list(range(20)), 2, 3)] == [3, 3, 3, 3, 3, 3, 2]

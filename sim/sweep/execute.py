@@ -171,8 +171,20 @@ def _batch_size(runs: int, workers: int, requested: int | None) -> int:
     return max(1, min(MAX_BATCH, math.ceil(runs / (max(workers, 1) * 4))))
 
 
-def _chunks(tasks: list[RunTask], size: int) -> list[list[RunTask]]:
-    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+def _chunks(tasks: list[RunTask], workers: int, requested: int | None) -> list[list[RunTask]]:
+    """The tasks in batches: of ``requested`` runs each if given; else about four per
+    worker, as many batches as a multiple of the workers and sizes differing by at most
+    one, largest first, so that the workers finish together. (Batches of a fixed size
+    left the last worker a whole batch behind: 20 runs in 7 batches of up to 3 on 2
+    workers are 12 runs against 8, a speed-up of at most 1.67.)"""
+    if requested is not None:
+        return [tasks[i:i + requested] for i in range(0, len(tasks), requested)]
+    workers = max(workers, 1)
+    size = _batch_size(len(tasks), workers, None)
+    count = min(len(tasks), workers * math.ceil(len(tasks) / (workers * size)))
+    small, extra = divmod(len(tasks), max(count, 1))
+    starts = [i * small + min(i, extra) for i in range(count + 1)]
+    return [tasks[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True)]
 
 
 def _in_process(scenario: str, out: str, chunks: list[list[RunTask]]) -> Batches:
@@ -347,12 +359,11 @@ def run_sweep(sweep: LoadedSweep, out_dir: str | Path, *, workers: int | None = 
         if client is not None:
             found = client.nthreads()  # worker address -> threads
             threads = sum(found.values())
-            size = _batch_size(len(todo), threads, batch_size)
             backend = f"Dask scheduler {address} ({len(found)} workers, {threads} threads)"
-            batches = _dask(scenario, out, _chunks(todo, size), client)
+            batches = _dask(scenario, out, _chunks(todo, threads, batch_size), client)
         else:
             count = workers or os.cpu_count() or 1
-            chunks = _chunks(todo, _batch_size(len(todo), count, batch_size))
+            chunks = _chunks(todo, count, batch_size)
             count = max(1, min(count, len(chunks)))
             if count == 1:
                 backend, batches = "in-process (1 worker)", _in_process(scenario, out, chunks)
