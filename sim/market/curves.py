@@ -62,9 +62,26 @@ class NetSupply:
         return cls(x, left, right, demand, scale)
 
     def limits(self, price: float) -> tuple[float, float]:
-        """S just below and just above a price (equal unless a step sits there)."""
-        below, above = self.limits_many(np.array([price], dtype=float))
-        return float(below[0]), float(above[0])
+        """S just below and just above a price (equal unless a step sits there).
+
+        The scalar case of :meth:`limits_many` with the same arithmetic (so the same
+        floats), without its array overhead: the exchange asks it four times per zone
+        and session.
+        """
+        x, n = self.x, len(self.x)
+        if n == 0:
+            return -self.demand_t, -self.demand_t
+        k = int(np.searchsorted(x, price, side="left"))
+        if k < n and x[k] == price:
+            return float(self.left[k]), float(self.right[k])
+        if k == 0:
+            return -self.demand_t, -self.demand_t
+        if k == n:
+            return float(self.right[-1]), float(self.right[-1])
+        a, b, span = self.right[k - 1], self.left[k], x[k] - x[k - 1]
+        t = (price - x[k - 1]) / span if span > 0 else 0.0
+        value = float(a + (b - a) * t)
+        return value, value
 
     def limits_many(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """S just below and just above each of many prices, vectorised."""
