@@ -38,7 +38,7 @@ baseline: $(STAMP)
 	$(BIN)/etsim run scenarios/baseline.toml --out runs/baseline
 
 test: $(STAMP) browser
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks notebooks
 	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP)

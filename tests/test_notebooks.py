@@ -47,3 +47,18 @@ def test_notebook_runs_in_smoke_mode(notebook, tmp_path):
     papermill.execute_notebook(str(notebook), str(tmp_path / notebook.name),
                                parameters={"SMOKE": True}, cwd=str(notebook.parent),
                                kernel_name="python3", progress_bar=False)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_as_a_full_population_run_and_says_so(notebook):
+    """An analyst opening a notebook reads the numbers `etsim run` gives: the stored copy
+    defaults to SMOKE = False, every code cell was executed in order in one kernel, and the
+    page says that the test suite's smoke run differs."""
+    cells = code_cells(notebook)
+    parameters = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    assert re.search(r"^SMOKE\s*=\s*False\b", "".join(parameters["source"]), re.M)
+    counts = [cell.get("execution_count") for cell in cells]
+    assert counts == list(range(1, len(cells) + 1)), "store the notebook executed top to bottom"
+    assert not [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    intro = "".join(json.loads(notebook.read_text(encoding="utf-8"))["cells"][0]["source"])
+    assert "full population" in intro and "SMOKE = True" in intro
