@@ -47,3 +47,16 @@ def test_a_run_without_primary_market_says_so(tmp_path):
     fig = primary_market(out, "en")
     texts = " ".join(t.get_text() for ax in fig.subfigs[0].axes for t in ax.texts)
     assert "no primary market" in texts
+
+
+def test_registered_in_the_full_set_only_when_on(folder, tmp_path):
+    from sim.charts.chart_set import full_chart_stems, render_all_charts
+    from sim.run.folder import _chart_file
+
+    assert "primary_market" in full_chart_stems(load_run(folder))
+    written = render_all_charts(folder, tmp_path / "charts")
+    assert tmp_path / "charts" / "primary_market.png" in written
+    assert _chart_file("primary_market_zh.png")
+    baseline = tmp_path / "baseline"
+    save_run(run_scenario(load_scenario(SCENARIOS / "baseline.toml", SMALL)), baseline)
+    assert "primary_market" not in full_chart_stems(load_run(baseline))

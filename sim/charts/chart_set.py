@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from sim.charts import style as st
 from sim.charts.flow_map import flow_map, flow_map_instruments
 from sim.charts.policy_charts import compliance, emissions_by_cluster, reserve_operations
+from sim.charts.primary_market import has_primary_market, primary_market
 from sim.charts.run_charts import (
     costs_vs_benchmarks,
     emissions_vs_cap,
@@ -32,9 +33,16 @@ FULL_CHARTS: dict[str, Callable[[RunTables, str], Figure]] = {
 """File stem to chart for the full set; flow maps (``flow_map_<instrument>``) follow."""
 
 
+def optional_charts(tables: RunTables) -> dict[str, Callable[[RunTables, str], Figure]]:
+    """Charts of features a run may have switched on (file stem to chart): the primary
+    market's (``primary_market``) when the run sold rights there."""
+    return {"primary_market": primary_market} if has_primary_market(tables) else {}
+
+
 def full_chart_stems(tables: RunTables) -> list[str]:
     """File stems of a run's full chart set, in drawing order."""
-    return [*FULL_CHARTS, *(f"flow_map_{i}" for i in flow_map_instruments(tables))]
+    return [*FULL_CHARTS, *optional_charts(tables),
+            *(f"flow_map_{i}" for i in flow_map_instruments(tables))]
 
 
 def render_all_charts(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None
@@ -58,7 +66,7 @@ def render_all_charts(run_dir: str | os.PathLike[str], out_dir: str | os.PathLik
     out = Path(out_dir) if out_dir is not None else Path(run_dir) / "charts"
     suffix = "_zh" if lang == "zh" else ""
     written = [st.save_figure(chart(tables, lang), out / f"{stem}{suffix}.{fmt}", fmt)
-               for stem, chart in FULL_CHARTS.items()]
+               for stem, chart in {**FULL_CHARTS, **optional_charts(tables)}.items()]
     for inst in flow_map_instruments(tables):
         written.append(st.save_figure(flow_map(tables, lang, inst),
                                       out / f"flow_map_{inst}{suffix}.{fmt}", fmt))

@@ -56,6 +56,11 @@ MUTED_DASH = "#777777"
 """Listing price line: grey, so the coloured lines stand out."""
 
 
+def has_primary_market(t: RunTables) -> bool:
+    """Whether the run sold rights in a primary market (summary.json ``primary_market``)."""
+    return "primary_market" in t.summary
+
+
 def _label(key: str, lang: str, **fields: object) -> str:
     text = LABELS[key][0 if lang == "en" else 1]
     return text.format(**fields) if fields else text

@@ -29,6 +29,8 @@ FULL_CHARTS: tuple[str, ...] = ("prices", "emissions_vs_cap", "emissions_by_clus
                                 "flows", "compliance", "reserve")
 """File stems of the full chart set ``etsim charts`` draws (plus one flow map per
 instrument, ``flow_map_<id>``)."""
+OPTIONAL_CHARTS: tuple[str, ...] = ("primary_market",)
+"""File stems of full-set charts drawn only when their feature is on."""
 TABLES = ("prices", "emissions", "flows", "enterprises", "accounts", "reserve_operations",
           "offsets", "projects", "adjustments", "alerts", "pledge", "compensation")
 """Tables of a run folder, each ``<name>.parquet``."""
@@ -105,7 +107,8 @@ def _chart_file(name: str) -> bool:
     """A chart file the project draws (default set, full set, flow maps; English or
     ``_zh``; any format), or the hidden temporary file of one that was being saved."""
     stems = "|".join(re.escape(stem) for stem in (
-        *DEFAULT_CHARTS, *FULL_CHARTS, *(f"flow_map_{i}" for i in sim.INSTRUMENTS)))
+        *DEFAULT_CHARTS, *FULL_CHARTS, *OPTIONAL_CHARTS,
+        *(f"flow_map_{i}" for i in sim.INSTRUMENTS)))
     formats = "|".join(CHART_FORMATS)
     return bool(re.fullmatch(rf"(?:{stems})(?:_zh)?\.(?:{formats})", name)
                 or re.fullmatch(rf"\.(?:{stems})(?:_zh)?\.\w+\.(?:{formats})\.tmp", name))
