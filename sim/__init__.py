@@ -15,4 +15,6 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 INSTRUMENTS: tuple[str, ...] = ("co2", "so2", "nox", "cod", "nh3n")
-"""Instrument ids in canonical order; arrays indexed by instrument follow this order."""
+"""The five original instruments in canonical order; every population holds their columns
+first. A run's instruments, their units and order come from its scenario
+(``Scenario.instrument_ids``, ``sim.scenario.instrument_registry``: sim/data/instruments.csv)."""

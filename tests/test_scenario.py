@@ -87,7 +87,8 @@ def test_unknown_instrument_lists_the_accepted_ids(tmp_path):
     message = error_of(write(tmp_path / "s.toml", "[instruments.so3]\ncap_t = 1\n"))
     assert message == (f"{tmp_path / 's.toml'}: instruments.so3: unknown instrument 'so3'; "
                        "did you mean 'so2'? (accepted: the instrument ids co2, so2, nox, cod, "
-                       "nh3n)")
+                       "nh3n, vocs, pb, hg, cd, cr, as, energy, water, or an instrument of the "
+                       "scenario's own with its unit = t, kg, tce, m3)")
 
 
 def test_an_unknown_instrument_table_is_one_line_without_spurious_required_keys(tmp_path):
@@ -95,14 +96,17 @@ def test_an_unknown_instrument_table_is_one_line_without_spurious_required_keys(
     trading missing; only the unknown id is the user's mistake."""
     path = write(tmp_path / "s.toml", "[instruments.so2]\n[instruments.pm25]\n")
     assert error_of(path) == (f"{path}: instruments.pm25: unknown instrument 'pm25' "
-                              "(accepted: the instrument ids co2, so2, nox, cod, nh3n)")
+                              "(accepted: the instrument ids co2, so2, nox, cod, nh3n, vocs, "
+                              "pb, hg, cd, cr, as, energy, water, or an instrument of the "
+                              "scenario's own with its unit = t, kg, tce, m3)")
     by_set = error_of(write(tmp_path / "t.toml", "[instruments.so2]\n"),
                       ("instruments.pm25.cap_t=5", "time.years=0"))
     assert by_set.splitlines() == [
         "--set: time.years: must be >= 1, got 0 (accepted: a whole number >= 1 and <= 100; "
         "default 10)",
         "--set: instruments.pm25: unknown instrument 'pm25' (accepted: the instrument ids "
-        "co2, so2, nox, cod, nh3n)"]
+        "co2, so2, nox, cod, nh3n, vocs, pb, hg, cd, cr, as, energy, water, or an instrument "
+        "of the scenario's own with its unit = t, kg, tce, m3)"]
 
 
 def test_bad_choice_lists_what_is_accepted(tmp_path):

@@ -16,7 +16,6 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 
-from sim import INSTRUMENTS
 from sim.benchmark.equilibrium import least_cost_pool
 from sim.market.price_stats import weighted_mean
 from sim.world.population import Population
@@ -92,7 +91,7 @@ def least_cost_by_zone(population: Population, zone_of_city: dict[str, str],
         zone, price_cny_per_t, abatement_t, cost_cny, baseline_t, one row per zone with
         covered enterprises.
     """
-    j = INSTRUMENTS.index(instrument)
+    j = population.instruments.index(instrument)
     covered = population.baseline_t[:, j] > 0
     zone = np.array([zone_of_city[c] for c in population.cities])[population.city]
     rows = []

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim import INSTRUMENTS
 from sim.benchmark.equilibrium import InstrumentInputs, solve_instrument, year_offset_offers
 from sim.policy import allocation, offsets
 from sim.world.caps import allocation_weights, annual_caps_t
@@ -51,7 +50,7 @@ def scenario_inputs(loaded: LoadedScenario, population: Population | None = None
     operates = np.arange(years)[:, None] >= entry[None, :]  # (Y, n)
     out = []
     for inst in scenario.instrument_ids:
-        col = INSTRUMENTS.index(inst)
+        col = pop.instruments.index(inst)
         cfg = scenario.instruments[inst]
         baseline = pop.baseline_t[:, col]
         covered = baseline > 0

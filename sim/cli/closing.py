@@ -23,6 +23,7 @@ from rich.table import Table
 
 from sim.run import headline
 from sim.run.headline import format_mcny, format_pct, format_price, format_quantity
+from sim.scenario.instrument_registry import unit_key
 
 CAUSE_NAMES: dict[str, str] = {
     "between_zones_and_years_cny": "between zones and years",
@@ -77,8 +78,9 @@ def cost_lines(summary: dict[str, Any]) -> list[str]:
 
 def last_cap_pct(info: dict[str, Any]) -> float:
     """The last year's emissions as % of that year's cap (NaN without caps)."""
-    emissions = info.get("emissions_by_year_t") or {}
-    caps = info.get("cap_by_year_t") or {}
+    unit = info.get("unit", "t")
+    emissions = info.get(unit_key("emissions_by_year_t", unit)) or {}
+    caps = info.get(unit_key("cap_by_year_t", unit)) or {}
     years = [y for y in emissions if y in caps and _num(caps[y]) > 0]
     if not years:
         return math.nan
@@ -95,9 +97,12 @@ def instrument_table(summary: dict[str, Any]) -> Table:
                           ("owed t\nsurrendered", "right")):
         table.add_column(name, justify=justify, no_wrap=True)
     for inst, info in (summary.get("instruments") or {}).items():
-        table.add_row(inst, format_price(info.get("mean_price_cny_per_t")),
-                      format_price(info.get("final_price_cny_per_t")),
-                      format_pct(last_cap_pct(info)), format_quantity(info.get("traded_volume_t")),
+        unit = info.get("unit", "t")  # a row in another unit says so: "water (m3)"
+        table.add_row(inst if unit == "t" else f"{inst} ({unit})",
+                      format_price(info.get(unit_key("mean_price_cny_per_t", unit))),
+                      format_price(info.get(unit_key("final_price_cny_per_t", unit))),
+                      format_pct(last_cap_pct(info)),
+                      format_quantity(info.get(unit_key("traded_volume_t", unit))),
                       headline.format_share(info.get("compliance_rate")),
                       headline.format_share(info.get("obligations_met_share")))
     table.caption = "* the last year's emissions as % of that year's cap"

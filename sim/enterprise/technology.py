@@ -148,7 +148,11 @@ class TechnologyMenu:
                             for i in t["primary_instrument"]])
         return cls(
             ids=tuple(t["technology"]),
-            reduction=t[[f"{i}_reduction" for i in instruments]].to_numpy(float),
+            # The menu's technologies cut the five original instruments; an instrument
+            # the table has no column for is not reduced by any of them.
+            reduction=np.array([
+                t[f"{i}_reduction"].to_numpy(float) if f"{i}_reduction" in t.columns
+                else np.zeros(len(t)) for i in instruments]).reshape(len(instruments), len(t)).T,
             primary=primary,
             capex_cny_per_t_yr=t["capex_cny_per_t_yr"].to_numpy(float),
             opex_cny_per_t=t["opex_cny_per_t"].to_numpy(float),

@@ -32,11 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario.geography import Geography
+from sim.scenario.instrument_registry import attainment_medium
 from sim.scenario.regional import NewProjectsConfig
-
-MEDIUM: dict[str, str | None] = {"co2": None, "so2": "air", "nox": "air", "cod": "water",
-                                 "nh3n": "water"}
-"""Which attainment standard a substitution ratio of each instrument follows."""
 
 
 def substitution_ratios(project_city: np.ndarray, cities: tuple[str, ...],
@@ -51,7 +48,7 @@ def substitution_ratios(project_city: np.ndarray, cities: tuple[str, ...],
     """
     ratios = np.full((len(project_city), len(instruments)), config.ratio)
     for k, inst in enumerate(instruments):
-        medium = MEDIUM[inst]
+        medium = attainment_medium(inst)
         if inst not in config.instruments:
             ratios[:, k] = 0.0
         elif medium is not None and medium in geography.attainment:

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim import INSTRUMENTS
 from sim.policy import adjustment, alerts, compensation, pledge, projects
 from sim.policy.water_quality import QUALITY_COLUMNS, RiverCompensation
 from sim.scenario.geography import load_city_table
+from sim.scenario.instrument_registry import builtin_instruments
 from sim.scenario.regional import WaterQualityCompensationConfig
 from sim.world.river import POLLUTANTS, han_river
 
@@ -101,7 +101,9 @@ class RegionalLevers:
                                                       sc.alerts.days_multiplier)
         self.cut_by_grade = np.array([sc.alerts.production_cut_by_grade.get(g, 0.0)
                                       for g in alerts.GRADES])
-        air = [INSTRUMENTS.index("so2"), INSTRUMENTS.index("nox")]
+        builtin = builtin_instruments()  # air emitters: SO2, NOx and any air instrument
+        air = [k for k, i in enumerate(pop.instruments)
+               if i in builtin and builtin[i].medium == "air"]
         self.exposed = (pop.baseline_t[:, air] > 0).any(axis=1) if sc.alerts.air_emitters_only \
             else np.ones(n, dtype=bool)
         table = load_city_table().set_index("name_en")["han_order"]

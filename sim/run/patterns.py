@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.scenario.instrument_registry import unit_key
+
 PENALTY_PRICE_SHARE = 0.95
 """A session 'clears at the penalty' at or above this share of the per-tonne penalty."""
 
@@ -65,7 +67,8 @@ def sessions_with_trades_share(prices: pd.DataFrame, instrument: str) -> float:
 def volume_share_of_cap(prices: pd.DataFrame, summary: dict[str, Any],
                         instrument: str) -> dict[str, float]:
     """Tonnes traded each year as a share of that year's cap."""
-    caps = summary["instruments"][instrument]["cap_by_year_t"]
+    info = summary["instruments"][instrument]
+    caps = info[unit_key("cap_by_year_t", info.get("unit", "t"))]
     volume = prices[prices["instrument"] == instrument].groupby("year")["volume_t"].sum()
     return {str(year): float(volume.get(int(year), 0.0) / cap) if cap > 0 else float("nan")
             for year, cap in caps.items()}

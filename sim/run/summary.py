@@ -25,6 +25,7 @@ from sim.run.channels import with_coupling_notes
 from sim.run.headline import with_headline_costs
 from sim.run.least_cost import least_cost_basis, solve_benchmarks
 from sim.run.metrics import obligations_met
+from sim.scenario.instrument_registry import in_unit
 
 if TYPE_CHECKING:
     from sim.model import EmissionsTradingModel
@@ -207,6 +208,8 @@ def build_summary(model: EmissionsTradingModel, tables: dict[str, pd.DataFrame])
         instruments[inst]["cost_gap"] = _cost_gap(
             model, k, least_cost, float(bench["offsets_cost_cny"].sum()),
             instruments[inst]["offsets_cost_cny"])
+        # Keys in the instrument's unit (final_price_cny_per_m3, ...); tonnes unchanged.
+        instruments[inst] = in_unit(instruments[inst], model.world.configs[k].unit)
     continuous = sum(v["abatement_cost_cny"] for v in instruments.values())
     technology = sum(v["technology_cost_cny"] for v in instruments.values())
     least = sum(v["least_cost_cny"] for v in instruments.values())

@@ -14,9 +14,15 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from sim.scenario.instrument_registry import (
+    UNITS,
+    builtin_instruments,
+    penalty_key,
+    quantity_key,
+)
 from sim.scenario.section import Section
 
-InstrumentId = Literal["co2", "so2", "nox", "cod", "nh3n"]
+Unit = Literal["t", "kg", "tce", "m3"]
 Scope = Literal["city", "basin", "cluster", "province"]
 
 
@@ -307,14 +313,35 @@ class ReserveConfig(Section):
         return self
 
 
-class InstrumentConfig(Section):
-    """One traded instrument: carbon allowances or a pollutant's discharge rights."""
+UNIT_STEMS = ("cap", "city_caps", "cluster_caps")
+"""Scenario keys written with the instrument's unit: ``cap_<u>``, ``city_caps_<u>``,
+``cluster_caps_<u>`` (the schema's fields are the tonne names; other units map onto them)."""
 
+
+class InstrumentConfig(Section):
+    """One traded instrument: carbon allowances, a pollutant's discharge rights, or a
+    resource-use right (energy in tce, water in m3).
+
+    Quantities and prices are in the instrument's ``unit``: the file writes ``cap_kg``,
+    ``city_caps_m3``, ``penalty.per_tce_cny``; the schema keeps the tonne names
+    (``cap_t``, ``per_tonne_cny``) as the fields they map onto, so every rule reads one
+    name whatever the unit.
+    """
+
+    unit: Unit = Field(
+        "t",
+        description="Unit of the instrument's quantities: t, kg, tce or m3. Built-in "
+        "instruments have theirs (sim/data/instruments.csv: pb, hg, cd, cr, as in kg; "
+        "energy in tce; water in m3; the rest t); an instrument of the scenario's own "
+        "must give it. Keys carry it: cap_<u>, city_caps_<u>, cluster_caps_<u>, "
+        "penalty.per_<u>_cny (t: cap_t, penalty.per_tonne_cny).",
+    )
     cap_t: float | list[float] | None = Field(
         None,
-        description="Cap, t/yr: one number for every year or a list with one per year. "
-        "Omit to use `cap`. Set in a file extending another (or by --set), it replaces an "
-        "inherited `cap`; one file giving both is an error. Includes the reserve share.",
+        description="Cap, t/yr (cap_<u> for another unit): one number for every year or a "
+        "list with one per year. Omit to use `cap`. Set in a file extending another (or "
+        "by --set), it replaces an inherited `cap`; one file giving both is an error. "
+        "Includes the reserve share.",
     )
     cap: CapTrajectory | None = Field(
         None, description="Cap as a trajectory from baseline emissions (used if cap_t is "
@@ -347,6 +374,40 @@ class InstrumentConfig(Section):
         "shutdowns) may be used but not sold; default: any surplus may be sold.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unit_keys(cls, data: Any) -> Any:
+        """Map ``cap_<u>`` and the like onto the schema's tonne-named fields, refusing a
+        key written in another unit than the instrument's."""
+        if not isinstance(data, dict):
+            return data
+        unit = data.get("unit", "t")
+        if unit not in UNITS:
+            return data  # the unit field reports it
+        out = dict(data)
+        for stem in UNIT_STEMS:
+            for other in UNITS:
+                key = quantity_key(stem, other)
+                if key in out and other != unit:
+                    raise ValueError(
+                        f"{key} is in {other}, but this instrument is counted in {unit} "
+                        f"(accepted: {quantity_key(stem, unit)})")
+            if unit != "t" and quantity_key(stem, unit) in out:
+                out[quantity_key(stem, "t")] = out.pop(quantity_key(stem, unit))
+        penalty = out.get("penalty")
+        if isinstance(penalty, dict):
+            penalty = dict(penalty)
+            for other in UNITS:
+                key = penalty_key(other)
+                if key in penalty and other != unit:
+                    raise ValueError(
+                        f"penalty.{key} is per {other}, but this instrument is counted in "
+                        f"{unit} (accepted: penalty.{penalty_key(unit)})")
+            if unit != "t" and penalty_key(unit) in penalty:
+                penalty["per_tonne_cny"] = penalty.pop(penalty_key(unit))
+            out["penalty"] = penalty
+        return out
+
     @model_validator(mode="after")
     def _one_cap(self) -> InstrumentConfig:
         if self.cap_t is not None and self.cap is not None:
@@ -370,12 +431,15 @@ class InstrumentConfig(Section):
 # calibrated to (docs/calibration.md): the fine binds only when a market runs short.
 # Scopes: Hubei exchange FAQ in DOMAIN.md (air within a city, water within a basin);
 # carbon is one provincial market.
+# The numbers live in sim/data/instruments.csv (penalty_per_unit_cny, flagged E;
+# trading_scope_default), with the new instruments' sources in sim/data/instruments.md.
+# A tonne instrument's table is exactly what it was (no unit key), so resolved scenarios
+# of the original five are unchanged.
 INSTRUMENT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "co2": {"penalty": {"per_tonne_cny": 150.0}, "trading": {"scope": "province"}},
-    "so2": {"penalty": {"per_tonne_cny": 12_000.0}, "trading": {"scope": "city"}},
-    "nox": {"penalty": {"per_tonne_cny": 12_000.0}, "trading": {"scope": "city"}},
-    "cod": {"penalty": {"per_tonne_cny": 26_000.0}, "trading": {"scope": "basin"}},
-    "nh3n": {"penalty": {"per_tonne_cny": 42_000.0}, "trading": {"scope": "basin"}},
+    spec.id: {**({"unit": spec.unit} if spec.unit != "t" else {}),
+              "penalty": {penalty_key(spec.unit): spec.penalty_per_unit_cny},
+              "trading": {"scope": spec.trading_scope}}
+    for spec in builtin_instruments().values()
 }
 
 

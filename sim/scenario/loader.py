@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim import INSTRUMENTS
 from sim.errors import InputError, InputErrors
 from sim.scenario import messages
 from sim.scenario.checks import check_regional_levers
@@ -138,12 +137,6 @@ def _one_error(err: dict, located: messages.Located, prov: dict[Path_, str],
         close = difflib.get_close_matches(loc[-1], list(known), n=1, cutoff=0.6)
         reason = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
         accepted = ", ".join(sorted(known)) if known else None
-    elif err["type"] in ("literal_error", "enum") and loc[:1] == ("instruments",) \
-            and len(loc) == 2:
-        close = difflib.get_close_matches(str(err["input"]), INSTRUMENTS, n=1, cutoff=0.6)
-        reason = f"unknown instrument {err['input']!r}" + (
-            f"; did you mean '{close[0]}'?" if close else "")
-        accepted = "the instrument ids " + ", ".join(INSTRUMENTS)
     elif err["type"] in ("literal_error", "enum"):
         accepted = err.get("ctx", {}).get("expected")
         reason = f"{err['input']!r} is not an accepted value"

@@ -15,17 +15,17 @@ Default numbers name their source (DOMAIN.md) or say "estimate".
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim import INSTRUMENTS
 from sim.scenario.behavior import BehaviorConfig
+from sim.scenario.instrument_registry import UNITS, builtin_instruments, canonical_order
 from sim.scenario.instruments import (
     INSTRUMENT_DEFAULTS,
     InstrumentConfig,
-    InstrumentId,
     with_band,
     with_defaults,
 )
@@ -115,6 +115,8 @@ SCENARIO_NAME = re.compile(r"[^\W_][\w-]{0,63}")
 """A scenario name: letters of any script, digits, '_' and '-', so it is one safe folder
 name (no '/', no '..', never empty); at most 64 characters, which leaves room in a file
 system's 255-byte name limit for CJK names and the staging prefix."""
+INSTRUMENT_ID = re.compile(r"[a-z][a-z0-9]{0,15}")
+"""An instrument id of the scenario's own: it prefixes registry columns and summary keys."""
 SCENARIO_NAME_ACCEPTED = ("1 to 64 letters (any script, e.g. 基准), digits, '_' or '-', "
                           "starting with a letter or digit, e.g. \"so2_cluster\"")
 
@@ -133,9 +135,11 @@ class Scenario(Section):
     time: TimeConfig = Field(default_factory=TimeConfig)
     regions: RegionsConfig = Field(default_factory=RegionsConfig)
     population: PopulationConfig = Field(default_factory=PopulationConfig)
-    instruments: dict[InstrumentId, InstrumentConfig] = Field(
+    instruments: dict[str, InstrumentConfig] = Field(
         default_factory=dict,
-        description="The instruments simulated: [instruments.co2], [instruments.so2], ...",
+        description="The instruments simulated: [instruments.co2], [instruments.so2], ...; "
+        "built in: " + ", ".join(builtin_instruments()) + " (sim/data/instruments.csv), or "
+        "an id of the scenario's own (lower-case letters and digits) with its unit.",
     )
     behavior: BehaviorConfig = Field(default_factory=BehaviorConfig)
     # Regional levers (sim/scenario/regional.py), each off by default.
@@ -174,7 +178,33 @@ class Scenario(Section):
             instruments = {key: with_band(value) for key, value in instruments.items()}
         return {**data, "instruments": instruments}
 
+    @field_validator("instruments", mode="before")
+    @classmethod
+    def _known_instruments(cls, instruments: Any) -> Any:
+        # A built-in id keeps the registry's unit; any other id is the scenario's own
+        # and must say its unit (a typo of a built-in one is pointed out).
+        if not isinstance(instruments, dict):
+            return instruments
+        builtin = builtin_instruments()
+        for key, value in instruments.items():
+            table = value if isinstance(value, dict) else {}
+            spec = builtin.get(key)
+            if spec is not None and table.get("unit", spec.unit) != spec.unit:
+                raise ValueError(f"{key} is counted in {spec.unit}, not {table['unit']!r} "
+                                 f"(accepted: unit = {spec.unit!r} or no unit)")
+            if spec is None and not INSTRUMENT_ID.fullmatch(str(key)):
+                raise ValueError(f"{key!r} cannot name an instrument (accepted: lower-case "
+                                 "letters and digits, starting with a letter)")
+            if spec is None and "unit" not in table:
+                close = difflib.get_close_matches(str(key), list(builtin), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ValueError(f"unknown instrument {key!r}{hint} (accepted: the instrument "
+                                 f"ids {', '.join(builtin)}, or an instrument of the "
+                                 f"scenario's own with its unit = {', '.join(UNITS)})")
+        return instruments
+
     @property
     def instrument_ids(self) -> tuple[str, ...]:
-        """Declared instruments in canonical order."""
-        return tuple(i for i in INSTRUMENTS if i in self.instruments)
+        """Declared instruments in run order: built-in ones in sim/data/instruments.csv's
+        order (co2, so2, nox, cod, nh3n first), then the scenario's own."""
+        return canonical_order(list(self.instruments))

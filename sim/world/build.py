@@ -12,7 +12,6 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim import INSTRUMENTS
 from sim.errors import InputError
 from sim.scenario.geography import Geography
 from sim.scenario.instruments import InstrumentConfig
@@ -156,7 +155,15 @@ def build_world(loaded: LoadedScenario, seed: int | None = None,
     instruments = scenario.instrument_ids
     years = scenario.time.years
 
-    cols = [INSTRUMENTS.index(i) for i in instruments]
+    lacking = [i for i in instruments if i not in pop.instruments]
+    if lacking:
+        raise InputError(source, f"instruments.{lacking[0]}",
+                         f"the population ({pop.source or 'hubei'}) holds no "
+                         f"{', '.join(lacking)} emissions",
+                         "a registry (population.registry) with the instrument's "
+                         "<id>_baseline_<unit> columns, or a built-in instrument the "
+                         "population has: " + ", ".join(pop.instruments))
+    cols = [pop.instruments.index(i) for i in instruments]
     k_count, c_count = len(cols), len(pop.cities)
     baseline_t = pop.baseline_t[:, cols]
     covered = baseline_t > 0

@@ -16,14 +16,11 @@ import numpy as np
 
 from sim.scenario.geography import Geography
 from sim.scenario.industries import industry_groups
+from sim.scenario.instrument_registry import attainment_medium
 from sim.scenario.instruments import ANY_CITY, TradingConfig
 
 POOL_SEPARATOR = " · "
 """Between a zone's name and its industry group's in a pool name: ``"Wuhan · power"``."""
-
-MEDIUM = {"so2": "air", "nox": "air", "cod": "water", "nh3n": "water"}
-"""Which attainment status limits imports of each pollutant (carbon has none)."""
-
 
 def is_linked(trading: TradingConfig) -> bool:
     """True when cities need their own prices: a ratio, limits or blocked directions."""
@@ -76,7 +73,7 @@ def link_rules(trading: TradingConfig, instrument: str, geography: Geography,
     blocked = frozenset((a, b) for p in trading.blocked
                         for a in ends(p.from_) for b in ends(p.to) if a != b)
     no_imports = np.zeros(len(cities), dtype=bool)
-    medium = MEDIUM.get(instrument)
+    medium = attainment_medium(instrument)  # carbon, energy, water use: none
     if trading.block_import_if_nonattainment and medium is not None:
         attaining = geography.attainment.get(medium, frozenset())
         no_imports = np.array([c not in attaining for c in cities])

@@ -37,7 +37,7 @@ import pandas as pd
 from sim import INSTRUMENTS
 from sim.scenario.geography import Geography, load_city_table
 from sim.scenario.industries import load_industry_table
-from sim.world.networks import MEDIUM
+from sim.scenario.instrument_registry import attainment_medium
 from sim.world.population import Population
 
 CO2_THRESHOLD_T: float = 13_000.0
@@ -124,7 +124,7 @@ def city_mac_factors(cities: tuple[str, ...]) -> np.ndarray:
     table = load_city_control().set_index("city")
     out = np.ones((len(cities), len(INSTRUMENTS)))
     for j, instrument in enumerate(INSTRUMENTS):
-        medium = MEDIUM.get(instrument)
+        medium = attainment_medium(instrument)
         if medium is not None:
             out[:, j] = table.loc[list(cities), f"{medium}_mac_factor"].to_numpy(float)
     return out

@@ -2,8 +2,10 @@
 
 One row per enterprise: ``id, city, industry``, optional ``output_value_cny, grade,
 state_owned`` (1/0, true/false, yes/no; blank = 0), and
-per instrument ``<id>_baseline_t, <id>_mac_intercept_cny, <id>_mac_slope_cny,
-<id>_max_abatement_t`` and optional ``<id>_allocation_t``. A blank baseline means the
+per instrument ``<id>_baseline_<u>, <id>_mac_intercept_cny, <id>_mac_slope_cny,
+<id>_max_abatement_<u>`` and optional ``<id>_allocation_<u>``, where ``u`` is the
+instrument's unit (t for co2, so2, nox, cod, nh3n and vocs; kg for the heavy metals; tce
+for energy; m3 for water; the MAC columns are CNY per unit). A blank baseline means the
 enterprise is not covered by that instrument. Any other column is an error unless the
 scenario lists it in ``population.extra_columns``; a row with fewer or more fields than
 the header is an error; the file must be UTF-8. Every error names the row (as a
@@ -24,14 +26,28 @@ import pandas as pd
 from sim import INSTRUMENTS
 from sim.errors import InputError, InputErrors
 from sim.scenario.geography import Geography
+from sim.scenario.instrument_registry import UNITS, builtin_instruments, canonical_order
 from sim.world.population import Population
 
 REQUIRED = ("id", "city", "industry")
 OPTIONAL = ("output_value_cny", "grade", "state_owned")
 PER_INSTRUMENT = ("baseline_t", "mac_intercept_cny", "mac_slope_cny", "max_abatement_t")
-KNOWN_COLUMNS = (*REQUIRED, *OPTIONAL, *(f"{i}_{col}" for i in INSTRUMENTS
-                                         for col in (*PER_INSTRUMENT, "allocation_t")))
-"""Every column the simulator reads (those of undeclared instruments are allowed unread)."""
+"""Per-instrument columns as the Population names them; ``_t`` is the instrument's unit."""
+
+
+def column_name(instrument: str, name: str, unit: str) -> str:
+    """The registry column of ``name`` (a ``PER_INSTRUMENT`` entry or ``allocation_t``)
+    for an instrument counted in ``unit``: ``pb_baseline_kg``, ``so2_baseline_t``."""
+    return f"{instrument}_{name.removesuffix('_t')}_{unit}" if name.endswith("_t") \
+        else f"{instrument}_{name}"
+
+
+def known_columns(units: dict[str, str]) -> tuple[str, ...]:
+    """Every column the simulator reads: the built-in instruments' and those the scenario
+    declares (``units``: id -> unit); those of undeclared instruments are allowed unread."""
+    all_units = {**{i: spec.unit for i, spec in builtin_instruments().items()}, **units}
+    return (*REQUIRED, *OPTIONAL, *(column_name(i, name, u) for i, u in all_units.items()
+                                    for name in (*PER_INSTRUMENT, "allocation_t")))
 GRADES = ("A", "B", "C", "D")
 TRUE_WORDS = ("1", "true", "yes")
 FALSE_WORDS = ("0", "false", "no", "")
@@ -141,30 +157,48 @@ def _read_table(path: str | Path, source: str) -> tuple[pd.DataFrame, np.ndarray
 
 
 def _check_columns(columns, needed: list[str], extra: tuple[str, ...], source: str,
-                   header_row: int) -> None:
+                   header_row: int, units: dict[str, str]) -> None:
     """Every needed column is there and every other one is known or listed as the user's
     own, so a misspelt column is never ignored silently; all problems at once."""
     missing = [column for column in needed if column not in columns]
     errors = [InputError(source, f"column {missing[0]}", "missing", f"a header with "
                          f"{', '.join(needed)}" + (f" (also missing: {', '.join(missing[1:])})"
                                                   if missing[1:] else ""))] if missing else []
-    for column in columns:
-        if column in KNOWN_COLUMNS or column in extra:
+    known = known_columns(units)
+    for name in columns:
+        if name in known or name in extra:
             continue
-        close = difflib.get_close_matches(column, KNOWN_COLUMNS, n=1, cutoff=0.8)
+        unit_hint = _wrong_unit(name, units)
+        if unit_hint:
+            errors.append(InputError(source, f"row {header_row}, column {name}", *unit_hint))
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
         errors.append(InputError(
-            source, f"row {header_row}, column {column}",
+            source, f"row {header_row}, column {name}",
             "unknown column" + (f"; did you mean {close[0]!r}?" if close else ""),
             f"{', '.join((*REQUIRED, *OPTIONAL))}, per instrument <id>_"
             + ", <id>_".join((*PER_INSTRUMENT, "allocation_t"))
             + f"; or list your own columns in the scenario: population.extra_columns = "
-            f"[{json.dumps(column, ensure_ascii=False)}]"))
+            f"[{json.dumps(name, ensure_ascii=False)}]"))
     if errors:
         raise InputErrors(errors[:_MAX_ERRORS])
 
 
+def _wrong_unit(name: str, units: dict[str, str]) -> tuple[str, str] | None:
+    """(reason, accepted) when ``name`` is a declared instrument's column in another unit
+    (``water_baseline_t`` for water, counted in m3)."""
+    for inst, unit in units.items():
+        for stem in ("baseline_t", "max_abatement_t", "allocation_t"):
+            right = column_name(inst, stem, unit)
+            for other in UNITS:
+                if other != unit and name == column_name(inst, stem, other):
+                    return (f"{name} is in {other}, but {inst} is counted in {unit}", right)
+    return None
+
+
 def load_registry(path: str | Path, geography: Geography, instruments: tuple[str, ...],
-                  extra_columns: tuple[str, ...] = ()) -> Population:
+                  extra_columns: tuple[str, ...] = (),
+                  units: dict[str, str] | None = None) -> Population:
     """Read and check a registry CSV.
 
     Args:
@@ -172,6 +206,9 @@ def load_registry(path: str | Path, geography: Geography, instruments: tuple[str
         geography: Cities the scenario runs on; city names (or Chinese aliases) must match.
         instruments: Instruments the scenario declares; their columns are required.
         extra_columns: The user's own columns (``population.extra_columns``), not read.
+        units: Unit of each declared instrument (id -> t, kg, tce or m3); an id not given
+            has the built-in one's unit, else t. The population's columns are the five
+            original instruments (``sim.INSTRUMENTS``) and the declared ones, in run order.
 
     Raises:
         InputError: Missing, unreadable, non-UTF-8 or empty file, a row with too few or
@@ -181,8 +218,12 @@ def load_registry(path: str | Path, geography: Geography, instruments: tuple[str
     """
     source = str(path)
     table, rows, header_row = _read_table(path, source)
-    needed = [*REQUIRED, *(f"{i}_{col}" for i in instruments for col in PER_INSTRUMENT)]
-    _check_columns(list(table.columns), needed, extra_columns, source, header_row)
+    builtin = builtin_instruments()
+    units = {i: (units or {}).get(i, builtin[i].unit if i in builtin else "t")
+             for i in instruments}
+    needed = [*REQUIRED, *(column_name(i, col, units[i]) for i in instruments
+                           for col in PER_INSTRUMENT)]
+    _check_columns(list(table.columns), needed, extra_columns, source, header_row, units)
     if table.empty:
         raise InputError(source, "", "no enterprise rows below the header",
                          "one row per enterprise")
@@ -207,21 +248,24 @@ def load_registry(path: str | Path, geography: Geography, instruments: tuple[str
     for column in ("output_value_cny",):
         if column in table.columns:
             columns[column] = _numbers(table, column, source, errors, np.zeros(n, bool), rows)
-    arrays = {col: np.zeros((n, len(INSTRUMENTS))) for col in PER_INSTRUMENT}
-    allocation = np.full((n, len(INSTRUMENTS)), np.nan)
+    held = canonical_order((*INSTRUMENTS, *instruments))
+    arrays = {col: np.zeros((n, len(held))) for col in PER_INSTRUMENT}
+    allocation = np.full((n, len(held)), np.nan)
     for inst in instruments:
-        k = INSTRUMENTS.index(inst)
-        baseline = _numbers(table, f"{inst}_baseline_t", source, errors, np.zeros(n, bool),
-                            rows)
+        k, unit = held.index(inst), units[inst]
+        baseline_col, max_col, allocation_col = (
+            column_name(inst, name, unit) for name in ("baseline_t", "max_abatement_t",
+                                                  "allocation_t"))
+        baseline = _numbers(table, baseline_col, source, errors, np.zeros(n, bool), rows)
         covered = np.nan_to_num(baseline) > 0
         arrays["baseline_t"][:, k] = np.nan_to_num(baseline)
-        parsed = {col: _numbers(table, f"{inst}_{col}", source, errors, covered, rows,
+        parsed = {col: _numbers(table, column_name(inst, col, unit), source, errors, covered, rows,
                                 "a number > 0" if col == "mac_slope_cny" else "a number >= 0")
                   for col in PER_INSTRUMENT[1:]}
         for col, values in parsed.items():
             arrays[col][:, k] = np.where(covered, np.nan_to_num(values), 0.0)
-        if f"{inst}_allocation_t" in table.columns:
-            allocation[:, k] = _numbers(table, f"{inst}_allocation_t", source, errors,
+        if allocation_col in table.columns:
+            allocation[:, k] = _numbers(table, allocation_col, source, errors,
                                         np.zeros(n, bool), rows)
         # Blank, negative or non-numeric slopes are reported by _numbers already (NaN).
         for row in np.nonzero(covered & (parsed["mac_slope_cny"] == 0))[0][:_MAX_ERRORS]:
@@ -231,10 +275,10 @@ def load_registry(path: str | Path, geography: Geography, instruments: tuple[str
         # An enterprise cannot abate more than it emits (NaN compares False: not again).
         for row in np.nonzero(parsed["max_abatement_t"] > baseline)[0][:_MAX_ERRORS]:
             errors.append(InputError(
-                source, f"row {rows[row]}, column {inst}_max_abatement_t",
-                f"{parsed['max_abatement_t'][row]:g} t is more than the enterprise emits: its "
-                f"{inst}_baseline_t is {baseline[row]:g} t",
-                f"a number >= 0 and <= {inst}_baseline_t"))
+                source, f"row {rows[row]}, column {max_col}",
+                f"{parsed['max_abatement_t'][row]:g} {unit} is more than the enterprise "
+                f"emits: its {baseline_col} is {baseline[row]:g} {unit}",
+                f"a number >= 0 and <= {baseline_col}"))
     grade = table["grade"].str.strip().str.upper() if "grade" in table.columns else None
     if grade is not None:
         for row in np.nonzero(~grade.isin([*GRADES, ""]).to_numpy())[0][:_MAX_ERRORS]:
@@ -270,4 +314,5 @@ def load_registry(path: str | Path, geography: Geography, instruments: tuple[str
         allocation_t=allocation,
         source=source,
         state_owned=state_owned,
+        instruments=held,
     )

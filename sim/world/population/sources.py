@@ -22,8 +22,11 @@ def build_population(loaded: LoadedScenario) -> Population:
     """
     config = loaded.scenario.population
     if config.source == "registry":
-        population = load_registry(config.registry, loaded.geography,
-                                   loaded.scenario.instrument_ids, tuple(config.extra_columns))
+        scenario = loaded.scenario
+        population = load_registry(config.registry, loaded.geography, scenario.instrument_ids,
+                                   tuple(config.extra_columns),
+                                   {i: scenario.instruments[i].unit
+                                    for i in scenario.instrument_ids})
         for inst in loaded.scenario.instrument_ids:  # separate_industries names its industries
             industry_groups(loaded.scenario.instruments[inst].trading, population.industries,
                             str(loaded.path), f"instruments.{inst}.trading.separate_industries")
