@@ -151,3 +151,17 @@ def test_the_hubei_population_says_it_holds_no_new_instrument(tmp_path):
     with pytest.raises(InputError, match=r"instruments.vocs: the population \(hubei\) "
                        r"holds no vocs emissions"):
         run_scenario(load_scenario(path))
+
+
+def test_the_json_schema_accepts_unit_keys_and_still_refuses_misspelt_ones():
+    import jsonschema
+
+    from sim.scenario import Scenario
+
+    schema = Scenario.model_json_schema()
+    good = {"instruments": {"water": {"cap_m3": 5.0, "penalty": {"per_m3_cny": 3.0},
+                                      "trading": {"scope": "basin"}}}}
+    jsonschema.validate(good, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"instruments": {"water": {"cap_m4": 5.0, "penalty": {
+            "per_m3_cny": 3.0}, "trading": {"scope": "basin"}}}}, schema)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from sim.scenario.instrument_registry import (
     UNITS,
@@ -97,8 +97,21 @@ class AllocationConfig(Section):
         return self
 
 
+def _penalty_schema(schema: dict[str, Any]) -> None:
+    """Editors: the fine may be written per kg, tce or m3, and per_tonne_cny is never
+    required of a file (every built-in instrument's default sets the fine)."""
+    schema["patternProperties"] = {"^per_(kg|tce|m3)_cny$": {
+        "type": "number", "minimum": 0,
+        "description": "per_tonne_cny for an instrument counted in kg, tce or m3: the fine "
+        "per unit short, CNY per unit."}}
+    schema.pop("required", None)
+
+
 class PenaltyConfig(Section):
-    """Year-end penalty for each tonne emitted without a right surrendered."""
+    """Year-end penalty for each tonne (or unit) emitted without a right surrendered."""
+
+    model_config = ConfigDict(**Section.model_config,
+                              json_schema_extra=lambda schema: _penalty_schema(schema))
 
     per_tonne_cny: float = Field(
         ..., ge=0, description="Fine per tonne short, CNY/t (instrument defaults: estimate)."
@@ -327,6 +340,13 @@ class InstrumentConfig(Section):
     (``cap_t``, ``per_tonne_cny``) as the fields they map onto, so every rule reads one
     name whatever the unit.
     """
+
+    # Editors: the unit-suffixed keys the file may use instead of the tonne-named fields.
+    model_config = ConfigDict(**Section.model_config, json_schema_extra={
+        "patternProperties": {
+            "^(cap|city_caps|cluster_caps)_(kg|tce|m3)$": {
+                "description": "The tonne-named key (cap_t, city_caps_t, cluster_caps_t) "
+                "for an instrument counted in kg, tce or m3: the same values in that unit."}}})
 
     unit: Unit = Field(
         "t",
