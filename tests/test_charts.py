@@ -33,6 +33,7 @@ from sim.charts import (
     render_default_charts,
     save_figure,
 )
+from sim.charts import labels as lb
 from sim.charts import style as st
 from sim.charts.chart_set import FULL_CHARTS, full_chart_stems, render_all_charts
 from sim.charts.flow_map import flow_map, flow_map_instruments, net_flows
@@ -76,7 +77,7 @@ def test_chart_renders_without_warnings(small_run_dir: Path, name: str, lang: st
     assert fig.get_size_inches()[0] == pytest.approx(st.WIDTH_IN)
     assert not [r for r in caplog.records if r.name.startswith("matplotlib")]
     texts = _texts(fig)
-    source = st.source_line({"scenario": "synthetic", "seed": 7}, lang)
+    source = lb.source_line({"scenario": "synthetic", "seed": 7}, lang)
     # The source line is the foot's last line (below a note where the chart has one).
     assert any(text.split("\n")[-1] == source for text in texts)
     assert sim.__version__ in source
@@ -95,7 +96,7 @@ def test_price_axes_carry_units(small_run_dir: Path, lang: str, unit: str) -> No
     fig = price_paths(small_run_dir, lang)
     panels = [ax for ax in fig.subfigs[0].axes if ax.get_title(loc="left")]
     assert [ax.get_title(loc="left") for ax in panels] == [
-        st.instrument_name("co2", lang), st.instrument_name("so2", lang)]
+        lb.instrument_name("co2", lang), lb.instrument_name("so2", lang)]
     assert all(ax.get_ylabel() == unit for ax in panels)
 
 
@@ -191,10 +192,10 @@ def test_many_trading_cities_are_pooled(make_run_dir: Callable[..., Path]) -> No
         ax = fig.subfigs[0].axes[0]
         ylabels = [t.get_text() for t in ax.get_yticklabels()]
         assert len(ylabels) == 9 and ylabels[-1] == other
-        note = st.label("top_flows", lang, n=8)
+        note = lb.label("top_flows", lang, n=8)
         assert any(t.startswith(note + "\n") for t in _texts(fig))  # above the source line
     # the largest sellers are the last cities of the table (quantity grows with the index)
-    assert set(ylabels[:8]) == {st.zone_name(c, "zh") for c in cities[-8:]}
+    assert set(ylabels[:8]) == {lb.zone_name(c, "zh") for c in cities[-8:]}
 
 
 def test_custom_cities_and_three_instruments(make_run_dir: Callable[..., Path]) -> None:
@@ -241,17 +242,17 @@ def test_bad_arguments_are_rejected(small_run_dir: Path) -> None:
 
 
 def test_labels() -> None:
-    assert [st.instrument_name(i) for i in sim.INSTRUMENTS] == [
+    assert [lb.instrument_name(i) for i in sim.INSTRUMENTS] == [
         "CO₂", "SO₂", "NOₓ", "COD", "NH₃-N"]
-    assert [st.instrument_name(i, "zh") for i in sim.INSTRUMENTS] == [
+    assert [lb.instrument_name(i, "zh") for i in sim.INSTRUMENTS] == [
         "二氧化碳", "二氧化硫", "氮氧化物", "化学需氧量", "氨氮"]
-    assert st.zone_name("province") == "Province" and st.zone_name("province", "zh") == "全省"
-    assert st.zone_name("wuhan_circle", "zh") == "武汉城市圈"
-    assert st.zone_name("Somewhere", "zh") == "Somewhere"
-    assert st.quantity_unit(2.5e6) == (1e6, "Mt")
-    assert st.quantity_unit(6000, "zh") == (1e4, "万吨")
-    assert st.quantity_unit(800, "zh") == (1.0, "吨")
-    assert st.source_line({"scenario": "baseline", "seed": 3}, "zh") == (
+    assert lb.zone_name("province") == "Province" and lb.zone_name("province", "zh") == "全省"
+    assert lb.zone_name("wuhan_circle", "zh") == "武汉城市圈"
+    assert lb.zone_name("Somewhere", "zh") == "Somewhere"
+    assert lb.quantity_unit(2.5e6) == (1e6, "Mt")
+    assert lb.quantity_unit(6000, "zh") == (1e4, "万吨")
+    assert lb.quantity_unit(800, "zh") == (1.0, "吨")
+    assert lb.source_line({"scenario": "baseline", "seed": 3}, "zh") == (
         f"来源：etsim {sim.__version__}，情景 baseline，随机种子 3")
 
 
@@ -329,7 +330,7 @@ def test_new_charts_render_without_warnings(ledger_run: Path, name: str, lang: s
     assert not [r for r in caplog.records if r.name.startswith("matplotlib")]
     assert fig.get_size_inches()[0] == pytest.approx(st.WIDTH_IN)
     texts = _texts(fig)
-    source = st.source_line({"scenario": "synthetic", "seed": 7}, lang)
+    source = lb.source_line({"scenario": "synthetic", "seed": 7}, lang)
     assert any(t.endswith(source) for t in texts)  # below any note
     if lang == "zh":
         assert CJK.search(fig.subfigs[0].get_suptitle())
@@ -482,7 +483,7 @@ def test_city_prices_are_grouped_by_cluster_with_the_penalty(
     axes = [ax for ax in fig.subfigs[0].axes if ax.get_title(loc="left")]
     clusters = list(dict.fromkeys(table["cluster"]))
     assert [ax.get_title(loc="left") for ax in axes] == [
-        st.instrument_name("co2", lang), *(st.zone_name(c, lang) for c in clusters)]
+        lb.instrument_name("co2", lang), *(lb.zone_name(c, lang) for c in clusters)]
     wuhan = axes[1 + clusters.index("wuhan_circle")]
     assert wuhan.get_ylim()[1] >= 12_000  # the penalty in view where prices reach it
     penalty = [line for line in wuhan.lines if set(line.get_ydata()) == {12_000.0}]
@@ -490,14 +491,14 @@ def test_city_prices_are_grouped_by_cluster_with_the_penalty(
     crosses = [line for line in penalty if line.get_marker() == "x"]
     assert len(crosses) == 1 and len(crosses[0].get_xdata()) == 3  # one a year
     named = {t.get_text() for t in wuhan.texts}
-    assert st.zone_name("Xianning", lang) in named and len(named) == 2
+    assert lb.zone_name("Xianning", lang) in named and len(named) == 2
     legend = {t.get_text() for t in fig.subfigs[0].legends[0].get_texts()}
     for key in ("cluster_mean", "cluster_range", "extreme_city", "penalty_line", "at_penalty",
                 "session_marker"):
-        assert st.label(key, lang) in legend
+        assert lb.label(key, lang) in legend
     texts = "\n".join(_texts(fig))
     # CO2's penalty, far above its prices, is named in the note rather than drawn
-    assert st.label("penalty_item", lang, inst=st.instrument_name("co2", lang),
+    assert lb.label("penalty_item", lang, inst=lb.instrument_name("co2", lang),
                     value="150") in texts
     assert not [line for line in axes[0].lines if set(line.get_ydata()) == {150.0}]
 
@@ -529,7 +530,7 @@ def test_price_bands_from_run_folders(tmp_path: Path) -> None:
     assert reps.seeds == [1, 2, 3, 4] and reps.prices["run"].nunique() == 4
     for lang in ("en", "zh"):
         fig = _render(price_bands, runs, lang)
-        source = st.label("source_runs", lang, version=sim.__version__, scenario="synthetic",
+        source = lb.label("source_runs", lang, version=sim.__version__, scenario="synthetic",
                           n=4)
         assert any(t.endswith(source) for t in _texts(fig))
     co2 = fig.subfigs[0].axes[0]

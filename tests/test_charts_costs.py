@@ -11,9 +11,9 @@ from conftest import build_run_dir
 from matplotlib.patches import Rectangle
 
 from sim.charts.compare import compare_costs, headline_table
+from sim.charts.cost_chart import costs_vs_benchmarks
 from sim.charts.costs import instrument_costs, run_costs
-from sim.charts.report import run_text
-from sim.charts.run_charts import costs_vs_benchmarks
+from sim.charts.report_text import run_text
 from sim.charts.tables import load_run
 
 TECHNOLOGY = {"co2": 3e6, "so2": 0.0}

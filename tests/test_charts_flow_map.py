@@ -14,7 +14,7 @@ from conftest import build_run_dir
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim.charts import style as st
+from sim.charts import labels as lb
 from sim.charts.flow_map import flow_map
 from sim.scenario.geography import load_city_table
 
@@ -50,7 +50,7 @@ def test_city_names_never_collide(dense_run: Path, lang: str) -> None:
     fig, renderer = _draw(dense_run, lang)
     (ax,) = fig.subfigs[0].axes
     table = load_city_table().set_index("name_en")
-    names = {st.zone_name(c, lang): c for c in table.index}
+    names = {lb.zone_name(c, lang): c for c in table.index}
     labels = [t for t in ax.texts if t.get_text() in names]
     assert len(labels) == 17
     boxes = {t.get_text(): t.get_window_extent(renderer) for t in labels}
@@ -83,11 +83,11 @@ def test_legends_sit_below_the_map_and_say_what_they_show(dense_run: Path, lang:
         box = legend.get_window_extent(renderer)
         assert box.y1 <= frame.y0 + 1  # below the map and its axis labels
         assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1
-    (clusters,) = [g for g in legends if g.get_title().get_text() == st.label("cluster_legend",
+    (clusters,) = [g for g in legends if g.get_title().get_text() == lb.label("cluster_legend",
                                                                              lang)]
     (widths,) = [g for g in legends if g is not clusters]
     assert [t.get_text() for t in clusters.get_texts()] == [
-        st.zone_name(k, lang) for k in ("xiang_shi_sui_shen", "wuhan_circle", "yi_jing_jing_en")]
+        lb.zone_name(k, lang) for k in ("xiang_shi_sui_shen", "wuhan_circle", "yi_jing_jing_en")]
     title = widths.get_title().get_text()
     assert "2026" in title and "2035" in title
     assert ("(t)" in title or "(kt)" in title) if lang == "en" else CJK.search(title)

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.charts.prices import isolated, price_paths
 from sim.charts.replicates import Replicates, price_bands
-from sim.charts.run_charts import isolated, price_paths
 from sim.charts.tables import RunTables
 
 YEARS, PERIODS = 4, 12  # 48 sessions: more than the chart draws with markers everywhere

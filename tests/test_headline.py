@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.charts.report import run_text
-from sim.charts.run_charts import costs_vs_benchmarks
+from sim.charts.cost_chart import costs_vs_benchmarks
+from sim.charts.report_text import run_text
 from sim.charts.tables import load_run
 from sim.cli.closing import CAUSE_NAMES
 from sim.run import headline

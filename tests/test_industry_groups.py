@@ -176,8 +176,8 @@ def test_random_scenarios_with_power_apart_keep_the_books(tmp_path_factory, case
 
 
 def test_price_chart_draws_a_split_market_in_its_zone_colour_and_a_dash_per_group():
-    from sim.charts.run_charts import _zone_styles
-    from sim.charts.style import zone_name
+    from sim.charts.labels import zone_name
+    from sim.charts.prices import _zone_styles
 
     zones = ["province", "wuhan_circle · power", "wuhan_circle · others",
              "yi_jing_jing_en · power"]

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st_h
 from typer.testing import CliRunner
 
+from sim.charts import labels as lb
 from sim.charts import style as st
 from sim.charts.compare import (
     COMPARE_CHARTS,
@@ -23,22 +24,24 @@ from sim.charts.compare import (
     settings_diff,
 )
 from sim.charts.report import (
-    CELL_PAD_IN,
-    TABLE_IN,
-    TableLayout,
     headline_page,
     headline_rows,
     main_settings,
-    paginate_tables,
     report_contents,
     report_figures,
-    run_text,
     settings_page,
     summary_layout,
-    table_layout,
     wrap,
     write_report,
 )
+from sim.charts.report_tables import (
+    CELL_PAD_IN,
+    TABLE_IN,
+    TableLayout,
+    paginate_tables,
+    table_layout,
+)
+from sim.charts.report_text import run_text
 from sim.cli.main import app
 from sim.run.results import run_scenario, save_run
 from sim.scenario import load_scenario
@@ -142,7 +145,7 @@ def test_headline_table_and_text_carry_the_main_numbers(runs: dict[str, Path]) -
     assert table.iloc[0]["co2.intercity_t"] == round(  # whole tonnes
         flows.loc[flows["instrument"] == "co2", "quantity_t"].sum())
     text = " ".join(run_text(t, "en"))
-    assert f"CO₂ {st.format_numbers([price, 0])[0]}" in text
+    assert f"CO₂ {lb.format_numbers([price, 0])[0]}" in text
     assert "least cost of" in text and "Inter-city trades" in text
     zh = "".join(run_text(t, "zh"))
     assert "二氧化碳" in zh and "最低成本" in zh and "跨市交易" in zh
@@ -193,7 +196,7 @@ def test_summary_covers_every_run_with_no_number_broken(runs: dict[str, Path], l
     layout = summary_layout(tables, lang)
     assert len(layout) >= 2
     assert sum(len(blocks) for blocks in layout) == 8 + 1  # and the effects across instruments
-    assert layout[-1][-1][0][0] == st.label("effects_title", lang)
+    assert layout[-1][-1][0][0] == lb.label("effects_title", lang)
     expected = [[line for sentence in run_text(t, lang) for line in wrap(sentence, 6.27, 10)]
                 for t in tables]
     pages = report_contents(tables, lang)

@@ -320,7 +320,7 @@ def _heading(title: str, tag: str = "h4") -> None:
 
 
 def _instrument(instrument: str, lang: str) -> str:
-    from sim.charts.style import instrument_name
+    from sim.charts.labels import instrument_name
 
     return instrument_name(instrument, lang)
 

@@ -9,16 +9,14 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from sim.charts import labels as lb
 from sim.charts import style as st
+from sim.charts.cost_chart import costs_vs_benchmarks
 from sim.charts.flow_map import flow_map, flow_map_instruments
 from sim.charts.policy_charts import compliance, emissions_by_cluster, reserve_operations
+from sim.charts.prices import price_paths
 from sim.charts.primary_market import has_primary_market, primary_market
-from sim.charts.run_charts import (
-    costs_vs_benchmarks,
-    emissions_vs_cap,
-    interzone_flows,
-    price_paths,
-)
+from sim.charts.run_charts import emissions_vs_cap, interzone_flows
 from sim.charts.tables import RunTables, load_run
 
 FULL_CHARTS: dict[str, Callable[[RunTables, str], Figure]] = {
@@ -58,7 +56,7 @@ def render_all_charts(run_dir: str | os.PathLike[str], out_dir: str | os.PathLik
     Returns:
         Paths written, in the order of :func:`full_chart_stems`.
     """
-    st.check_lang(lang)
+    lb.check_lang(lang)
     fmt = fmt.lower()
     if fmt not in st.FORMATS:
         raise ValueError(f"unknown chart format {fmt!r}; accepted: {', '.join(st.FORMATS)}")

@@ -20,9 +20,10 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 import sim
+from sim.charts import labels as lb
 from sim.charts import style as st
+from sim.charts.cost_chart import cost_bars, technology_handle
 from sim.charts.costs import CostFigures, instrument_costs, run_costs
-from sim.charts.run_charts import cost_bars, technology_handle
 from sim.charts.tables import RunTables, as_tables
 from sim.run import headline
 
@@ -42,7 +43,7 @@ def run_labels(runs: Sequence[RunTables], lang: str = "en") -> list[str]:
     names = [str(t.summary.get("scenario", "?")) for t in runs]
     if len(set(names)) == len(names):
         return names
-    seeded = [st.label("run_seed", lang, name=n, seed=t.summary.get("seed", "?"))
+    seeded = [lb.label("run_seed", lang, name=n, seed=t.summary.get("seed", "?"))
               for n, t in zip(names, runs, strict=True)]
     if len(set(seeded)) == len(seeded):
         return seeded
@@ -185,7 +186,7 @@ def _instruments(runs: Sequence[RunTables]) -> list[str]:
 
 def _source(runs: Sequence[RunTables], lang: str) -> str:
     names = ", ".join(dict.fromkeys(str(t.summary.get("scenario", "?")) for t in runs))
-    return st.label("source_compare", lang, version=sim.__version__, scenarios=names,
+    return lb.label("source_compare", lang, version=sim.__version__, scenarios=names,
                     n=len(runs))
 
 
@@ -208,10 +209,10 @@ def _yearly_multiples(runs: Sequence[RunTables], lang: str, title_key: str, axis
     series = {i: [values(t.summary.get("instruments", {}).get(i, {})) for t in runs]
               for i in instruments}
     instruments = [i for i in instruments if any(series[i])]
-    title = st.label(title_key, lang)
+    title = lb.label(title_key, lang)
     source = _source(runs, lang)
     if not instruments:
-        return st.message_figure(st.label("no_data", lang), title, runs[0].summary, lang)
+        return st.message_figure(lb.label("no_data", lang), title, runs[0].summary, lang)
     n = len(instruments)
     ncols = 1 if n == 1 else 2
     nrows = math.ceil(n / ncols)
@@ -226,13 +227,13 @@ def _yearly_multiples(runs: Sequence[RunTables], lang: str, title_key: str, axis
                     ax.plot(years, [by_year[y] for y in years], mfc="white", mew=1.2, **style)
             if reference is not None:
                 ax.axhline(reference, color="#333333", lw=1.0, ls="--", zorder=1)
-            ax.set_title(st.instrument_name(inst, lang), loc="left")
-            ax.set_ylabel(st.label(axis_key, lang))
+            ax.set_title(lb.instrument_name(inst, lang), loc="left")
+            ax.set_ylabel(lb.label(axis_key, lang))
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
             # about 0.6 in per year label, so four-digit years never touch
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if ncols > 1 else 8, integer=True))
             if k + ncols >= n:
-                ax.set_xlabel(st.label("year_axis", lang))
+                ax.set_xlabel(lb.label("year_axis", lang))
                 ax.tick_params(axis="x", labelbottom=True)
         for ax in axes[n:]:
             main.delaxes(ax)
@@ -241,7 +242,7 @@ def _yearly_multiples(runs: Sequence[RunTables], lang: str, title_key: str, axis
                    for name, style in zip(labels, styles, strict=True)]
         if reference is not None:
             handles.append(Line2D([], [], color="#333333", lw=1.0, ls="--",
-                                  label=st.label("cap", lang)))
+                                  label=lb.label("cap", lang)))
         main.legend(handles=handles, loc="outside lower center", ncols=2)
         return st.finish_figure(fig, title, runs[0].summary, lang, source=source)
 
@@ -253,7 +254,7 @@ def compare_prices(runs: Sequence[RunLike], lang: str = "en") -> Figure:
         runs: Run folders or loaded tables.
         lang: ``"en"`` or ``"zh"``.
     """
-    st.check_lang(lang)
+    lb.check_lang(lang)
 
     def prices(info: dict[str, Any]) -> dict[int, float]:
         by_year = info.get("price_by_year_cny_per_t") or {}
@@ -269,7 +270,7 @@ def compare_emissions(runs: Sequence[RunLike], lang: str = "en") -> Figure:
         runs: Run folders or loaded tables.
         lang: ``"en"`` or ``"zh"``.
     """
-    st.check_lang(lang)
+    lb.check_lang(lang)
     return _yearly_multiples(load_runs(runs), lang, "compare_emissions_title", "cap_use_axis",
                              cap_use, reference=100.0)
 
@@ -291,22 +292,22 @@ def compare_costs(runs: Sequence[RunLike], lang: str = "en") -> Figure:
         One panel per instrument (and all instruments together when there are several):
         for each cost (market, least cost, uniform standard) one bar per run, million CNY.
     """
-    st.check_lang(lang)
+    lb.check_lang(lang)
     tables = load_runs(runs)
     labels = run_labels(tables, lang)
     styles = _run_styles(labels)
     panels: list[tuple[str, list[CostFigures]]] = []
     instruments = _instruments(tables)
     if len(instruments) > 1:
-        panels.append((st.label("all_instruments", lang), [run_costs(t.summary) for t in tables]))
+        panels.append((lb.label("all_instruments", lang), [run_costs(t.summary) for t in tables]))
     for inst in instruments:
         costs = [instrument_costs(t.summary.get("instruments", {}).get(inst, {}))
                  for t in tables]
         if any(np.isfinite(c.values).any() for c in costs):
-            panels.append((st.instrument_name(inst, lang), costs))
-    title = st.label("compare_costs_title", lang)
+            panels.append((lb.instrument_name(inst, lang), costs))
+    title = lb.label("compare_costs_title", lang)
     if not panels:
-        return st.message_figure(st.label("no_data", lang), title, tables[0].summary, lang)
+        return st.message_figure(lb.label("no_data", lang), title, tables[0].summary, lang)
     ncols = min(len(panels), 2)
     nrows = math.ceil(len(panels) / ncols)
     width = 0.8 / len(tables)
@@ -320,9 +321,9 @@ def compare_costs(runs: Sequence[RunLike], lang: str = "en") -> Figure:
                 cost_bars(ax, np.arange(len(_COSTS)) + (r - (len(tables) - 1) / 2) * width,
                           run_costs_.values / 1e6, run_costs_.technology_cny / 1e6, width,
                           style["color"])
-            ax.set_xticks(range(len(_COSTS)), [st.label(f"{k}_short", lang) for k in _COSTS])
+            ax.set_xticks(range(len(_COSTS)), [lb.label(f"{k}_short", lang) for k in _COSTS])
             ax.set_title(name, loc="left")
-            ax.set_ylabel(st.label("cost_axis", lang))
+            ax.set_ylabel(lb.label("cost_axis", lang))
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
             ax.grid(axis="x", visible=False)
@@ -379,7 +380,7 @@ def write_comparison(runs: Sequence[str | os.PathLike[str]], out_dir: str | os.P
     Returns:
         Paths written, charts first.
     """
-    st.check_lang(lang)
+    lb.check_lang(lang)
     tables = load_runs(runs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

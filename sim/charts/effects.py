@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.charts import style as st
+from sim.charts import labels as lb
 from sim.charts.compare import _write_csv, flatten, load_runs, run_labels
 from sim.charts.tables import RunTables
 from sim.run import headline
@@ -319,19 +319,19 @@ def _signed(value: float, decimals: int = 1) -> str:
 
 
 def _tonnes(value: float, lang: str) -> str:
-    divisor, unit = st.quantity_unit(abs(value), lang)
-    return f"{st.format_numbers([abs(value) / divisor])[0]}{' ' if lang == 'en' else ''}{unit}"
+    divisor, unit = lb.quantity_unit(abs(value), lang)
+    return f"{lb.format_numbers([abs(value) / divisor])[0]}{' ' if lang == 'en' else ''}{unit}"
 
 
 def _figure(change: Change, metric: str, lang: str) -> str:
-    name = st.label(f"effect_{metric}", lang)
+    name = lb.label(f"effect_{metric}", lang)
     pct = f"{_signed(change.pct, 1)}%"
     if change.checked:
         unit = 1e6 if metric.endswith("_cny") else 1.0
         decimals = 2 if "price" in metric else 1 if unit > 1 else 0
-        pct += st.label("effect_se", lang, mean=_signed(change.mean / unit, decimals),
+        pct += lb.label("effect_se", lang, mean=_signed(change.mean / unit, decimals),
                         se=f"{change.se / unit:,.{decimals}f}", n=change.seeds,
-                        unit=st.label("effect_unit_" + ("mcny" if unit > 1 else (
+                        unit=lb.label("effect_unit_" + ("mcny" if unit > 1 else (
                             "price" if "price" in metric else "t")), lang))
     return f"{name} {pct}"
 
@@ -342,19 +342,19 @@ def _channel_text(effect: InstrumentEffect, lang: str) -> str:
     parts = []
     if effect.channel == "technology" or abs(technology) > 0:
         tech_cost = effect.changes["technology_cost_cny"].mean / 1e6
-        parts.append(st.label(
+        parts.append(lb.label(
             "effect_technology_less" if technology > 0 else "effect_technology_more", lang,
             tonnes=_tonnes(technology, lang), n=int(ch.get("enterprises_changed", 0)),
             cost=_signed(tech_cost, 1)))
     abatement = ch.get("abatement_t", 0.0)
     if abatement:
-        parts.append(st.label("effect_abatement", lang, tonnes=_tonnes(abatement, lang),
-                              more=st.label("more" if abatement > 0 else "less", lang)))
-    parts.append(st.label("effect_output", lang, pct=f"{_signed(ch.get('output_pct', 0.0), 2)}%",
+        parts.append(lb.label("effect_abatement", lang, tonnes=_tonnes(abatement, lang),
+                              more=lb.label("more" if abatement > 0 else "less", lang)))
+    parts.append(lb.label("effect_output", lang, pct=f"{_signed(ch.get('output_pct', 0.0), 2)}%",
                           tonnes=_signed(ch.get("output_t", 0.0), 0)))
     offsets = ch.get("offsets_t", 0.0)
-    parts.append(st.label("effect_offsets", lang, tonnes=_signed(offsets, 0)) if offsets
-                 else st.label("effect_no_offsets", lang))
+    parts.append(lb.label("effect_offsets", lang, tonnes=_signed(offsets, 0)) if offsets
+                 else lb.label("effect_no_offsets", lang))
     return (", " if lang == "en" else "，").join(parts)
 
 
@@ -366,20 +366,20 @@ def effect_lines(effects: list[GroupEffects], lang: str = "en") -> list[str]:
     sep = "; " if lang == "en" else "；"
     for g in effects:
         checked = any(e.checked for e in g.instruments)
-        noise = (st.label("effect_checked", lang, n=min(len(g.group.runs), len(g.reference.runs)))
-                 if checked else st.label("effect_unchecked", lang))
-        lines.append(st.label("effect_heading", lang, group=g.group.label,
+        noise = (lb.label("effect_checked", lang, n=min(len(g.group.runs), len(g.reference.runs)))
+                 if checked else lb.label("effect_unchecked", lang))
+        lines.append(lb.label("effect_heading", lang, group=g.group.label,
                               reference=g.reference.label,
                               settings=", ".join(g.settings) or "–", noise=noise))
         still = []
         for e in g.instruments:
-            name = st.instrument_name(e.instrument, lang)
+            name = lb.instrument_name(e.instrument, lang)
             moved = [m for m in METRICS if e.changes[m].moved]
             noisy = [m for m in METRICS if e.changes[m].large and not e.changes[m].moved]
             if not moved and noisy:  # a change, but within seed noise: say so, and how
-                channel = st.label(f"channel_{e.channel}", lang) if e.channel else \
-                    st.label("channel_none", lang)
-                lines.append(st.label("effect_noise", lang, inst=name, channel=channel,
+                channel = lb.label(f"channel_{e.channel}", lang) if e.channel else \
+                    lb.label("channel_none", lang)
+                lines.append(lb.label("effect_noise", lang, inst=name, channel=channel,
                                       figures=sep.join(_figure(e.changes[m], m, lang)
                                                        for m in noisy)))
                 continue
@@ -388,14 +388,14 @@ def effect_lines(effects: list[GroupEffects], lang: str = "en") -> list[str]:
                 continue
             figures = sep.join(_figure(e.changes[m], m, lang) for m in moved)
             if e.direct:
-                lines.append(st.label("effect_direct", lang, inst=name, figures=figures))
+                lines.append(lb.label("effect_direct", lang, inst=name, figures=figures))
             else:
-                channel = st.label(f"channel_{e.channel}", lang) if e.channel else \
-                    st.label("channel_none", lang)
-                lines.append(st.label("effect_indirect", lang, inst=name, figures=figures,
+                channel = lb.label(f"channel_{e.channel}", lang) if e.channel else \
+                    lb.label("channel_none", lang)
+                lines.append(lb.label("effect_indirect", lang, inst=name, figures=figures,
                                       channel=channel, detail=_channel_text(e, lang)))
         if still:
-            lines.append(st.label("effect_still", lang, insts=(", " if lang == "en" else "、")
+            lines.append(lb.label("effect_still", lang, insts=(", " if lang == "en" else "、")
                                   .join(still), pct=f"{100 * MIN_CHANGE:.1f}"))
     return lines
 

@@ -20,6 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import ArrowStyle, FancyArrowPatch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from sim.charts import labels as lb
 from sim.charts import style as st
 from sim.charts.tables import RunTables, as_tables, ordered_cities
 from sim.scenario.geography import load_city_table
@@ -169,20 +170,20 @@ def flow_map(run: str | os.PathLike[str] | RunTables, lang: str = "en",
         geographies).
     """
     t = as_tables(run)
-    st.check_lang(lang)
+    lb.check_lang(lang)
     available = flow_map_instruments(t)
     instrument = instrument or (available[0] if available else None)
-    name = st.instrument_name(instrument, lang) if instrument else ""
-    title = st.label("flow_map_title", lang, instrument=name) if instrument else \
-        st.label("flow_map_title_plain", lang)
+    name = lb.instrument_name(instrument, lang) if instrument else ""
+    title = lb.label("flow_map_title", lang, instrument=name) if instrument else \
+        lb.label("flow_map_title_plain", lang)
     if instrument not in available:
-        return st.message_figure(st.label("no_flows", lang), title, t.summary, lang)
+        return st.message_figure(lb.label("no_flows", lang), title, t.summary, lang)
     f = t.flows[(t.flows["quantity_t"].fillna(0) > 0) & (t.flows["instrument"] == instrument)]
     cities = load_city_table().set_index("name_en")
     known = [c for c in t.cluster_of if c in cities.index]
     trading = set(f["from_city"].astype(str)) | set(f["to_city"].astype(str))
     if not known or not trading <= set(known):
-        return st.message_figure(st.label("no_coordinates", lang), title, t.summary, lang)
+        return st.message_figure(lb.label("no_coordinates", lang), title, t.summary, lang)
     points = {c: (float(cities.at[c, "lon"]), float(cities.at[c, "lat"])) for c in known}
     clusters = list(dict.fromkeys(t.cluster_of[c] for c in known))
     colors = st.cluster_colors(clusters)
@@ -195,7 +196,7 @@ def flow_map(run: str | os.PathLike[str] | RunTables, lang: str = "en",
     years = sorted(int(y) for y in f["year"].unique())
     span = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
     key = "flow_map_note" if len(net) > MAX_ARROWS else "flow_map_note_all"
-    note = st.label(key, lang, n=MAX_ARROWS, years=span)
+    note = lb.label(key, lang, n=MAX_ARROWS, years=span)
     map_w = st.WIDTH_IN - 0.75
     with st.chart_style(lang):
         fig, main = st.new_figure(0.45 + map_w * span_y / span_x + 1.1 + 0.17 * len(clusters),
@@ -206,15 +207,15 @@ def flow_map(run: str | os.PathLike[str] | RunTables, lang: str = "en",
         ax.set_ylim(lat.min() - PAD_DEG, lat.max() + PAD_DEG)
         ax.set_aspect(aspect)
         handles = [Line2D([], [], ls="", marker="o", ms=6, mec="white", mfc=colors[k],
-                          label=st.zone_name(k, lang)) for k in clusters]
+                          label=lb.zone_name(k, lang)) for k in clusters]
         main.legend(handles=handles, loc="outside lower left", ncols=1,
-                    title=st.label("cluster_legend", lang), alignment="left")
+                    title=lb.label("cluster_legend", lang), alignment="left")
         st.finish_figure(fig, title, t.summary, lang, note=note)
         order = ordered_cities(known, t.cluster_of)
         volume = f.groupby("from_city")["quantity_t"].sum().add(
             f.groupby("to_city")["quantity_t"].sum(), fill_value=0.0)
         order.sort(key=lambda c: -float(volume.get(c, 0.0)))  # busy cities choose first
-        _place_labels(ax, points, {c: st.zone_name(c, lang) for c in known}, order)
+        _place_labels(ax, points, {c: lb.zone_name(c, lang) for c in known}, order)
         fig.draw_without_rendering()
         return fig
 
@@ -224,7 +225,7 @@ def _map_panel(ax: Any, net: pd.DataFrame, points: dict[str, tuple[float, float]
     """Arrows of one instrument's net flows, the city points and a width legend (its
     title names the years ``span`` the tonnes are summed over)."""
     top = float(net["quantity_t"].max())
-    divisor, unit = st.quantity_unit(top, lang)
+    divisor, unit = lb.quantity_unit(top, lang)
     for row in net.head(MAX_ARROWS)[::-1].itertuples(index=False):  # largest on top
         width = _width(row.quantity_t, top)
         arrow = FancyArrowPatch(
@@ -241,15 +242,15 @@ def _map_panel(ax: Any, net: pd.DataFrame, points: dict[str, tuple[float, float]
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}°"))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}°"))
-    ax.set_xlabel(st.label("longitude", lang))
-    ax.set_ylabel(st.label("latitude", lang))
+    ax.set_xlabel(lb.label("longitude", lang))
+    ax.set_ylabel(lb.label("latitude", lang))
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
     steps = _nice_steps(top)
     texts = st.ThousandsFormatter().format_ticks(np.array(steps) / divisor)
     handles = [Line2D([], [], color=ARROW_COLOR, alpha=0.65, lw=_width(v, top), label=text)
                for v, text in zip(steps, texts, strict=True)]
-    ax.figure.legend(handles=handles, title=st.label("flow_map_legend", lang, unit=unit,
+    ax.figure.legend(handles=handles, title=lb.label("flow_map_legend", lang, unit=unit,
                                                      years=span),
                      ncols=len(handles), loc="outside lower right", handlelength=2.0,
                      columnspacing=1.2, alignment="left")

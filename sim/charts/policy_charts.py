@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from sim.charts import labels as lb
 from sim.charts import style as st
 from sim.charts.tables import RunTables, as_tables
 from sim.run.metrics import obligations_met
@@ -54,11 +55,11 @@ def emissions_by_cluster(run: str | os.PathLike[str] | RunTables, lang: str = "e
         allocation issued to the cluster's cities, in the cluster's colour.
     """
     t = as_tables(run)
-    st.check_lang(lang)
-    title = st.label("cluster_title", lang)
+    lb.check_lang(lang)
+    title = lb.label("cluster_title", lang)
     em = t.emissions.dropna(subset=["year"])
     if em.empty:
-        return st.message_figure(st.label("no_data", lang), title, t.summary, lang)
+        return st.message_figure(lb.label("no_data", lang), title, t.summary, lang)
     em = em.assign(cluster=em["city"].astype(str).map(t.cluster_of).fillna("other"),
                    year=em["year"].astype(int))
     totals = em.groupby(["instrument", "cluster", "year"])[["emissions_t", "allocation_t"]].sum()
@@ -73,7 +74,7 @@ def emissions_by_cluster(run: str | os.PathLike[str] | RunTables, lang: str = "e
         axes, ncols = _grid(main, n)
         for k, (ax, inst) in enumerate(zip(axes, instruments, strict=True)):
             data = totals.loc[inst]
-            divisor, unit = st.quantity_unit(float(data.to_numpy().max()), lang)
+            divisor, unit = lb.quantity_unit(float(data.to_numpy().max()), lang)
             for cluster in clusters:
                 if cluster not in data.index.get_level_values(0):
                     continue
@@ -82,20 +83,20 @@ def emissions_by_cluster(run: str | os.PathLike[str] | RunTables, lang: str = "e
                         marker="o", ms=3.5)
                 ax.plot(rows.index, rows["allocation_t"] / divisor, color=colors[cluster],
                         ls=(0, (4, 2)), lw=1.2)
-            ax.set_title(st.instrument_name(inst, lang), loc="left")
-            ax.set_ylabel(st.label("quantity_axis", lang, unit=unit))
+            ax.set_title(lb.instrument_name(inst, lang), loc="left")
+            ax.set_ylabel(lb.label("quantity_axis", lang, unit=unit))
             ax.set_ylim(bottom=0)
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
             _year_ticks(ax, years)
             if k + ncols >= n:
-                ax.set_xlabel(st.label("year_axis", lang))
+                ax.set_xlabel(lb.label("year_axis", lang))
         handles = [Line2D([], [], color=colors[c], lw=2,
-                          label=st.label("other", lang) if c == "other" else st.zone_name(c, lang))
+                          label=lb.label("other", lang) if c == "other" else lb.zone_name(c, lang))
                    for c in clusters]
         handles += [Line2D([], [], color="#333333", marker="o", ms=3.5,
-                           label=st.label("emissions", lang)),
+                           label=lb.label("emissions", lang)),
                     Line2D([], [], color="#333333", ls=(0, (4, 2)), lw=1.2,
-                           label=st.label("allocation", lang))]
+                           label=lb.label("allocation", lang))]
         main.legend(handles=handles, loc="outside lower center",
                     ncols=min(len(handles), 3 if lang == "en" else 5))
         return st.finish_figure(fig, title, t.summary, lang)
@@ -135,10 +136,10 @@ def compliance(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fig
         per instrument and year, and penalties (million CNY) as grouped bars.
     """
     t = as_tables(run)
-    st.check_lang(lang)
-    title = st.label("compliance_title", lang)
+    lb.check_lang(lang)
+    title = lb.label("compliance_title", lang)
     if t.accounts.dropna(subset=["year"]).empty:
-        return st.message_figure(st.label("no_data", lang), title, t.summary, lang)
+        return st.message_figure(lb.label("no_data", lang), title, t.summary, lang)
     table = compliance_table(t.accounts)
     instruments = [i for i in t.instruments if i in set(table["instrument"])]
     years = sorted(table["year"].unique().tolist())
@@ -149,7 +150,7 @@ def compliance(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fig
         for k, inst in enumerate(instruments):
             rows = table[table["instrument"] == inst].sort_values("year")
             style = {"color": st.INSTRUMENT_COLORS.get(inst),
-                     "label": st.instrument_name(inst, lang)}
+                     "label": lb.instrument_name(inst, lang)}
             met_ax.plot(rows["year"], rows["met_pct"], marker=st.INSTRUMENT_MARKERS.get(inst, "o"),
                         ms=5, mfc="white", mew=1.2, **style)
             fine_ax.bar(rows["year"] + (k - (len(instruments) - 1) / 2) * width,
@@ -159,16 +160,16 @@ def compliance(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> Fig
         met_ax.set_ylim(bottom, 100.0 + 0.04 * (100.0 - bottom))  # room for markers at 100
         met_ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
         met_ax.set_yticks([v for v in met_ax.get_yticks() if v <= 100.0 + 1e-9])  # ≤ 100%
-        met_ax.set_ylabel(st.label("met_axis", lang))
-        met_ax.set_title(st.label("met_title", lang), loc="left")
-        fine_ax.set_ylabel(st.label("penalty_axis", lang))
-        fine_ax.set_title(st.label("penalty_title", lang), loc="left")
-        fine_ax.set_xlabel(st.label("year_axis", lang))
+        met_ax.set_ylabel(lb.label("met_axis", lang))
+        met_ax.set_title(lb.label("met_title", lang), loc="left")
+        fine_ax.set_ylabel(lb.label("penalty_axis", lang))
+        fine_ax.set_title(lb.label("penalty_title", lang), loc="left")
+        fine_ax.set_xlabel(lb.label("year_axis", lang))
         fine_ax.set_ylim(bottom=0, top=max(1.0, float(table["penalties_cny"].max()) / 1e6 * 1.15))
         fine_ax.yaxis.set_major_formatter(st.ThousandsFormatter())
         fine_ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
         if not (table["penalties_cny"] > 0).any():
-            fine_ax.text(0.5, 0.5, st.label("no_penalties", lang), transform=fine_ax.transAxes,
+            fine_ax.text(0.5, 0.5, lb.label("no_penalties", lang), transform=fine_ax.transAxes,
                          ha="center", va="center", color=st.MUTED)
         _year_ticks(fine_ax, years)
         main.align_ylabels([met_ax, fine_ax])
@@ -201,11 +202,11 @@ def reserve_operations(run: str | os.PathLike[str] | RunTables, lang: str = "en"
         held at the year's close; a figure saying so when the reserve never acted.
     """
     t = as_tables(run)
-    st.check_lang(lang)
-    title = st.label("reserve_title", lang)
+    lb.check_lang(lang)
+    title = lb.label("reserve_title", lang)
     instruments = reserve_instruments(t)
     if not instruments:
-        return st.message_figure(st.label("no_reserve", lang), title, t.summary, lang)
+        return st.message_figure(lb.label("no_reserve", lang), title, t.summary, lang)
     a = t.accounts.dropna(subset=["year"]).assign(year=lambda d: d["year"].astype(int))
     years = sorted(a["year"].unique().tolist())
     n = len(instruments)
@@ -220,21 +221,21 @@ def reserve_operations(run: str | os.PathLike[str] | RunTables, lang: str = "en"
             sold = rows["reserve_sold_t"].astype(float).fillna(0.0)
             stock = rows["reserve_stock_t"].astype(float).fillna(0.0)
             top = float(max(bought.max(), sold.max(), stock.abs().max()))
-            divisor, unit = st.quantity_unit(top, lang)
+            divisor, unit = lb.quantity_unit(top, lang)
             ax.bar(rows["year"], bought / divisor, width=0.6, color=colors["bought"])
             ax.bar(rows["year"], -sold / divisor, width=0.6, color=colors["sold"])
             ax.plot(rows["year"], stock / divisor, color=colors["stock"], marker="o", ms=4,
                     mfc="white", mew=1.2)
             ax.axhline(0, color="#333333", lw=0.8)
-            ax.set_title(st.instrument_name(inst, lang), loc="left")
-            ax.set_ylabel(st.label("quantity_axis", lang, unit=unit))
+            ax.set_title(lb.instrument_name(inst, lang), loc="left")
+            ax.set_ylabel(lb.label("quantity_axis", lang, unit=unit))
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
             _year_ticks(ax, years)
             if k + ncols >= n:
-                ax.set_xlabel(st.label("year_axis", lang))
-        handles = [Patch(color=colors["bought"], label=st.label("reserve_bought", lang)),
-                   Patch(color=colors["sold"], label=st.label("reserve_sold", lang)),
+                ax.set_xlabel(lb.label("year_axis", lang))
+        handles = [Patch(color=colors["bought"], label=lb.label("reserve_bought", lang)),
+                   Patch(color=colors["sold"], label=lb.label("reserve_sold", lang)),
                    Line2D([], [], color=colors["stock"], marker="o", ms=4, mfc="white",
-                          mew=1.2, label=st.label("reserve_stock", lang))]
+                          mew=1.2, label=lb.label("reserve_stock", lang))]
         main.legend(handles=handles, loc="outside lower center", ncols=3)
         return st.finish_figure(fig, title, t.summary, lang)

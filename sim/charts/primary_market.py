@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from sim.charts import labels as lb
 from sim.charts import style as st
 from sim.charts.tables import RunTables, as_tables
 
@@ -86,7 +87,7 @@ def primary_market(run: str | os.PathLike[str] | RunTables, lang: str = "en") ->
         zero; a figure saying so when the run has no primary market.
     """
     t = as_tables(run)
-    st.check_lang(lang)
+    lb.check_lang(lang)
     title = _label("title", lang)
     sales, accounts = _read(t, "primary_market"), _read(t, "accounts")
     if sales is None or sales.empty:
@@ -108,13 +109,13 @@ def primary_market(run: str | os.PathLike[str] | RunTables, lang: str = "en") ->
         for n, inst in enumerate(instruments):
             ax = main.add_subplot(grid[n // 2, n % 2])
             g = by_year[by_year["instrument"] == inst]
-            divisor, unit = st.quantity_unit(float(g["offered_t"].max()), lang)
+            divisor, unit = lb.quantity_unit(float(g["offered_t"].max()), lang)
             ax.bar(g["year"], g["sold_t"] / divisor, width=0.65, color=bar)
             ax.bar(g["year"], g["unsold_t"] / divisor, bottom=g["sold_t"] / divisor,
                    width=0.65, color="white", edgecolor=bar, hatch="///", lw=0.6)
             ax.set_ylabel(_label("quantity", lang, unit=unit))
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
-            ax.set_title(st.instrument_name(inst, lang), loc="left")
+            ax.set_title(lb.instrument_name(inst, lang), loc="left")
             right = ax.twinx()
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean = np.where(g["sold_t"] > 0, g["revenue_cny"] / g["sold_t"], np.nan)
@@ -162,7 +163,7 @@ def _revenue(ax, accounts: pd.DataFrame | None, instruments: list[str], lang: st
         g = a[a["instrument"] == inst].set_index("year").reindex(years).fillna(0.0)
         value = g["primary_revenue_cny"].to_numpy() / 1e6
         ax.bar(years, value, bottom=bottom, width=0.65, color=st.INSTRUMENT_COLORS[inst],
-               label=st.instrument_name(inst, lang))
+               label=lb.instrument_name(inst, lang))
         bottom += value
     back = a.groupby("year")["primary_buyback_cny"].sum().reindex(years).fillna(0.0) / 1e6
     ax.bar(years, -back.to_numpy(), width=0.65, color="white", edgecolor="#333333",

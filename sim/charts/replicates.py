@@ -25,8 +25,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 import sim
+from sim.charts import labels as lb
 from sim.charts import style as st
-from sim.charts.run_charts import _year_axis, reserve_band, reserve_handles
+from sim.charts.axes import reserve_band, reserve_handles, year_axis
 from sim.charts.tables import RunTables, load_run, ordered_cities
 from sim.scenario.geography import load_city_table
 
@@ -214,15 +215,15 @@ def price_bands(source: Replicates | Sequence[str | os.PathLike[str]], lang: str
         the reserve's floor/ceiling corridor where the scenario sets one.
     """
     reps = source if isinstance(source, Replicates) else load_replicates(source, point)
-    st.check_lang(lang)
+    lb.check_lang(lang)
     t = reps.tables()
-    source_text = st.label("source_runs", lang, version=sim.__version__, scenario=reps.name,
+    source_text = lb.label("source_runs", lang, version=sim.__version__, scenario=reps.name,
                            n=len(reps.seeds))
-    title = st.label("bands_title", lang, low=f"{BAND[0]:.0f}", high=f"{BAND[1]:.0f}")
+    title = lb.label("bands_title", lang, low=f"{BAND[0]:.0f}", high=f"{BAND[1]:.0f}")
     prices = reps.prices.dropna(subset=["year", "period"])
     instruments = [i for i in t.instruments if i in set(prices["instrument"])]
     if not instruments:
-        return st.message_figure(st.label("no_data", lang), title, t.summary, lang)
+        return st.message_figure(lb.label("no_data", lang), title, t.summary, lang)
     years = sorted(int(y) for y in prices["year"].unique())
     per_year = int(prices["period"].max())
     n = len(instruments)
@@ -254,29 +255,29 @@ def price_bands(source: Replicates | Sequence[str | os.PathLike[str]], lang: str
                 ax.fill_between(rows.index, rows.iloc[:, 0], rows.iloc[:, 2], color=color,
                                 alpha=0.25, lw=0)
                 ax.plot(rows.index, rows.iloc[:, 1], color=color, lw=1.6)
-                name = st.label("zones_mean", lang) if zone == MEAN_ZONE else \
-                    st.zone_name(zone, lang)
+                name = lb.label("zones_mean", lang) if zone == MEAN_ZONE else \
+                    lb.zone_name(zone, lang)
                 handles.setdefault(name, Line2D([], [], color=color, lw=1.6, label=name))
             reserve_band(ax, *t.reserve_band(inst))
             high = max([float(np.nanmax(stats.to_numpy(), initial=0.0)),
                         *(v for v in t.reserve_band(inst) if v is not None)])
             ax.set_ylim(0, high * 1.1 if high > 0 else 1.0)
-            ax.set_title(st.instrument_name(inst, lang), loc="left")
-            ax.set_ylabel(st.label("price_axis", lang))
+            ax.set_title(lb.instrument_name(inst, lang), loc="left")
+            ax.set_ylabel(lb.label("price_axis", lang))
             ax.yaxis.set_major_formatter(st.ThousandsFormatter())
-            _year_axis(ax, years, per_year, (st.WIDTH_IN - 0.3) / ncols - 0.7)
+            year_axis(ax, years, per_year, (st.WIDTH_IN - 0.3) / ncols - 0.7)
             if k + ncols >= n:
                 ax.tick_params(axis="x", which="minor", labelbottom=True)
-                ax.set_xlabel(st.label("session_axis", lang))
+                ax.set_xlabel(lb.label("session_axis", lang))
         for ax in axes[n:]:
             main.delaxes(ax)
         band = Patch(color="#999999", alpha=0.45,
-                     label=st.label("band", lang, low=f"{BAND[0]:.0f}", high=f"{BAND[1]:.0f}"))
-        median = Line2D([], [], color="#333333", lw=1.6, label=st.label("median", lang))
+                     label=lb.label("band", lang, low=f"{BAND[0]:.0f}", high=f"{BAND[1]:.0f}"))
+        median = Line2D([], [], color="#333333", lw=1.6, label=lb.label("median", lang))
         legend = [median, band, *handles.values(), *reserve_handles(t, instruments, lang)]
         main.legend(handles=legend, loc="outside lower center", ncols=min(len(legend), 3))
-        note = st.label("bands_note_pooled" if pooled_any else "bands_note", lang,
+        note = lb.label("bands_note_pooled" if pooled_any else "bands_note", lang,
                         n=len(reps.seeds), zones=MAX_ZONES)
         if reps.setting:
-            note = f"{st.label('sweep_point', lang, setting=reps.setting)}\n{note}"
+            note = f"{lb.label('sweep_point', lang, setting=reps.setting)}\n{note}"
         return st.finish_figure(fig, title, t.summary, lang, note=note, source=source_text)

@@ -22,10 +22,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
 import sim
+from sim.charts import labels as lb
 from sim.charts import style as st
 from sim.charts.chart_set import FULL_CHARTS
 from sim.charts.compare import (
@@ -44,20 +43,26 @@ from sim.charts.compare import (
     headline_precision,
     headline_table,
     is_replicate_set,
-    last_cap_use,
     load_runs,
     run_labels,
     settings_diff,
 )
-from sim.charts.costs import run_costs
-from sim.charts.flow_map import flow_map, flow_map_instruments, net_flows
+from sim.charts.flow_map import flow_map, flow_map_instruments
+from sim.charts.prices import price_paths
 from sim.charts.replicates import price_bands
-from sim.charts.run_charts import price_paths
+from sim.charts.report_tables import (
+    A4_IN,
+    HEADING_IN,
+    TABLE_GAP_IN,
+    TablePart,
+    draw_table,
+    paginate_tables,
+    table_layout,
+    whole_table,
+)
+from sim.charts.report_text import run_text
 from sim.charts.tables import RunTables
-from sim.run.headline import format_mcny, format_ratio
 
-A4_IN = (8.27, 11.69)
-"""Page size (portrait), inches."""
 MARGIN_IN = 0.8
 """Top margin of every page; charts are centred horizontally."""
 RUNS_PER_TABLE = 6
@@ -106,95 +111,6 @@ def _pages(runs: Sequence[RunTables], lang: str) -> list[Page]:
     return pages
 
 
-# --------------------------------------------------------------------------- text
-
-
-def _tonnes(value: float, lang: str) -> str:
-    divisor, unit = st.quantity_unit(value, lang)
-    return f"{st.format_numbers([value / divisor])[0]} {unit}" if lang == "en" else \
-        f"{st.format_numbers([value / divisor])[0]}{unit}"
-
-
-def _money(value_cny: float, lang: str) -> str:
-    """A cost at the headline precision (0.1 million CNY, as every output states it)."""
-    if not math.isfinite(value_cny):
-        return "–"
-    text = format_mcny(value_cny)
-    return f"{text} million CNY" if lang == "en" else f"{text}百万元"
-
-
-def run_text(t: RunTables, lang: str) -> list[str]:
-    """Sentences on one run's main numbers: prices, emissions against the cap, cost
-    against least cost, cross-city flows and penalties."""
-    s = t.summary
-    info = s.get("instruments", {})
-    sep = "; " if lang == "en" else "；"
-    prices = []
-    for inst in t.instruments:
-        figures = info.get(inst, {})
-        mean, final = figures.get("mean_price_cny_per_t"), figures.get("final_price_cny_per_t")
-        if mean is not None and final is not None:
-            prices.append(st.label("text_price", lang, inst=st.instrument_name(inst, lang),
-                                   mean=st.format_numbers([mean, final])[0],
-                                   final=st.format_numbers([mean, final])[1]))
-    caps = []
-    for inst in t.instruments:
-        use = last_cap_use(info.get(inst, {}))
-        if math.isfinite(use):
-            caps.append(st.label("text_cap_item", lang, inst=st.instrument_name(inst, lang),
-                                 pct=f"{use:.1f}"))
-    years = sorted(int(y) for y in t.emissions["year"].dropna().unique())
-    sentences = []
-    if prices:
-        sentences.append(st.label("text_prices", lang, items=sep.join(prices)))
-    if caps and years:
-        sentences.append(st.label("text_caps", lang, year=years[-1], items=sep.join(caps)))
-    costs = run_costs(s)
-    ratio = _float(s.get("efficiency_ratio"))
-    ratio = ratio if math.isfinite(ratio) else costs.efficiency_ratio
-    market_x, least_x, uniform_x = costs.excluding_technology
-    sentences.append(st.label(
-        "text_costs_technology" if costs.technology_cny > 0 else "text_costs", lang,
-        cost=_money(costs.market_cny, lang), least=_money(costs.least_cny, lang),
-        uniform=_money(costs.uniform_cny, lang), technology=_money(costs.technology_cny, lang),
-        cost_x=_money(market_x, lang), least_x=_money(least_x, lang),
-        uniform_x=_money(uniform_x, lang), ratio=format_ratio(ratio)))
-    sentences.append(_flows_text(t, lang, sep))
-    penalties = sum(_float(i.get("penalties_cny")) for i in info.values())
-    sentences.append(st.label("text_penalties", lang, value=_money(penalties, lang))
-                     if penalties > 0 else st.label("text_no_penalties", lang))
-    return sentences
-
-
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _flows_text(t: RunTables, lang: str, sep: str) -> str:
-    f = t.flows[(t.flows["from_city"].astype(str) != t.flows["to_city"].astype(str))
-                & (t.flows["quantity_t"].fillna(0) > 0)]
-    items = []
-    for inst in t.instruments:
-        rows = f[f["instrument"] == inst]
-        if rows.empty:
-            continue
-        traded = _float(t.summary.get("instruments", {}).get(inst, {}).get("traded_volume_t"))
-        total = float(rows["quantity_t"].sum())
-        top = net_flows(rows).iloc[0]
-        share = f"{100 * total / traded:.0f}" if traded > 0 else "–"
-        items.append(st.label("text_flow_item", lang, inst=st.instrument_name(inst, lang),
-                              total=_tonnes(total, lang), share=share,
-                              origin=st.zone_name(top["from_city"], lang),
-                              to=st.zone_name(top["to_city"], lang),
-                              top=_tonnes(float(top["quantity_t"]), lang)))
-    if not items:
-        return st.label("text_no_flows", lang)
-    return st.label("text_flows", lang, items=sep.join(items))
-
-
 wrap = st.wrap  # re-exported: the report's line breaking is the charts' own
 
 
@@ -229,7 +145,7 @@ def _summary_blocks(runs: Sequence[RunTables], lang: str) -> list[list[Line]]:
 
         sentences = effect_lines(cross_effects(runs, lang), lang)
         if sentences:
-            block = [(st.label("effects_title", lang), 11, {"weight": _bold(lang)}, 0.03)]
+            block = [(lb.label("effects_title", lang), 11, {"weight": _bold(lang)}, 0.03)]
             for sentence in sentences:
                 lines = wrap(sentence, SUMMARY_TEXT_IN, 10)
                 block += [(line, 10, {}, 0.0) for line in lines[:-1]]
@@ -284,9 +200,9 @@ def summary_page(runs: Sequence[RunTables], lang: str,
         fig = Figure(figsize=A4_IN)
         y = A4_IN[1] - MARGIN_IN
         if first:
-            y = _put(fig, st.label("report_title", lang), y, size=16, weight=_bold(lang))
+            y = _put(fig, lb.label("report_title", lang), y, size=16, weight=_bold(lang))
             names = ", ".join(dict.fromkeys(str(t.summary.get("scenario", "?")) for t in runs))
-            subtitle = st.label("report_subtitle", lang, n=len(runs), names=names,
+            subtitle = lb.label("report_subtitle", lang, n=len(runs), names=names,
                                 version=sim.__version__)
             y -= 0.05
             for line in wrap(subtitle, SUMMARY_TEXT_IN, 10):
@@ -342,7 +258,7 @@ def headline_rows(table: pd.DataFrame, lang: str, scale_quantities: bool = True
     for column, key in _HEADLINE_ROWS:
         if column not in table:
             continue
-        labels.append(st.label(key, lang))
+        labels.append(lb.label(key, lang))
         cells.append(_cells(table[column].to_numpy(dtype=float), headline_precision(column)))
     instruments = list(dict.fromkeys(c.split(".")[0] for c in table.columns if "." in c))
     for inst in instruments:
@@ -353,16 +269,16 @@ def headline_rows(table: pd.DataFrame, lang: str, scale_quantities: bool = True
             values = table[column].to_numpy(dtype=float)
             unit_divisor, unit, decimals = 1.0, "", headline_precision(metric)
             if not scale_quantities and metric in ("traded_volume_t", "intercity_t"):
-                unit = st.quantity_unit(0.0, lang)[1]  # tonnes, as in headlines.csv
+                unit = lb.quantity_unit(0.0, lang)[1]  # tonnes, as in headlines.csv
             elif metric in ("traded_volume_t", "intercity_t"):
-                unit_divisor, unit = st.quantity_unit(float(np.nanmax(np.abs(values),
+                unit_divisor, unit = lb.quantity_unit(float(np.nanmax(np.abs(values),
                                                                       initial=0.0)), lang)
                 if unit_divisor > 1:
-                    cells.append(st.format_numbers(values / unit_divisor))
-                    labels.append(st.label(key, lang, inst=st.instrument_name(inst, lang),
+                    cells.append(lb.format_numbers(values / unit_divisor))
+                    labels.append(lb.label(key, lang, inst=lb.instrument_name(inst, lang),
                                            unit=unit))
                     continue
-            labels.append(st.label(key, lang, inst=st.instrument_name(inst, lang), unit=unit))
+            labels.append(lb.label(key, lang, inst=lb.instrument_name(inst, lang), unit=unit))
             cells.append(_cells(values / unit_divisor, decimals))
     return labels, cells
 
@@ -373,174 +289,11 @@ def headline_page(runs: Sequence[RunTables], lang: str) -> Figure:
     labels, cells = headline_rows(table, lang)
     with st.chart_style(lang):
         fig = Figure(figsize=A4_IN)
-        y = _put(fig, st.label("headlines_title", lang), A4_IN[1] - MARGIN_IN, size=14,
+        y = _put(fig, lb.label("headlines_title", lang), A4_IN[1] - MARGIN_IN, size=14,
                  weight=_bold(lang))
-        _table(fig, y - 0.15, labels, run_labels(runs, lang), cells)
+        whole_table(fig, y - 0.15, labels, run_labels(runs, lang), cells)
         fig.draw_without_rendering()
         return fig
-
-
-ROW_IN = 0.24
-"""Height of a table row, inches."""
-TABLE_IN = A4_IN[0] - 2.0
-"""Width available to a table (1 in margins), inches."""
-CELL_PAD_IN = 0.12
-"""Horizontal room a table cell needs beside its text, inches."""
-MAX_VALUE_COLUMN_IN = 1.4
-"""Widest value column, inches."""
-MIN_LABEL_IN = 1.3
-"""Narrowest label column when wide values need the room, inches."""
-_NUMBER = re.compile(r"[−–-]?[\d,]*\.?\d+%?|–")
-"""A formatted number (or the dash of a missing one): never broken in a table."""
-
-
-def _unbreakable_in(text: str) -> float:
-    """Width of the widest piece of a cell that a table never breaks, inches at 9 pt."""
-    if _NUMBER.fullmatch(text):
-        return st.text_width_in(text)
-    return max((st.text_width_in(line) for line in wrap(text, 0.0, names=True)), default=0.0)
-
-
-@dataclass(frozen=True)
-class TableLayout:
-    """A table's column widths and its cells' line breaks, fixed before drawing so the
-    table can be split over pages.
-
-    Attributes:
-        label_in: Width of the label column, inches.
-        value_in: Width of each value column, inches.
-        rows: Cell texts with line breaks; row 0 is the header.
-        heights: Height of each row, inches.
-    """
-
-    label_in: float
-    value_in: float
-    rows: list[list[str]]
-    heights: list[float]
-
-    def height_in(self, start: int, stop: int) -> float:
-        """Height of the header plus body rows ``start:stop`` (0 = first body row)."""
-        return self.heights[0] + sum(self.heights[1 + start:1 + stop])
-
-
-def table_layout(labels: list[str], header: list[str], cells: list[list[str]],
-                 max_label_in: float = 3.0) -> TableLayout:
-    """Lay out a plain table: labels left-aligned, values right-aligned.
-
-    The label column is as wide as its longest label (at most ``max_label_in``; longer
-    labels wrap). Value columns share the rest, each at least as wide as the longest piece
-    of its header and cells that may not be broken: text wraps only at spaces and after
-    ``_``, ``-``, ``.`` or ``/`` (run names like ``co2_tight_cap``), numbers never.
-    """
-    label_in = min(max_label_in, CELL_PAD_IN + max(map(st.text_width_in, labels), default=1.0))
-    units = [max([_unbreakable_in(h), *(_unbreakable_in(row[c]) for row in cells)])
-             for c, h in enumerate(header)]
-    share_in = (TABLE_IN - label_in) / max(1, len(header))
-    value_in = max(min(MAX_VALUE_COLUMN_IN, share_in), CELL_PAD_IN + max(units, default=0.0))
-    # wide values: the labels wrap to make room (down to MIN_LABEL_IN); a table still
-    # wider than TABLE_IN is centred on the page and reaches into the margins
-    label_in = max(min(label_in, TABLE_IN - value_in * len(header)),
-                   min(label_in, MIN_LABEL_IN))
-
-    def fit(text: str, width_in: float) -> str:
-        if _NUMBER.fullmatch(text):
-            return text
-        return "\n".join(wrap(text, width_in - CELL_PAD_IN, 9, names=True))
-
-    rows = [["", *(fit(h, value_in) for h in header)],
-            *([fit(label, label_in), *(fit(c, value_in) for c in row)]
-              for label, row in zip(labels, cells, strict=True))]
-    heights = [ROW_IN + 0.15 * max(c.count("\n") for c in row) for row in rows]
-    return TableLayout(label_in, value_in, rows, heights)
-
-
-def draw_table(fig: Figure, top_in: float, layout: TableLayout, start: int = 0,
-               stop: int | None = None) -> float:
-    """Draw the header and body rows ``start:stop`` of a laid-out table, 1 in from the
-    left (centred if wider than :data:`TABLE_IN`) with its top ``top_in`` inches from the
-    page bottom.
-
-    Returns:
-        The position of the table's bottom edge, inches from the page bottom.
-    """
-    stop = len(layout.rows) - 1 if stop is None else stop
-    rows = [layout.rows[0], *layout.rows[1 + start:1 + stop]]
-    heights = [layout.heights[0], *layout.heights[1 + start:1 + stop]]
-    columns = len(rows[0]) - 1
-    width_in = layout.label_in + layout.value_in * columns
-    height_in = sum(heights)
-    left_in = 1.0 if width_in <= TABLE_IN else max(0.3, (A4_IN[0] - width_in) / 2)
-    ax = fig.add_axes((left_in / A4_IN[0], (top_in - height_in) / A4_IN[1],
-                       width_in / A4_IN[0], height_in / A4_IN[1]))
-    ax.set_axis_off()
-    grid = ax.table(cellText=rows, bbox=(0, 0, 1, 1),
-                    colWidths=[layout.label_in / width_in]
-                    + [layout.value_in / width_in] * columns)
-    grid.auto_set_font_size(False)
-    grid.set_fontsize(9)
-    for (row, col), cell in grid.get_celld().items():
-        cell.set_edgecolor("#BBBBBB")
-        cell.set_linewidth(0.5)
-        cell.set_height(heights[row] / height_in)
-        cell.get_text().set_horizontalalignment("left" if col == 0 else "right")
-        cell.PAD = 0.04
-        if row == 0:
-            cell.set_facecolor("#F0F0F0")
-    return top_in - height_in
-
-
-def _table(fig: Figure, top_in: float, labels: list[str], header: list[str],
-           cells: list[list[str]], max_label_in: float = 3.0) -> float:
-    """Lay out and draw a whole table (see :func:`table_layout`); return its bottom."""
-    return draw_table(fig, top_in, table_layout(labels, header, cells, max_label_in))
-
-
-TablePart = tuple[TableLayout, int, int]
-"""Rows ``start:stop`` of a laid-out table, drawn on one page under the table's header."""
-HEADING_IN = 0.65
-"""Height of a page's title and note above its first table, inches."""
-TABLE_GAP_IN = 0.25
-"""Space between two tables on a page, inches."""
-
-
-def paginate_tables(tables: list[TableLayout], first_page_in: float, page_in: float
-                    ) -> list[list[TablePart]]:
-    """Split tables over pages, repeating each table's header on every page: a table
-    that fits on a page is kept together (it starts a new page rather than split), a
-    longer one is split row by row.
-
-    Args:
-        tables: Laid-out tables, in order.
-        first_page_in: Height free for tables on the first page, inches.
-        page_in: Height free on later pages, inches.
-
-    Returns:
-        Per page, the table parts drawn on it (every body row exactly once, in order).
-    """
-    pages: list[list[TablePart]] = [[]]
-    left_in = first_page_in
-    for layout in tables:
-        start, n = 0, len(layout.rows) - 1
-        whole_in = layout.height_in(0, n) + TABLE_GAP_IN
-        if pages[-1] and left_in < whole_in <= page_in:  # keep a table together if it can be
-            pages.append([])
-            left_in = page_in
-        while start < n:
-            gap_in = TABLE_GAP_IN if pages[-1] else 0.0
-            stop = start
-            while stop < n and layout.height_in(start, stop + 1) + gap_in <= left_in:
-                stop += 1
-            if stop == start:
-                if not pages[-1] and left_in == page_in:
-                    stop = start + 1  # a row taller than a page: put it on its own
-                else:
-                    pages.append([])
-                    left_in = page_in
-                    continue
-            pages[-1].append((layout, start, stop))
-            left_in -= layout.height_in(start, stop) + gap_in
-            start = stop
-    return pages
 
 
 def settings_layout(runs: Sequence[RunTables], lang: str) -> list[list[TablePart]]:
@@ -553,7 +306,7 @@ def settings_layout(runs: Sequence[RunTables], lang: str) -> list[list[TablePart
     else:
         general, diff = main_settings(runs[0])
         if general:
-            tables.append(table_layout(list(general), [st.label("value", lang)],
+            tables.append(table_layout(list(general), [lb.label("value", lang)],
                                        [[v] for v in general.values()], max_label_in=3.8))
     if not diff.empty:
         header = run_labels(runs, lang) if len(runs) > 1 else [str(c) for c in diff.columns]
@@ -582,12 +335,12 @@ def settings_page(runs: Sequence[RunTables], lang: str,
         fig = Figure(figsize=A4_IN)
         y = A4_IN[1] - MARGIN_IN
         if first:
-            title = st.label("settings_diff_title" if several else "settings_title", lang)
+            title = lb.label("settings_diff_title" if several else "settings_title", lang)
             y = _put(fig, title, y, size=14, weight=_bold(lang))
-            y = _put(fig, st.label("settings_note", lang), y - 0.02, size=9, color=st.MUTED)
+            y = _put(fig, lb.label("settings_note", lang), y - 0.02, size=9, color=st.MUTED)
             y = A4_IN[1] - MARGIN_IN - HEADING_IN
             if not parts:
-                _put(fig, st.label("settings_same" if several else "no_data", lang), y,
+                _put(fig, lb.label("settings_same" if several else "no_data", lang), y,
                      size=10)
         for k, (layout, start, stop) in enumerate(parts):
             y = draw_table(fig, y - (TABLE_GAP_IN if k else 0.0), layout, start, stop)
@@ -619,7 +372,7 @@ def main_settings(t: RunTables) -> tuple[dict[str, str], pd.DataFrame]:
         if any(v is not None for v in values):
             rows[key] = ["–" if v is None else str(v) for v in values]
     return general, pd.DataFrame.from_dict(
-        rows, orient="index", columns=[st.instrument_name(i, "en") for i in instruments])
+        rows, orient="index", columns=[lb.instrument_name(i, "en") for i in instruments])
 
 
 # --------------------------------------------------------------------------- writing
@@ -628,7 +381,7 @@ def main_settings(t: RunTables) -> tuple[dict[str, str], pd.DataFrame]:
 def report_figures(runs: Sequence[str | os.PathLike[str] | RunTables], lang: str = "en"
                    ) -> list[tuple[str, Figure]]:
     """Every page of the report as ``(name, figure)``, in order."""
-    st.check_lang(lang)
+    lb.check_lang(lang)
     tables = load_runs(runs)
     if not tables:
         raise ValueError("no runs given")
@@ -662,7 +415,7 @@ def write_report(runs: Sequence[str | os.PathLike[str] | RunTables],
     fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".pdf.tmp", dir=out.parent)
     os.close(fd)
     try:
-        metadata = {"Title": st.label("report_title", lang), "Creator": f"etsim {sim.__version__}",
+        metadata = {"Title": lb.label("report_title", lang), "Creator": f"etsim {sim.__version__}",
                     "CreationDate": None}
         with st.chart_style(lang), PdfPages(tmp, metadata=metadata) as pdf:
             for _, fig in pages:

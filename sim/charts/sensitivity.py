@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 import sim
+from sim.charts import labels as lb
 from sim.charts import style as st
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -44,14 +45,14 @@ _UNITS: tuple[tuple[str, tuple[str, str]], ...] = (
 
 
 def _label(key: str, lang: str, **fields: Any) -> str:
-    text = LABELS[key][st.LANGS.index(st.check_lang(lang))]
+    text = LABELS[key][lb.LANGS.index(lb.check_lang(lang))]
     return text.format(**fields) if fields else text
 
 
 def outcome_unit(outcome: str, lang: str = "en") -> str:
     """The unit of a summary outcome from its column name (``so2.final_price_cny_per_t``
     → ``CNY/t``); a ratio or rate has none: "share" / "比值"."""
-    index = st.LANGS.index(st.check_lang(lang))
+    index = lb.LANGS.index(lb.check_lang(lang))
     for suffix, names in _UNITS:
         if outcome.endswith(suffix):
             return names[index]
@@ -78,7 +79,7 @@ def draw_indices(method: str, table: pd.DataFrame, outcome: str, lang: str = "en
     Returns:
         A full-width figure with the note on the error bars and the source line.
     """
-    st.check_lang(lang)
+    lb.check_lang(lang)
     if method == "sobol":
         series = [("S1", "S1_conf"), ("ST", "ST_conf")]
         xlabel = _label("sobol_axis", lang)

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FormatStrFormatter, FuncFormatter
 
+from sim.charts import labels as lb
 from sim.charts import style as st
 from sim.charts.tables import RunTables, as_tables
 from sim.world.river import CLASS_II_MG_L, boundary_sections, han_river
@@ -107,7 +108,7 @@ def water_quality(run: str | os.PathLike[str] | RunTables, lang: str = "en") -> 
         The two-panel figure, or a figure saying the run has no water-quality table.
     """
     t = as_tables(run)
-    st.check_lang(lang)
+    lb.check_lang(lang)
     title = _label("title", lang)
     path = None if t.folder is None else t.folder / "water_quality.parquet"
     if path is None or not path.exists():
@@ -196,7 +197,7 @@ def _city_bands(ax, net, x: np.ndarray, main_stem: np.ndarray, lang: str, names:
                 ax.axvspan(left, right, color=CITY_BAND, zorder=0, lw=0)
             if names:  # staggered: one-section cities are narrow
                 ax.text((left + right) / 2, 0.98 - 0.08 * (city_index % 2),
-                        st.zone_name(cities[start], lang),
+                        lb.zone_name(cities[start], lang),
                         transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=7,
                         color=st.MUTED)
             start = n
