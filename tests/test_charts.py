@@ -591,3 +591,20 @@ def test_chart_matches_baseline_image(ledger_run: Path, tmp_path: Path, name: st
         expected.write_bytes(actual.read_bytes())
         pytest.skip(f"baseline written: {expected}")
     assert compare_images(str(expected), str(actual), tol=6) is None
+
+
+def test_preview_charts_keep_names_at_half_the_pixels(small_run_dir: Path, tmp_path: Path) -> None:
+    """etsim run's previews (PREVIEW_DPI) are the default set's files at half the linear
+    resolution of print quality: same names, each side half as many pixels (±1)."""
+    import matplotlib.image as mpimg
+
+    from sim.charts.run_charts import CHART_FILES, render_default_charts
+
+    prints = render_default_charts(small_run_dir, tmp_path / "print")
+    previews = render_default_charts(small_run_dir, tmp_path / "preview", dpi=st.PREVIEW_DPI)
+    assert [p.name for p in previews] == [p.name for p in prints] == [
+        f"{stem}.png" for stem in CHART_FILES]
+    for full, small in zip(prints, previews, strict=True):
+        h, w = mpimg.imread(full).shape[:2]
+        hp, wp = mpimg.imread(small).shape[:2]
+        assert abs(2 * hp - h) <= 2 and abs(2 * wp - w) <= 2

@@ -257,6 +257,7 @@ def render_default_charts(
     out_dir: str | os.PathLike[str] | None = None,
     lang: str = "en",
     fmt: str = "png",
+    dpi: int = st.DPI,
 ) -> list[Path]:
     """Draw the default chart set of a run folder and save each file atomically.
 
@@ -265,7 +266,9 @@ def render_default_charts(
         out_dir: Where to write; default ``run_dir/charts``.
         lang: ``"en"`` or ``"zh"``; Chinese files get the suffix ``_zh``
             (``prices_zh.png``).
-        fmt: ``png`` (300 dpi), ``svg`` or ``pdf``.
+        fmt: ``png``, ``svg`` or ``pdf``.
+        dpi: PNG resolution: print quality by default, :data:`st.PREVIEW_DPI` for the
+            previews ``etsim run`` draws.
 
     Returns:
         Paths written, in the order of :data:`CHART_FILES`.
@@ -284,5 +287,5 @@ def render_default_charts(
     written = []
     for stem, chart in CHARTS.items():
         fig = chart(tables, lang)
-        written.append(st.save_figure(fig, out / f"{stem}{suffix}.{fmt}", fmt))
+        written.append(st.save_figure(fig, out / f"{stem}{suffix}.{fmt}", fmt, dpi))
     return written

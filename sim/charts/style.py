@@ -37,7 +37,10 @@ from sim.charts.labels import check_lang, source_line
 from sim.run.folder import CHART_FORMATS
 
 DPI = 300
-"""Resolution of saved raster charts."""
+"""Resolution of saved raster charts: print quality (``etsim charts``, reports)."""
+PREVIEW_DPI = 150
+"""Resolution of the preview charts ``etsim run`` draws (an estimate of what reads well
+on screen: a quarter of the pixels of print, so saving costs about half)."""
 WIDTH_IN = 6.3
 """Figure width in inches: the text width of an A4 page with 2.5 cm margins."""
 FORMATS = CHART_FORMATS
@@ -345,13 +348,17 @@ def _umask() -> int:
     return mask
 
 
-def save_figure(fig: Figure, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike[str], fmt: str | None = None,
+                dpi: int = DPI) -> Path:
     """Save ``fig`` atomically: write a temporary file beside ``path``, then replace.
 
     Args:
         fig: The figure.
         path: Destination file.
         fmt: ``png``, ``svg`` or ``pdf``; default from the file suffix.
+        dpi: Raster resolution; below :data:`DPI` (a preview) the figure keeps the layout
+            :func:`finish_figure` computed instead of running constrained layout again
+            (half the saving time, the same look).
 
     Returns:
         The destination path.
@@ -363,11 +370,13 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], fmt: str | None = Non
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise ValueError(f"unknown chart format {fmt!r}; accepted: {', '.join(FORMATS)}")
+    if dpi < DPI:
+        fig.set_layout_engine("none")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".{fmt}.tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh, chart_style():
-            fig.savefig(fh, format=fmt, dpi=DPI)
+            fig.savefig(fh, format=fmt, dpi=dpi)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:

@@ -114,7 +114,12 @@ def run(
             result = run_scenario(loaded, seed=seed, on_session=on_session)
         draw = None
         if charts:  # matplotlib only when drawing
-            from sim.charts import render_default_charts as draw
+            from functools import partial
+
+            from sim.charts import render_default_charts
+            from sim.charts.style import PREVIEW_DPI
+
+            draw = partial(render_default_charts, dpi=PREVIEW_DPI)  # print: etsim charts
         if plain is not None:
             say(f"{name}: writing {target}" + (" and drawing its charts" if charts else ""))
         save_run(result, target, draw)
