@@ -608,3 +608,17 @@ def test_preview_charts_keep_names_at_half_the_pixels(small_run_dir: Path, tmp_p
         h, w = mpimg.imread(full).shape[:2]
         hp, wp = mpimg.imread(small).shape[:2]
         assert abs(2 * hp - h) <= 2 and abs(2 * wp - w) <= 2
+
+
+def test_charts_drawn_in_two_processes_are_those_drawn_in_one(small_run_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """Forked workers (etsim run draws with 2) write the same pixels as drawing here."""
+    import matplotlib.image as mpimg
+
+    from sim.charts.run_charts import render_default_charts
+
+    one = render_default_charts(small_run_dir, tmp_path / "one", dpi=st.PREVIEW_DPI)
+    two = render_default_charts(small_run_dir, tmp_path / "two", dpi=st.PREVIEW_DPI, workers=2)
+    assert [p.name for p in one] == [p.name for p in two]
+    for a, b in zip(one, two, strict=True):
+        assert np.array_equal(mpimg.imread(a), mpimg.imread(b))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 from sim.charts import labels as lb
 from sim.charts import style as st
 from sim.charts.cost_chart import costs_vs_benchmarks
+from sim.charts.parallel import draw_charts
 from sim.charts.prices import price_paths
 from sim.charts.tables import (
     OTHER,
@@ -258,6 +260,7 @@ def render_default_charts(
     lang: str = "en",
     fmt: str = "png",
     dpi: int = st.DPI,
+    workers: int = 1,
 ) -> list[Path]:
     """Draw the default chart set of a run folder and save each file atomically.
 
@@ -269,6 +272,7 @@ def render_default_charts(
         fmt: ``png``, ``svg`` or ``pdf``.
         dpi: PNG resolution: print quality by default, :data:`st.PREVIEW_DPI` for the
             previews ``etsim run`` draws.
+        workers: Processes to draw in (:func:`sim.charts.parallel.draw_charts`).
 
     Returns:
         Paths written, in the order of :data:`CHART_FILES`.
@@ -284,8 +288,5 @@ def render_default_charts(
     tables = load_run(run_dir)
     out = Path(out_dir) if out_dir is not None else Path(run_dir) / "charts"
     suffix = "_zh" if lang == "zh" else ""
-    written = []
-    for stem, chart in CHARTS.items():
-        fig = chart(tables, lang)
-        written.append(st.save_figure(fig, out / f"{stem}{suffix}.{fmt}", fmt, dpi))
-    return written
+    return draw_charts([(partial(chart, tables, lang), out / f"{stem}{suffix}.{fmt}")
+                        for stem, chart in CHARTS.items()], fmt, dpi, workers)

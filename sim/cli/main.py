@@ -119,7 +119,7 @@ def run(
             from sim.charts import render_default_charts
             from sim.charts.style import PREVIEW_DPI
 
-            draw = partial(render_default_charts, dpi=PREVIEW_DPI)  # print: etsim charts
+            draw = partial(render_default_charts, dpi=PREVIEW_DPI, workers=2)  # print: etsim charts
         if plain is not None:
             say(f"{name}: writing {target}" + (" and drawing its charts" if charts else ""))
         save_run(result, target, draw)
