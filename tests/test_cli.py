@@ -243,7 +243,8 @@ def test_a_chinese_name_is_a_label_and_the_run_lands_under_runs(two_firm_scenari
     ("time.years=10.5", "--set: time.years: must be a whole number, got 10.5 (accepted: a "
      "whole number >= 1 and <= 100; default 10)"),
     ("instruments.pm25.cap_t=5", "--set: instruments.pm25: unknown instrument 'pm25' "
-     "(accepted: the instrument ids co2, so2, nox, cod, nh3n)"),
+     "(accepted: the instrument ids co2, so2, nox, cod, nh3n, vocs, pb, hg, cd, cr, as, energy, "
+     "water, or an instrument of the scenario's own that says its unit: t, kg, tce, m3)"),
 ])
 def test_types_are_strict_on_the_command_line_and_nothing_is_written(two_firm_scenario,
                                                                      tmp_path, override,

@@ -88,7 +88,7 @@ def test_unknown_instrument_lists_the_accepted_ids(tmp_path):
     assert message == (f"{tmp_path / 's.toml'}: instruments.so3: unknown instrument 'so3'; "
                        "did you mean 'so2'? (accepted: the instrument ids co2, so2, nox, cod, "
                        "nh3n, vocs, pb, hg, cd, cr, as, energy, water, or an instrument of the "
-                       "scenario's own with its unit = t, kg, tce, m3)")
+                       "scenario's own that says its unit: t, kg, tce, m3)")
 
 
 def test_an_unknown_instrument_table_is_one_line_without_spurious_required_keys(tmp_path):
@@ -98,7 +98,7 @@ def test_an_unknown_instrument_table_is_one_line_without_spurious_required_keys(
     assert error_of(path) == (f"{path}: instruments.pm25: unknown instrument 'pm25' "
                               "(accepted: the instrument ids co2, so2, nox, cod, nh3n, vocs, "
                               "pb, hg, cd, cr, as, energy, water, or an instrument of the "
-                              "scenario's own with its unit = t, kg, tce, m3)")
+                              "scenario's own that says its unit: t, kg, tce, m3)")
     by_set = error_of(write(tmp_path / "t.toml", "[instruments.so2]\n"),
                       ("instruments.pm25.cap_t=5", "time.years=0"))
     assert by_set.splitlines() == [
@@ -106,7 +106,7 @@ def test_an_unknown_instrument_table_is_one_line_without_spurious_required_keys(
         "default 10)",
         "--set: instruments.pm25: unknown instrument 'pm25' (accepted: the instrument ids "
         "co2, so2, nox, cod, nh3n, vocs, pb, hg, cd, cr, as, energy, water, or an instrument "
-        "of the scenario's own with its unit = t, kg, tce, m3)"]
+        "of the scenario's own that says its unit: t, kg, tce, m3)"]
 
 
 def test_bad_choice_lists_what_is_accepted(tmp_path):

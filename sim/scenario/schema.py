@@ -200,7 +200,7 @@ class Scenario(Section):
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise ValueError(f"unknown instrument {key!r}{hint} (accepted: the instrument "
                                  f"ids {', '.join(builtin)}, or an instrument of the "
-                                 f"scenario's own with its unit = {', '.join(UNITS)})")
+                                 f"scenario's own that says its unit: {', '.join(UNITS)})")
         return instruments
 
     @property
