@@ -119,6 +119,16 @@ def test_no_helper_of_the_model_receives_the_whole_model():
     assert naming == []
 
 
+MAX_MODULE_LINES = 500
+"""Issue 18's limit: a module longer than this owns more than one idea; split it."""
+
+
+def test_no_module_is_longer_than_the_limit():
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert long == {}
+
+
 @pytest.mark.parametrize("args", [["--help"], ["validate", "scenarios/baseline.toml"]])
 def test_the_command_line_starts_without_the_heavy_libraries(args):
     """`etsim --help` and `etsim validate` import none of matplotlib, duckdb, dask,
